@@ -1,0 +1,37 @@
+"""sparkvision: deep-learning image models over image collections of any size, on Spark.
+
+>>> import sparkvision as sv
+>>> sorted(sv.list_models())[:2]
+['catdog', 'efficientnet-lite0']
+"""
+
+from .api import classify, embed, predict_udf
+from .config import ModelSpec, Preprocess
+from .errors import (
+    ConfigError,
+    InputError,
+    MissingExtraError,
+    ModelError,
+    OutputError,
+    SparkVisionError,
+)
+from .models import list_models, resolve_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "MissingExtraError",
+    "ModelError",
+    "ModelSpec",
+    "OutputError",
+    "Preprocess",
+    "SparkVisionError",
+    "__version__",
+    "classify",
+    "embed",
+    "list_models",
+    "predict_udf",
+    "resolve_model",
+]

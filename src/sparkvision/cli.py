@@ -1,0 +1,103 @@
+"""Command line: argument parsing and printing only; the work is in :mod:`pipeline`.
+
+Exit codes: 0 finished (per-image errors are reported in the output and the summary);
+1 finished but images failed and ``--fail-on-error`` was given; 2 bad usage or inputs
+(nothing was run); 3 the run itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .config import DEFAULT_BATCH_SIZE, ENGINES
+from .errors import SparkVisionError
+from .models import list_models
+from .sinks import FORMATS
+from .sinks.sort import MODES
+
+EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparkvision",
+        description="Run image models over image collections on Apache Spark.",
+    )
+    parser.add_argument("--version", action="version", version=f"sparkvision {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, helptext, default_model in (
+        ("classify", "label every image (cat/dog/other by default)", "catdog"),
+        ("embed", "write a feature vector for every image", "embedding"),
+    ):
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.add_argument("inputs", nargs="+", help="folders (recursive), globs, image files, or "
+                       ".txt/.csv/.parquet files listing paths")
+        p.add_argument("--out", required=True, help="where to write the results (a directory)")
+        p.add_argument("--format", choices=FORMATS, help="output format (default: from the "
+                       "--out suffix, else parquet)")
+        p.add_argument("--model", default=default_model,
+                       help=f"built-in model: {', '.join(list_models())} (default {default_model})")
+        p.add_argument("--engine", choices=ENGINES, default="onnx", help="inference engine (default onnx)")
+        p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                       help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
+        p.add_argument("--threads", type=int, help="engine threads per task (default: "
+                       "spark.task.cpus, so concurrent tasks never oversubscribe the cores)")
+        p.add_argument("--master", help="Spark master URL (default local[*]), e.g. spark://host:7077")
+        p.add_argument("--extensions", help="comma-separated extensions to pick up from folders "
+                       "and globs (default: jpg,jpeg,png,bmp,gif,webp,tif,tiff)")
+        p.add_argument("--path-col", help="path column of a .csv/.parquet list file")
+        p.add_argument("--label-from", choices=("folder", "filename"),
+                       help="true label from the parent folder or the file-name prefix "
+                       "(cat.1.jpeg -> cat); prints accuracy and a confusion matrix")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name == "classify":
+            p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
+            p.add_argument("--mode", choices=MODES, default="copy",
+                           help="how --sort-into places files (default copy; never overwrites)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SparkVisionError as exc:
+        print(f"sparkvision: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("sparkvision: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import Job, run_job
+
+    job = Job(
+        task=args.command,
+        inputs=tuple(args.inputs),
+        out=args.out,
+        format=args.format,
+        model=args.model,
+        engine=args.engine,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        master=args.master,
+        label_from=args.label_from,
+        sort_into=getattr(args, "sort_into", None),
+        sort_mode=getattr(args, "mode", "copy"),
+        extensions=tuple(e.strip() for e in args.extensions.split(",")) if args.extensions else None,
+        path_col=args.path_col,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    summary = run_job(job)
+    print(summary.render())
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

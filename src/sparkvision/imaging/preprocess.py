@@ -1,0 +1,78 @@
+"""Decoded image -> normalised float32 array, as the model's :class:`Preprocess` says.
+
+This module is the only place pixels are resized, cropped and normalised; the Spark UDFs,
+the single-process runner and the tests all call :func:`prepare`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..config import Preprocess
+from .decode import DEFAULT_MAX_PIXELS, decode_image
+
+_RESAMPLE = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "nearest": Image.Resampling.NEAREST,
+}
+
+
+def to_array(img: Image.Image, pre: Preprocess) -> np.ndarray:
+    """Resize the shorter side to ``pre.resize``, center-crop ``pre.size`` and normalise.
+
+    The crop is computed in source coordinates and resampled in one step
+    (``Image.resize(box=...)``): the same pixels as resize-then-crop, without resizing the
+    parts that the crop throws away.
+    """
+    width, height = img.size
+    scale = pre.resize / min(width, height)
+    crop_src = pre.size / scale  # side of the crop, in source pixels
+    left = (width - crop_src) / 2.0
+    top = (height - crop_src) / 2.0
+    out = img.resize(
+        (pre.size, pre.size),
+        _RESAMPLE[pre.interpolation],
+        box=(left, top, left + crop_src, top + crop_src),
+    )
+    arr = np.asarray(out, dtype=np.float32)
+    if pre.scale != 1.0:
+        arr = arr * np.float32(pre.scale)
+    arr = (arr - np.asarray(pre.mean, dtype=np.float32)) / np.asarray(pre.std, dtype=np.float32)
+    if pre.layout == "nchw":
+        arr = arr.transpose(2, 0, 1)
+    return np.ascontiguousarray(arr)
+
+
+def prepare(data: bytes, pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Image file bytes -> one model input (raises :class:`ImageProblem` per bad image)."""
+    img = decode_image(data, min_side=pre.resize, max_pixels=max_pixels)
+    return to_array(img, pre)
+
+
+def prepare_batch(
+    items: Sequence[bytes | Exception], pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, list[int], dict[int, Exception]]:
+    """Prepare many images; returns (stacked inputs, indices that worked, failures by index).
+
+    An item that is already an exception (the file could not be read) is passed through
+    as a failure, so callers keep one list in input order.
+    """
+    arrays: list[np.ndarray] = []
+    ok: list[int] = []
+    failed: dict[int, Exception] = {}
+    for i, data in enumerate(items):
+        if isinstance(data, Exception):
+            failed[i] = data
+            continue
+        try:
+            arrays.append(prepare(data, pre, max_pixels=max_pixels))
+            ok.append(i)
+        except Exception as exc:  # noqa: BLE001 - recorded per image, never raised
+            failed[i] = exc
+    shape = (0, 3, pre.size, pre.size) if pre.layout == "nchw" else (0, pre.size, pre.size, 3)
+    batch = np.stack(arrays) if arrays else np.empty(shape, dtype=np.float32)
+    return batch, ok, failed

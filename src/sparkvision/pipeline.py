@@ -1,0 +1,153 @@
+"""The one place that wires source -> model UDF -> sink, and reports on the run.
+
+:func:`apply_model` adds predictions to any DataFrame of images (the library path);
+:func:`run_job` is the whole command-line job: list inputs, predict on Spark, write the
+table, then summarise, score against true labels and sort into folders from what was
+written (so the model runs once per image).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from .config import DEFAULT_BATCH_SIZE, ModelSpec
+from .errors import ConfigError
+from .models import resolve_model
+from .report import Progress, RunSummary
+from .sinks import format_for, sort_into, write_table
+from .sinks.tables import read_table
+from .sources import input_column, label_from_path, paths_frame, resolve_inputs
+from .spark import get_session, task_cpus
+from .udfs import iterator_udf
+
+RESULT = "_sparkvision"
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything one ``sparkvision classify|embed`` run needs."""
+
+    task: str
+    inputs: tuple[str, ...]
+    out: str
+    format: str | None = None
+    model: str = "catdog"
+    engine: str = "onnx"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    threads: int | None = None
+    master: str | None = None
+    label_from: str | None = None
+    sort_into: str | None = None
+    sort_mode: str = "copy"
+    extensions: tuple[str, ...] | None = None
+    path_col: str | None = None
+    overwrite: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.task not in ("classify", "embed"):
+            raise ConfigError(f"task must be 'classify' or 'embed'; found {self.task!r}")
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
+        if self.sort_into and self.task != "classify":
+            raise ConfigError("--sort-into needs labels: use it with classify, not embed")
+
+
+def apply_model(df, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                path_col: str | None = None, content_col: str | None = None):
+    """``df`` plus the model's result columns; image bytes are not carried to the output."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BinaryType
+
+    column = input_column(df, path_col=path_col, content_col=content_col)
+    udf = iterator_udf(spec, batch_size=batch_size)
+    keep = [f.name for f in df.schema.fields if not isinstance(f.dataType, BinaryType)]
+    return df.withColumn(RESULT, udf(F.col(column))).select(*keep, f"{RESULT}.*")
+
+
+def run_job(job: Job) -> RunSummary:
+    """Run a whole job and return its summary (also written as ``_summary.json``)."""
+    paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
+    labels = [label_from_path(p, job.label_from) for p in paths] if job.label_from else None
+    fmt = format_for(job.out, job.format)
+    spark = get_session(
+        job.master,
+        conf={"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64))},
+    )
+    spec = resolve_model(job.model, task=job.task, engine=job.engine,
+                         threads=job.threads or task_cpus(spark))
+    frame = paths_frame(spark, paths, labels=labels, rows_per_partition=4 * job.batch_size)
+    result = apply_model(frame, spec, batch_size=job.batch_size, path_col="path")
+
+    group = f"sparkvision-{uuid.uuid4().hex[:8]}"
+    sc = spark.sparkContext
+    sc.setJobGroup(group, f"sparkvision {job.task} of {len(paths)} images", interruptOnCancel=True)
+    started = time.monotonic()
+    try:
+        with Progress(len(paths), _tasks_progress(sc, group, len(paths)), enabled=not job.quiet):
+            write_table(result, job.out, fmt, mode="overwrite" if job.overwrite else "errorifexists")
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    seconds = time.monotonic() - started
+    return summarise(spark, job, fmt, seconds)
+
+
+def summarise(spark, job: Job, fmt: str, seconds: float) -> RunSummary:
+    """Count, score and sort from the written table (no second model pass)."""
+    from pyspark.sql import functions as F
+
+    written = read_table(spark, job.out, fmt)
+    kinds = {
+        row["error_kind"]: row["count"]
+        for row in written.groupBy("error_kind").count().collect()
+    }
+    ok = kinds.pop(None, 0)
+    failed = sum(kinds.values())
+    summary = RunSummary(
+        inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
+        seconds=round(seconds, 3), images_per_s=round((ok + failed) / seconds, 2) if seconds else 0.0,
+        output=job.out, format=fmt,
+    )
+    if job.label_from and job.task == "classify":
+        pairs = (
+            written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
+            .groupBy("label_true", "label").count().collect()
+        )
+        confusion: dict[str, dict[str, int]] = {}
+        for row in pairs:
+            confusion.setdefault(row["label_true"], {})[row["label"]] = row["count"]
+        labelled = sum(sum(r.values()) for r in confusion.values())
+        correct = sum(r.get(t, 0) for t, r in confusion.items())
+        summary.labelled = labelled
+        summary.accuracy = correct / labelled if labelled else None
+        summary.confusion = confusion
+    if job.sort_into:
+        rows = ((r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator())
+        report = sort_into(rows, job.sort_into, mode=job.sort_mode)
+        summary.sorted_into = job.sort_into
+        summary.sort_counts = report.counts
+    if os.path.isdir(job.out):
+        with open(os.path.join(job.out, "_summary.json"), "w", encoding="utf-8") as fh:
+            fh.write(summary.to_json())
+    return summary
+
+
+def _tasks_progress(sc, group: str, total: int):
+    """Images done, estimated from finished tasks of the job group (equal partitions)."""
+    tracker = sc.statusTracker()
+
+    def poll() -> int:
+        done = tasks = 0
+        for job_id in tracker.getJobIdsForGroup(group):
+            info = tracker.getJobInfo(job_id)
+            for stage_id in info.stageIds if info else ():
+                stage = tracker.getStageInfo(stage_id)
+                if stage:
+                    done += stage.numCompletedTasks
+                    tasks += stage.numTasks
+        return int(total * done / tasks) if tasks else 0
+
+    return poll

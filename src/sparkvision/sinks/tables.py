@@ -1,0 +1,98 @@
+"""Writing a result DataFrame as Parquet, CSV, JSON lines or Delta.
+
+Spark writes every format but Delta itself, through its commit protocol: part files appear
+under their final names only when the job commits, with a ``_SUCCESS`` marker. Delta is
+written by Spark when the session has Delta Lake configured, else by the ``deltalake``
+package from a committed Parquet staging copy (``pip install 'sparkvision[delta]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from ..errors import MissingExtraError, OutputError
+
+FORMATS = ("parquet", "csv", "json", "delta")
+_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json",
+             ".jsonl": "json", ".ndjson": "json", ".delta": "delta"}
+
+
+def format_for(out: str, fmt: str | None) -> str:
+    """The explicit ``fmt``, else the one ``out``'s suffix names, else Parquet."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise OutputError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        return fmt
+    return _SUFFIXES.get(os.path.splitext(out.rstrip("/"))[1].lower(), "parquet")
+
+
+def write_table(df, out: str, fmt: str, *, mode: str = "errorifexists") -> None:
+    """Write ``df`` to ``out``; arrays become JSON text in CSV, which has no arrays."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, MapType, StructType
+
+    if mode == "errorifexists" and os.path.exists(out):
+        raise OutputError(
+            f"output '{out}' already exists; choose another --out, pass --overwrite to "
+            "replace it, or --resume to finish an earlier run"
+        )
+    if fmt == "csv":
+        df = df.select(
+            *[
+                F.to_json(F.col(f.name)).alias(f.name)
+                if isinstance(f.dataType, (ArrayType, MapType, StructType))
+                else F.col(f.name)
+                for f in df.schema.fields
+            ]
+        )
+    writer = df.write.mode("overwrite" if mode == "overwrite" else mode)
+    if fmt == "csv":
+        writer.option("header", "true").option("escape", '"').csv(out)
+    elif fmt == "json":
+        writer.json(out)
+    elif fmt == "parquet":
+        writer.parquet(out)
+    elif fmt == "delta":
+        _write_delta(df, out, mode)
+    else:
+        raise OutputError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def _write_delta(df, out: str, mode: str) -> None:
+    conf = df.sparkSession.conf
+    extensions = conf.get("spark.sql.extensions", "") or ""
+    if "delta" in extensions.lower():
+        df.write.format("delta").mode(mode if mode != "errorifexists" else "error").save(out)
+        return
+    try:
+        import pyarrow.dataset as ds
+        from deltalake import write_deltalake
+    except ImportError as exc:
+        raise MissingExtraError("deltalake", "delta", "Writing Delta tables") from exc
+    staging = out.rstrip("/") + ".staging-parquet"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        df.write.mode("overwrite").parquet(staging)
+        dataset = ds.dataset(staging, format="parquet")
+        write_deltalake(
+            out, dataset.to_batches(), schema=dataset.schema,
+            mode="overwrite" if mode == "overwrite" else ("append" if mode == "append" else "error"),
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_table(spark, out: str, fmt: str):
+    """Read back what :func:`write_table` wrote (for summaries and sorting)."""
+    if fmt == "delta":
+        try:
+            from deltalake import DeltaTable
+
+            files = DeltaTable(out).file_uris()
+            return spark.read.parquet(*files)
+        except ImportError:
+            return spark.read.format("delta").load(out)
+    if fmt == "csv":
+        return spark.read.option("header", "true").option("escape", '"').csv(out)
+    return spark.read.format(fmt).load(out)

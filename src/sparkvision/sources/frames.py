@@ -1,0 +1,65 @@
+"""Spark DataFrames of images: built from path lists, or given by the user."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..errors import InputError
+
+CONTENT_COLUMNS = ("content",)
+PATH_COLUMNS = ("path", "uri", "file", "filename", "image")
+
+
+def paths_frame(
+    spark,
+    paths: Sequence[str],
+    *,
+    labels: Sequence[str | None] | None = None,
+    rows_per_partition: int = 128,
+):
+    """A DataFrame with a ``path`` column (and ``label_true`` when labels are given),
+    cut into equal partitions of about ``rows_per_partition`` rows, at least one per core.
+    """
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    fields = [StructField("path", StringType(), False)]
+    if labels is not None:
+        fields.append(StructField("label_true", StringType(), True))
+        rows = list(zip(paths, labels))
+    else:
+        rows = [(p,) for p in paths]
+    parallelism = max(1, spark.sparkContext.defaultParallelism)
+    slices = max(parallelism, math.ceil(len(rows) / max(1, rows_per_partition)))
+    slices = min(slices, max(1, len(rows)))
+    rdd = spark.sparkContext.parallelize(rows, slices)
+    return spark.createDataFrame(rdd, StructType(fields))
+
+
+def input_column(df, *, path_col: str | None = None, content_col: str | None = None) -> str:
+    """Which column of ``df`` the model reads: image bytes if there are any, else paths."""
+    from pyspark.sql.types import BinaryType, StringType
+
+    types = {f.name: f.dataType for f in df.schema.fields}
+    if content_col is not None:
+        if not isinstance(types.get(content_col), BinaryType):
+            raise InputError(
+                f"content column {content_col!r} must be binary; found "
+                f"{types.get(content_col, 'no such column')}. Columns: {', '.join(types)}"
+            )
+        return content_col
+    if path_col is None:
+        content = next((c for c in CONTENT_COLUMNS if isinstance(types.get(c), BinaryType)), None)
+        if content is not None:
+            return content
+    candidates = [path_col] if path_col else list(PATH_COLUMNS)
+    for name in candidates:
+        if isinstance(types.get(name), StringType):
+            return name
+    raise InputError(
+        "the DataFrame has no image column: expected a binary 'content' column (as from "
+        "spark.read.format('binaryFile')) or a string path column "
+        f"({path_col!r} or one of {', '.join(PATH_COLUMNS)}); found "
+        f"{', '.join(f'{k} {v.simpleString()}' for k, v in types.items())}. "
+        "Pass path_col= or content_col="
+    )

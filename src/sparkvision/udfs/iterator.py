@@ -1,0 +1,32 @@
+"""sparkvision's own path: an iterator Pandas UDF.
+
+``Iterator[pd.Series] -> Iterator[pd.DataFrame]``: the function runs once per task and
+sees every Arrow batch of the partition, so the engine is looked up once (and built at
+most once per Python worker process, see :mod:`sparkvision.executor.cache`) and each
+Arrow batch is cut into model batches of ``batch_size`` images.
+
+The input column holds image bytes (``binary``, e.g. Spark's ``binaryFile`` ``content``)
+or paths/URIs (``string``); the output is a struct with the head's result columns plus
+``error`` and ``error_kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+from pyspark.sql.functions import pandas_udf
+
+from ..config import ModelSpec
+from ..models.heads import SCHEMAS
+
+
+def iterator_udf(spec: ModelSpec, *, batch_size: int):
+    """Build the UDF for ``spec``; the closure holds only the spec and the batch size."""
+    from ..executor.runner import predict_frame
+
+    def predict(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+        for series in batches:
+            yield predict_frame(series.tolist(), spec, batch_size=batch_size)
+
+    return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
