@@ -1,0 +1,42 @@
+# Two commands on a fresh machine:  make demo   and   make test
+# Both create (or reuse) .venv in the repo root, installing with constraints.txt.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+EXTRAS ?= test,bench,delta,demo
+DEMO   := demo-output
+
+.PHONY: demo test test-fast venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: a range left to pip would pull several GB of CUDA packages
+	$(PY) -m pip install --quiet -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	@touch $@
+
+demo: $(STAMP)
+	@rm -rf $(DEMO)
+	$(PY) scripts/demo_images.py $(DEMO)/images
+	$(VENV)/bin/sparkvision classify $(DEMO)/images --out $(DEMO)/preds.parquet \
+		--label-from folder --sort-into $(DEMO)/sorted
+	$(VENV)/bin/sparkvision embed $(DEMO)/images --out $(DEMO)/vectors.parquet --quiet
+	@echo
+	@echo "Results: $(DEMO)/preds.parquet (labels), $(DEMO)/vectors.parquet (embeddings),"
+	@echo "         $(DEMO)/sorted/<label>/ (sorted copies, manifest in $(DEMO)/sorted/_manifest.csv)"
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+clean:
+	rm -rf $(VENV) $(DEMO) .cluster build src/*.egg-info
+
+include mk/cluster.mk

@@ -1,0 +1,39 @@
+"""Shared fixtures: one local Spark session for all Spark tests, drawn image folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from drawing import write_images
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """Keep exported engine files out of the user's cache, shared by every test."""
+    if "SPARKVISION_CACHE" not in os.environ:
+        os.environ["SPARKVISION_CACHE"] = str(tmp_path_factory.mktemp("sv-cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local session (2 cores) for every Spark test."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from sparkvision.spark import get_session
+
+    session = get_session("local[2]", app_name="sparkvision-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory):
+    """A small labelled folder: cat/ and dog/ with seed-style names, mixed formats."""
+    root = tmp_path_factory.mktemp("images")
+    names = [f"cat/cat.{i}.jpg" for i in range(5)] + [f"dog/dog.{i}.jpg" for i in range(4)]
+    names += ["dog/dog.10.png", "cat/cat.20.webp"]
+    write_images(str(root), names)
+    return str(root)

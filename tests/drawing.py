@@ -1,0 +1,51 @@
+"""Images the tests draw themselves (no data set is downloaded or shipped)."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def drawn_image(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A deterministic RGB picture: a gradient background with a few shapes."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    x = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    base = rng.uniform(0, 255, 3).astype(np.float32)
+    arr = np.clip(base * (0.5 + 0.5 * x) + 80 * y, 0, 255).astype(np.uint8)
+    img = Image.fromarray(np.broadcast_to(arr, (h, w, 3)).copy())
+    draw = ImageDraw.Draw(img)
+    for _ in range(4):
+        x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
+        x1, y1 = x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2))
+        color = tuple(int(c) for c in rng.integers(0, 255, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((x0, y0, x1, y1), fill=color)
+        else:
+            draw.rectangle((x0, y0, x1, y1), fill=color)
+    return img
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **kwargs) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kwargs)
+    return buf.getvalue()
+
+
+def write_images(folder: str, names: list[str], *, size=(320, 240), seed: int = 0) -> list[str]:
+    """Draw one image per name into ``folder`` (format from the extension)."""
+    paths = []
+    for i, name in enumerate(names):
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        img = drawn_image(seed + i, size)
+        ext = os.path.splitext(name)[1].lower()
+        fmt = {".png": "PNG", ".bmp": "BMP", ".gif": "GIF", ".webp": "WEBP",
+               ".tif": "TIFF", ".tiff": "TIFF"}.get(ext, "JPEG")
+        img.save(path, fmt)
+        paths.append(os.path.abspath(path))
+    return paths
