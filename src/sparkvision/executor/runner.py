@@ -39,7 +39,9 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int) 
 
 
 def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> pd.DataFrame:
-    loaded = [_load(item) for item in items]
+    # A generator: each file is read just before it is decoded, so one model batch holds
+    # the bytes of one file at a time, not of the whole batch.
+    loaded = (_load(item) for item in items)
     batch, ok, failed = prepare_batch(loaded, spec.preprocess)
     columns: dict[str, list] = {c: [v] * len(items) for c, v in EMPTY[spec.head].items()}
     errors: list[str | None] = [None] * len(items)

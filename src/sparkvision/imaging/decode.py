@@ -1,14 +1,20 @@
-"""Bytes -> an upright RGB ``PIL.Image``, safely.
+"""Bytes -> an upright RGB ``PIL.Image``, safely and in bounded memory.
 
 - JPEGs are decoded in draft mode: libjpeg scales by 1/2, 1/4 or 1/8 while decoding, to the
   smallest scale that still leaves the shorter side at least ``min_side`` pixels. A 4000 px
   photo needed for a 256 px resize is decoded at 1/8 scale, about 3x faster, with the
   same prediction.
+- Other formats cannot decode at a smaller scale, so a large decoded image is shrunk at
+  once by an integer box filter (``Image.reduce``) to a shorter side of at least
+  ``min_side``, before any mode conversion: an 8000x6000 RGBA PNG costs one decoded copy
+  (192 MB), not the four that compositing it at full size would.
 - EXIF orientation is applied, so a photo taken sideways is seen upright.
 - Any PIL mode becomes 8-bit RGB: 16-bit and float images are rescaled, not clipped;
   transparent images are composited on white; palette, CMYK, 1-bit and grey are converted.
-- Images with more than ``max_pixels`` pixels are refused before decoding (decompression
-  bombs), and every failure is an :class:`ImageProblem` with a short ``kind``.
+  Animated images give their first frame.
+- Images whose decoded size would exceed ``max_pixels`` are refused from their header,
+  before any pixel is allocated (decompression bombs), and every failure is an
+  :class:`ImageProblem` with a short ``kind``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,25 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
-#: Default pixel limit: 16x the 12 MP of a typical phone photo. Beyond it, refuse.
-DEFAULT_MAX_PIXELS = 200_000_000
+#: Default pixel limit on the decoded image (after JPEG draft scaling): 10x the 12 MP of a
+#: typical phone photo. Beyond it, refuse: an RGBA image this size is already 480 MB.
+DEFAULT_MAX_PIXELS = 120_000_000
+
+#: Modes ``Image.reduce`` averages correctly (palette indices must not be averaged).
+_REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "I", "F"})
+
+#: EXIF orientation -> the transpose that makes the image upright.
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class ImageProblem(Exception):
@@ -52,23 +73,26 @@ def decode_image(
         except UnidentifiedImageError:
             raise ImageProblem("not_an_image", _not_an_image_message(data)) from None
         except Image.DecompressionBombError as exc:
-            raise ImageProblem("too_large", f"refused to decode: {exc}") from None
+            raise ImageProblem(
+                "too_large", f"refused to decode a possible decompression bomb: {exc}"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - any parser failure is a per-image problem
             raise ImageProblem("decode_failed", f"could not open image: {exc}") from None
 
-        width, height = img.size
-        if width * height > max_pixels:
-            raise ImageProblem(
-                "too_large",
-                f"image is {width}x{height} = {width * height:,} pixels, above the limit of "
-                f"{max_pixels:,}; refused to decode (raise max_pixels if this is intended)",
-            )
         try:
-            orientation = img.getexif().get(0x0112, 1)
+            orientation = int(img.getexif().get(0x0112, 1))
         except Exception:  # noqa: BLE001 - broken EXIF must not cost the image
             orientation = 1
         if img.format == "JPEG" and min_side > 0 and img.mode in ("RGB", "L", "CMYK", "YCbCr"):
             img.draft(img.mode if img.mode != "YCbCr" else "RGB", (min_side, min_side))
+        width, height = img.size  # after draft: the size that will really be allocated
+        if width * height > max_pixels:
+            raise ImageProblem(
+                "too_large",
+                f"image decodes to {width}x{height} = {width * height:,} pixels, above the "
+                f"limit of {max_pixels:,}; refused to decode it (a decompression bomb, or a "
+                "scan larger than this job allows: raise max_pixels if it is intended)",
+            )
         try:
             img.load()
         except OSError as exc:
@@ -77,9 +101,25 @@ def decode_image(
         except Exception as exc:  # noqa: BLE001
             raise ImageProblem("decode_failed", f"could not decode image: {exc}") from None
 
-    if orientation != 1:
-        img = ImageOps.exif_transpose(img)
+    if min_side > 0:
+        img = shrink(img, min_side)
+    if orientation in _ORIENT:
+        img = img.transpose(_ORIENT[orientation])
     return to_rgb(img)
+
+
+def shrink(img: Image.Image, min_side: int) -> Image.Image:
+    """Reduce ``img`` by the largest integer factor that keeps its shorter side at least
+    ``min_side`` (a no-op for images less than twice that size)."""
+    factor = min(img.size) // min_side
+    if factor < 2:
+        return img
+    if img.mode.startswith("I;16"):
+        img = _sixteen_to_8bit(img)
+    elif img.mode not in _REDUCIBLE:
+        transparent = "transparency" in img.info or img.mode in ("PA", "LA")
+        img = img.convert("RGBA" if transparent else "RGB")
+    return img.reduce(factor)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -87,13 +127,12 @@ def to_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode == "RGB":
         return img
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+    if mode.startswith("I;16"):
+        return _sixteen_to_8bit(img).convert("RGB")
+    if mode in ("I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        if mode.startswith("I;16"):
-            arr = arr / 257.0
-        else:
-            lo, hi = float(arr.min()), float(arr.max())
-            arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
         grey = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8))
         return grey.convert("RGB")
     if mode == "P" and "transparency" in img.info:
@@ -104,6 +143,18 @@ def to_rgb(img: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return img.convert("RGB")
+
+
+def _sixteen_to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit grey -> 8-bit grey (value / 257, rounded), a block of rows at a time so a
+    large scan needs no full-size float copy."""
+    arr = np.asarray(img)
+    out = np.empty(arr.shape, dtype=np.uint8)
+    step = max(1, (1 << 22) // max(1, arr.shape[1]))
+    for top in range(0, arr.shape[0], step):
+        block = arr[top : top + step].astype(np.float32)
+        out[top : top + step] = np.clip(block / 257.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(out)
 
 
 def _not_an_image_message(data: bytes) -> str:

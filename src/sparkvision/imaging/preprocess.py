@@ -6,7 +6,7 @@ the single-process runner and the tests all call :func:`prepare`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image
@@ -54,9 +54,12 @@ def prepare(data: bytes, pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXEL
 
 
 def prepare_batch(
-    items: Sequence[bytes | Exception], pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    items: Iterable[bytes | Exception], pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[np.ndarray, list[int], dict[int, Exception]]:
     """Prepare many images; returns (stacked inputs, indices that worked, failures by index).
+
+    ``items`` may be a generator that reads each file when it is reached: only one file's
+    bytes and one decoded image are then alive at a time.
 
     An item that is already an exception (the file could not be read) is passed through
     as a failure, so callers keep one list in input order.
