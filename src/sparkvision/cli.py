@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from . import __version__
-from .config import DEFAULT_BATCH_SIZE, ENGINES
+from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ENGINES, EXECUTIONS
 from .errors import SparkVisionError
 from .models import list_models
 from .sinks import FORMATS
@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", default=default_model,
                        help=f"built-in model: {', '.join(list_models())} (default {default_model})")
         p.add_argument("--engine", choices=ENGINES, default="onnx", help="inference engine (default onnx)")
+        p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
+                       help="how the model runs: python (one process, no Spark), udf (row-at-a-time "
+                       "Spark UDF), pandas (scalar Pandas UDF), iterator (iterator Pandas UDF, "
+                       f"default {DEFAULT_EXECUTION}); see docs/benchmarks.md")
         p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                        help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
         p.add_argument("--threads", type=int, help="engine threads per task (default: "
@@ -93,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         path_col=args.path_col,
         overwrite=args.overwrite,
         quiet=args.quiet,
+        execution=args.execution,
     )
     summary = run_job(job)
     print(summary.render())

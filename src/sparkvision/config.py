@@ -18,10 +18,15 @@ from .errors import ConfigError
 
 Layout = Literal["nchw", "nhwc"]
 Engine = Literal["onnx", "torch"]
-Head = Literal["catdog", "imagenet", "embedding"]
+Head = Literal["catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits"]
 
 ENGINES: tuple[str, ...] = ("onnx", "torch")
-HEADS: tuple[str, ...] = ("catdog", "imagenet", "embedding")
+HEADS: tuple[str, ...] = ("catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits")
+#: Where a model comes from: the built-in network, or a user's model (see docs/byo-models.md).
+KINDS: tuple[str, ...] = ("builtin", "keras", "torchscript", "torch", "callable", "onnx")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
+CROPS: tuple[str, ...] = ("center", "none")
 
 #: Image extensions picked up from folders and globs when none are given.
 DEFAULT_EXTENSIONS: tuple[str, ...] = (
@@ -30,6 +35,11 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 
 DEFAULT_BATCH_SIZE = 32
 
+#: How a job runs the model: ``python`` in one process without Spark, ``udf`` a row-at-a-time
+#: Spark UDF, ``pandas`` a scalar Pandas UDF, ``iterator`` an iterator Pandas UDF (default).
+EXECUTIONS: tuple[str, ...] = ("python", "udf", "pandas", "iterator")
+DEFAULT_EXECUTION = "iterator"
+
 
 @dataclass(frozen=True)
 class Preprocess:
@@ -37,6 +47,8 @@ class Preprocess:
 
     decode -> EXIF orientation -> RGB -> resize so the shorter side is ``resize``
     -> center crop ``size`` x ``size`` -> ``(pixel * scale - mean) / std`` -> ``layout``.
+    With ``crop="none"`` the whole image is resized to ``size`` x ``size`` instead
+    (aspect ratio not kept, as Keras' ``image_dataset_from_directory`` does).
     """
 
     size: int = 224
@@ -46,6 +58,7 @@ class Preprocess:
     std: tuple[float, float, float] = (128.0, 128.0, 128.0)
     layout: Layout = "nchw"
     interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
+    crop: Literal["center", "none"] = "center"
 
     def __post_init__(self) -> None:
         if self.size <= 0 or self.resize < self.size:
@@ -60,6 +73,8 @@ class Preprocess:
             )
         if self.layout not in ("nchw", "nhwc"):
             raise ConfigError(f"layout must be 'nchw' or 'nhwc'; found {self.layout!r}.")
+        if self.crop not in CROPS:
+            raise ConfigError(f"crop must be 'center' or 'none'; found {self.crop!r}.")
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,15 @@ class ModelSpec:
     ``artifact`` is the engine file the workers load (an ONNX file for the ``onnx``
     engine); it is prepared on the driver. ``threads`` is the number of intra-op
     threads each worker's engine may use.
+
+    A user's model (``kind`` other than ``builtin``, built by
+    :func:`sparkvision.models.byo.resolve_byo`) adds: ``artifact`` is its file; ``arch``
+    the ``"module:callable"`` (or a pickled callable, see :mod:`sparkvision.models.capture`)
+    that builds the network; ``shipped`` the broadcast of the file's bytes when workers
+    cannot read ``artifact`` (see :mod:`sparkvision.models.shipping`); ``labels``,
+    ``threshold`` and ``from_logits`` read the generic heads; ``output_name`` picks an
+    ONNX output or a Keras layer; ``trust_code`` allows loading formats that run code;
+    ``device`` and ``precision`` say where and in which float type the network runs.
     """
 
     name: str
@@ -78,8 +102,30 @@ class ModelSpec:
     threads: int = 1
     artifact: str | None = None
     artifact_sha256: str | None = None
+    kind: str = "builtin"
+    arch: object = None
+    shipped: object = None
+    labels: tuple[str, ...] = ()
+    threshold: float = 0.5
+    from_logits: bool = True
+    output_name: str | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    trust_code: bool = False
 
     def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"unknown model kind {self.kind!r}; expected one of {', '.join(KINDS)}.")
+        if self.device not in DEVICES:
+            raise ConfigError(
+                f"unknown device {self.device!r}; expected one of {', '.join(DEVICES)}."
+            )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}."
+            )
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be within [0, 1]; found {self.threshold}.")
         if self.engine not in ENGINES:
             raise ConfigError(
                 f"unknown engine {self.engine!r}; expected one of {', '.join(ENGINES)}."

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .config import DEFAULT_BATCH_SIZE, ModelSpec
+from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, EXECUTIONS, ModelSpec
 from .errors import ConfigError
 from .models import resolve_model
 from .report import Progress, RunSummary
@@ -21,7 +22,7 @@ from .sinks import format_for, sort_into, write_table
 from .sinks.tables import read_table
 from .sources import input_column, label_from_path, paths_frame, resolve_inputs
 from .spark import get_session, task_cpus
-from .udfs import iterator_udf
+from .udfs import make_udf
 
 RESULT = "_sparkvision"
 
@@ -46,10 +47,15 @@ class Job:
     path_col: str | None = None
     overwrite: bool = False
     quiet: bool = False
+    execution: str = DEFAULT_EXECUTION
 
     def __post_init__(self) -> None:
         if self.task not in ("classify", "embed"):
             raise ConfigError(f"task must be 'classify' or 'embed'; found {self.task!r}")
+        if self.execution not in EXECUTIONS:
+            raise ConfigError(
+                f"--execution must be one of {', '.join(EXECUTIONS)}; found {self.execution!r}"
+            )
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
         if self.sort_into and self.task != "classify":
@@ -57,13 +63,17 @@ class Job:
 
 
 def apply_model(df, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                path_col: str | None = None, content_col: str | None = None):
-    """``df`` plus the model's result columns; image bytes are not carried to the output."""
+                path_col: str | None = None, content_col: str | None = None,
+                execution: str = DEFAULT_EXECUTION):
+    """``df`` plus the model's result columns; image bytes are not carried to the output.
+
+    ``execution`` picks the UDF: ``iterator`` (default), ``pandas`` or ``udf``.
+    """
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType
 
     column = input_column(df, path_col=path_col, content_col=content_col)
-    udf = iterator_udf(spec, batch_size=batch_size)
+    udf = make_udf(df.sparkSession, spec, execution=execution, batch_size=batch_size)
     keep = [f.name for f in df.schema.fields if not isinstance(f.dataType, BinaryType)]
     return df.withColumn(RESULT, udf(F.col(column))).select(*keep, f"{RESULT}.*")
 
@@ -73,14 +83,32 @@ def run_job(job: Job) -> RunSummary:
     paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
     labels = [label_from_path(p, job.label_from) for p in paths] if job.label_from else None
     fmt = format_for(job.out, job.format)
-    spark = get_session(
+    if job.execution == "python":
+        from .local import run_local
+
+        return run_local(job, paths, labels, fmt)
+    spark = job_session(job)
+    seconds = predict_to_table(spark, job, paths, labels, fmt)
+    return summarise(spark, job, fmt, seconds)
+
+
+def job_session(job: Job):
+    """The SparkSession a job runs on, with Arrow batches sized for its model batches."""
+    return get_session(
         job.master,
         conf={"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64))},
     )
+
+
+def predict_to_table(spark, job: Job, paths: list[str], labels: list[str | None] | None,
+                     fmt: str) -> float:
+    """Predict for ``paths`` on Spark with ``job.execution`` and write ``job.out``;
+    returns the seconds it took."""
     spec = resolve_model(job.model, task=job.task, engine=job.engine,
                          threads=job.threads or task_cpus(spark))
     frame = paths_frame(spark, paths, labels=labels, rows_per_partition=4 * job.batch_size)
-    result = apply_model(frame, spec, batch_size=job.batch_size, path_col="path")
+    result = apply_model(frame, spec, batch_size=job.batch_size, path_col="path",
+                         execution=job.execution)
 
     group = f"sparkvision-{uuid.uuid4().hex[:8]}"
     sc = spark.sparkContext
@@ -91,8 +119,7 @@ def run_job(job: Job) -> RunSummary:
             write_table(result, job.out, fmt, mode="overwrite" if job.overwrite else "errorifexists")
     finally:
         sc.setLocalProperty("spark.jobGroup.id", None)
-    seconds = time.monotonic() - started
-    return summarise(spark, job, fmt, seconds)
+    return time.monotonic() - started
 
 
 def summarise(spark, job: Job, fmt: str, seconds: float) -> RunSummary:
@@ -116,17 +143,17 @@ def summarise(spark, job: Job, fmt: str, seconds: float) -> RunSummary:
             written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
             .groupBy("label_true", "label").count().collect()
         )
-        confusion: dict[str, dict[str, int]] = {}
-        for row in pairs:
-            confusion.setdefault(row["label_true"], {})[row["label"]] = row["count"]
-        labelled = sum(sum(r.values()) for r in confusion.values())
-        correct = sum(r.get(t, 0) for t, r in confusion.items())
-        summary.labelled = labelled
-        summary.accuracy = correct / labelled if labelled else None
-        summary.confusion = confusion
+        summary.set_confusion((row["label_true"], row["label"], row["count"]) for row in pairs)
+    return finish_summary(summary, job, lambda: (
+        (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
+    ))
+
+
+def finish_summary(summary: RunSummary, job: Job, rows: Callable[[], Iterable]) -> RunSummary:
+    """Sort the images when the job asks for it (``rows()`` gives the ``(path, label)``
+    pairs read back from the written table) and write ``_summary.json`` into the output."""
     if job.sort_into:
-        rows = ((r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator())
-        report = sort_into(rows, job.sort_into, mode=job.sort_mode)
+        report = sort_into(rows(), job.sort_into, mode=job.sort_mode)
         summary.sorted_into = job.sort_into
         summary.sort_counts = report.counts
     if os.path.isdir(job.out):

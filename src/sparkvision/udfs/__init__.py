@@ -1,5 +1,36 @@
-"""Spark UDFs over the shared executor code."""
+"""Spark UDFs over the shared executor code, one module per execution mode.
 
+==============  ===========================================================================
+``iterator``    :func:`iterator_udf`: iterator Pandas UDF, engine looked up once per task
+``pandas``      :func:`scalar_udf`: scalar Pandas UDF, ``Series -> DataFrame`` per batch
+``udf``         :func:`row_udf`: row-at-a-time UDF with the engine file broadcast
+==============  ===========================================================================
+
+All three call :func:`sparkvision.executor.predict_frame` and return the same struct.
+"""
+
+from __future__ import annotations
+
+from ..config import ModelSpec
+from ..errors import ConfigError
 from .iterator import iterator_udf
+from .row import broadcast_weights, row_udf
+from .scalar import scalar_udf
 
-__all__ = ["iterator_udf"]
+SPARK_EXECUTIONS = ("udf", "pandas", "iterator")
+
+__all__ = ["SPARK_EXECUTIONS", "iterator_udf", "make_udf", "row_udf", "scalar_udf"]
+
+
+def make_udf(spark, spec: ModelSpec, *, execution: str = "iterator", batch_size: int):
+    """The UDF of ``execution`` for ``spec`` (``spark`` is used to broadcast for ``udf``)."""
+    if execution == "iterator":
+        return iterator_udf(spec, batch_size=batch_size)
+    if execution == "pandas":
+        return scalar_udf(spec, batch_size=batch_size)
+    if execution == "udf":
+        return row_udf(spec, broadcast_weights(spark, spec))
+    raise ConfigError(
+        f"execution {execution!r} has no Spark UDF; expected one of {', '.join(SPARK_EXECUTIONS)} "
+        "('python' runs without Spark: use it through run_job or the CLI)"
+    )

@@ -1,0 +1,27 @@
+"""The scalar Pandas UDF path: ``pd.Series -> pd.DataFrame``, one Arrow batch per call.
+
+The second execution of the first seed system, kept as a mode: Spark calls the function
+once per Arrow batch (``spark.sql.execution.arrow.maxRecordsPerBatch`` rows), and each call
+looks the engine up in the per-process cache (a hit after the first batch of the worker)
+and runs :func:`sparkvision.executor.predict_frame` on the batch. Unlike the iterator UDF
+there is no per-task state: the lookup happens once per batch instead of once per task.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..config import ModelSpec
+from ..models.heads import SCHEMAS
+
+
+def scalar_udf(spec: ModelSpec, *, batch_size: int):
+    """Build the UDF for ``spec``; the closure holds only the spec and the batch size."""
+    from pyspark.sql.functions import pandas_udf
+
+    from ..executor.runner import predict_frame
+
+    def predict(series: pd.Series) -> pd.DataFrame:
+        return predict_frame(series.tolist(), spec, batch_size=batch_size)
+
+    return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
