@@ -16,6 +16,7 @@ from ..config import ModelSpec
 from ..imaging import prepare_batch
 from ..models.heads import EMPTY, apply_head
 from ..sources.reader import read_image_bytes
+from . import faults
 from .cache import get_engine
 
 
@@ -39,6 +40,7 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int) 
 
 
 def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> pd.DataFrame:
+    faults.before_batch()  # a no-op unless SPARKVISION_FAULT_EXIT_AT_BATCH is set
     # A generator: each file is read just before it is decoded, so one model batch holds
     # the bytes of one file at a time, not of the whole batch.
     loaded = (_load(item) for item in items)
