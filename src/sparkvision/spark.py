@@ -37,6 +37,10 @@ def get_session(master: str | None = None, *, app_name: str = "sparkvision", con
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
         )
+    log_conf = os.path.join(os.path.dirname(__file__), "log4j2.properties")
+    builder = builder.config(
+        "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_conf}"
+    )
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

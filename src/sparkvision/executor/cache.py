@@ -21,6 +21,7 @@ _MAX_MODELS = 2
 _lock = threading.Lock()
 _engines: "OrderedDict[str, Any]" = OrderedDict()
 _stats = {"builds": 0, "hits": 0}
+_builds_by_model: dict[str, int] = {}
 
 
 def get_engine(spec: ModelSpec, build: Callable[[ModelSpec], Any] | None = None) -> Any:
@@ -37,18 +38,22 @@ def get_engine(spec: ModelSpec, build: Callable[[ModelSpec], Any] | None = None)
         engine = build(spec)
         _engines[key] = engine
         _stats["builds"] += 1
+        _builds_by_model[key] = _builds_by_model.get(key, 0) + 1
         while len(_engines) > _MAX_MODELS:
             _engines.popitem(last=False)
         return engine
 
 
-def cache_info() -> dict[str, int]:
-    """Builds and hits so far in this process, with its pid (used by tests and logs)."""
+def cache_info(model_id: str | None = None) -> dict[str, int]:
+    """Builds and hits so far in this process, with its pid (used by tests and logs);
+    ``model_builds`` counts the builds of ``model_id``."""
     with _lock:
-        return {"pid": os.getpid(), "models": len(_engines), **_stats}
+        return {"pid": os.getpid(), "models": len(_engines), **_stats,
+                "model_builds": _builds_by_model.get(model_id or "", 0)}
 
 
 def clear_cache() -> None:
     with _lock:
         _engines.clear()
         _stats.update(builds=0, hits=0)
+        _builds_by_model.clear()

@@ -30,43 +30,37 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int) 
     Returns a DataFrame with one row per item, in order, with :func:`result_columns`.
     """
     engine = get_engine(spec)
-    parts = [
-        _predict_chunk(items[start : start + batch_size], spec, engine)
-        for start in range(0, len(items), batch_size)
-    ]
-    if not parts:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in result_columns(spec.head)})
-    return pd.concat(parts, ignore_index=True)
+    columns: dict[str, list] = {c: [] for c in result_columns(spec.head)}
+    for start in range(0, len(items), batch_size):
+        for name, values in _predict_chunk(items[start : start + batch_size], spec, engine).items():
+            columns[name].extend(values)
+    return pd.DataFrame(columns)
 
 
-def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> pd.DataFrame:
+def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str, list]:
     faults.before_batch()  # a no-op unless SPARKVISION_FAULT_EXIT_AT_BATCH is set
     # A generator: each file is read just before it is decoded, so one model batch holds
     # the bytes of one file at a time, not of the whole batch.
     loaded = (_load(item) for item in items)
     batch, ok, failed = prepare_batch(loaded, spec.preprocess)
     columns: dict[str, list] = {c: [v] * len(items) for c, v in EMPTY[spec.head].items()}
-    errors: list[str | None] = [None] * len(items)
-    kinds: list[str | None] = [None] * len(items)
     if ok:
         try:
-            results = apply_head(spec.head, engine(batch))
+            results = apply_head(spec.head, engine(batch), spec)
         except Exception as exc:  # noqa: BLE001 - the batch fails, the job goes on
-            results = None
+            results = {}
             for i in ok:
                 failed[i] = exc
-        if results is not None:
-            for name, values in results.items():
-                col = columns[name]
-                for j, i in enumerate(ok):
-                    col[i] = values[j]
+        for name, values in results.items():
+            col = columns[name]
+            for j, i in enumerate(ok):
+                col[i] = values[j]
+    columns["error"] = [None] * len(items)
+    columns["error_kind"] = [None] * len(items)
     for i, exc in failed.items():
-        errors[i] = str(exc) or type(exc).__name__
-        kinds[i] = getattr(exc, "kind", None) or "model_failed"
-    frame = pd.DataFrame(columns)
-    frame["error"] = errors
-    frame["error_kind"] = kinds
-    return frame
+        columns["error"][i] = str(exc) or type(exc).__name__
+        columns["error_kind"][i] = getattr(exc, "kind", None) or "model_failed"
+    return columns
 
 
 def _load(item: object) -> bytes | Exception:

@@ -1,0 +1,64 @@
+import os
+
+import pandas as pd
+import pytest
+
+from drawing import write_images
+from sparkvision.errors import InputError
+from sparkvision.sources import label_from_path, resolve_inputs
+
+
+@pytest.fixture()
+def tree(tmp_path):
+    write_images(str(tmp_path), ["a/cat.1.jpg", "a/b/dog.2.JPEG", "c/x.png", "c/y.gif"])
+    (tmp_path / "a" / "notes.txt").write_text("hello")
+    (tmp_path / ".hidden").mkdir()
+    write_images(str(tmp_path / ".hidden"), ["z.jpg"])
+    return tmp_path
+
+
+def test_folder_is_recursive_and_filtered_by_extension(tree):
+    found = resolve_inputs(str(tree))
+    names = sorted(os.path.basename(p) for p in found)
+    assert names == ["cat.1.jpg", "dog.2.JPEG", "x.png", "y.gif"]
+    assert all(os.path.isabs(p) for p in found)
+
+
+def test_extension_filter_and_several_inputs(tree):
+    found = resolve_inputs([str(tree / "a"), str(tree / "c")], extensions=["png"])
+    assert [os.path.basename(p) for p in found] == ["x.png"]
+
+
+def test_glob(tree):
+    found = resolve_inputs(str(tree / "**" / "*.jpg"))
+    assert [os.path.basename(p) for p in found] == ["cat.1.jpg"]
+
+
+def test_list_files(tree, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text("# images\nc/x.png\n\na/cat.1.jpg\n")
+    found = resolve_inputs(str(listing))
+    assert found == sorted([str(tree / "c" / "x.png"), str(tree / "a" / "cat.1.jpg")])
+    pd.DataFrame({"file": [str(tree / "c" / "y.gif")]}).to_csv(tmp_path / "l.csv", index=False)
+    assert resolve_inputs(str(tmp_path / "l.csv")) == [str(tree / "c" / "y.gif")]
+    pd.DataFrame({"img": ["c/x.png"]}).to_parquet(tmp_path / "l.parquet")
+    with pytest.raises(InputError, match="--path-col"):
+        resolve_inputs(str(tmp_path / "l.parquet"))
+    assert resolve_inputs(str(tmp_path / "l.parquet"), path_col="img") == [str(tree / "c" / "x.png")]
+
+
+def test_errors_say_what_was_expected(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        resolve_inputs(str(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no images found"):
+        resolve_inputs(str(tmp_path / "empty"))
+
+
+def test_labels_from_folder_and_filename():
+    assert label_from_path("/x/Cats/img1.jpg", "folder") == "cats"
+    assert label_from_path("/x/y/cat.1.jpeg", "filename") == "cat"
+    assert label_from_path("/x/y/dog_12.png", "filename") == "dog"
+    assert label_from_path("/x/y/123.png", "filename") is None
+    with pytest.raises(InputError):
+        label_from_path("a.jpg", "exif")
