@@ -16,6 +16,7 @@ from .errors import SparkVisionError
 from .models import list_models
 from .sinks import FORMATS
 from .sinks.sort import MODES
+from .bench.cli import BENCH_COMMANDS, add_bench_commands, run_bench_command
 
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
             p.add_argument("--mode", choices=MODES, default="copy",
                            help="how --sort-into places files (default copy; never overwrites)")
+    add_bench_commands(sub)
     return parser
 
 
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command in BENCH_COMMANDS:
+        return run_bench_command(args)
     from .pipeline import Job, run_job
 
     job = Job(

@@ -27,17 +27,20 @@ def to_array(img: Image.Image, pre: Preprocess) -> np.ndarray:
     The crop is computed in source coordinates and resampled in one step
     (``Image.resize(box=...)``): the same pixels as resize-then-crop, without resizing the
     parts that the crop throws away.
+
+    With ``pre.crop == "none"`` the whole image is resized to ``size`` x ``size`` (the
+    aspect ratio is not kept), as Keras' image loaders do.
     """
     width, height = img.size
-    scale = pre.resize / min(width, height)
-    crop_src = pre.size / scale  # side of the crop, in source pixels
-    left = (width - crop_src) / 2.0
-    top = (height - crop_src) / 2.0
-    out = img.resize(
-        (pre.size, pre.size),
-        _RESAMPLE[pre.interpolation],
-        box=(left, top, left + crop_src, top + crop_src),
-    )
+    if pre.crop == "none":
+        box: tuple[float, float, float, float] = (0.0, 0.0, float(width), float(height))
+    else:
+        scale = pre.resize / min(width, height)
+        crop_src = pre.size / scale  # side of the crop, in source pixels
+        left = (width - crop_src) / 2.0
+        top = (height - crop_src) / 2.0
+        box = (left, top, left + crop_src, top + crop_src)
+    out = img.resize((pre.size, pre.size), _RESAMPLE[pre.interpolation], box=box)
     arr = np.asarray(out, dtype=np.float32)
     if pre.scale != 1.0:
         arr = arr * np.float32(pre.scale)

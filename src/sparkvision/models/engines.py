@@ -60,7 +60,13 @@ def build_engine(spec: ModelSpec, weights: bytes | None = None):
 
     ``weights``, when given, is the engine file's content shipped by the driver (the ONNX
     file for ``onnx``, the state-dict file for ``torch``), used instead of reading a file.
+    A user's model (``spec.kind != "builtin"``) ships its own file (see
+    :mod:`sparkvision.models.shipping`) and ignores ``weights``.
     """
+    if spec.kind != "builtin":
+        from .loaders import build_user_engine
+
+        return build_user_engine(spec)
     if weights is not None:
         if spec.engine == "onnx":
             return OnnxEngine(weights, threads=spec.threads)

@@ -1,0 +1,219 @@
+"""Getting a user's model file to the Python workers: by path, or by broadcast.
+
+``--ship path``       the workers open the file themselves: right when they can read it
+                      (a local master, a shared or distributed file system, a URI such as
+                      ``hdfs://`` or ``s3a://`` that the workers read through fsspec).
+``--ship broadcast``  the driver reads the file once and sends its bytes with
+                      ``sc.broadcast``; each worker process writes them once into its
+                      local cache directory and loads from there.
+``--ship auto``       (default) ``path`` on local and loopback masters and for URIs the
+                      workers can read, ``broadcast`` for a local path on a cluster.
+
+Either way the file is checked against the sha256 the driver computed, so a file that
+changed or was only half copied is refused instead of silently giving other answers.
+The broadcast handle rides in the spec as a :class:`Shipped`, which pickles as the
+broadcast's id only (never the bytes) and compares by content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tempfile
+import threading
+from urllib.parse import urlparse
+
+from ..config import ModelSpec, cache_dir
+from ..errors import ConfigError, ModelError
+from ..sources.reader import to_local_path
+
+SHIP_MODES: tuple[str, ...] = ("auto", "path", "broadcast")
+
+
+class Shipped:
+    """The broadcast bytes of a model file, with the file's sha256 and suffix."""
+
+    __slots__ = ("broadcast", "sha256", "suffix")
+
+    def __init__(self, broadcast, sha256: str, suffix: str) -> None:
+        self.broadcast = broadcast
+        self.sha256 = sha256
+        self.suffix = suffix
+
+    def __repr__(self) -> str:
+        return f"broadcast:{self.sha256[:16]}{self.suffix}"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Shipped) and other.sha256 == self.sha256
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def __deepcopy__(self, memo: dict) -> "Shipped":
+        return self  # a broadcast cannot be copied; lets dataclasses.asdict copy the spec
+
+    def __getstate__(self):
+        return (self.broadcast, self.sha256, self.suffix)
+
+    def __setstate__(self, state) -> None:
+        self.broadcast, self.sha256, self.suffix = state
+
+
+def is_uri(path: str) -> bool:
+    """True for ``scheme://...`` other than ``file:`` (a drive letter is not a scheme)."""
+    scheme = urlparse(path).scheme
+    return len(scheme) > 1 and scheme != "file"
+
+
+def choose_ship(ship: str, artifact: str, master: str | None) -> str:
+    """``path`` or ``broadcast`` for ``ship`` (``auto`` decides, see module docstring)."""
+    if ship not in SHIP_MODES:
+        raise ConfigError(f"--ship must be one of {', '.join(SHIP_MODES)}; found {ship!r}")
+    if ship != "auto":
+        return ship
+    if is_uri(artifact):
+        return "path" if _has_fsspec() else "broadcast"
+    from ..spark import _is_loopback
+
+    if master is None or _is_loopback(master):
+        return "path"
+    return "broadcast"
+
+
+def _has_fsspec() -> bool:
+    try:
+        import fsspec  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def read_model_bytes(path: str, spark=None) -> bytes:
+    """The whole model file, on the driver: local paths directly, URIs through fsspec or,
+    without it, Spark's ``binaryFile`` source."""
+    local = to_local_path(path)
+    if local is not None:
+        try:
+            with open(local, "rb") as fh:
+                return fh.read()
+        except OSError as exc:
+            raise ModelError(f"could not read the model file {path}: {exc.strerror or exc}") from None
+    if _has_fsspec():
+        import fsspec
+
+        try:
+            with fsspec.open(path, "rb") as fh:
+                return fh.read()
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"could not read the model file {path}: {exc}") from exc
+    if spark is None:
+        raise ModelError(
+            f"cannot read the model file {path}: its scheme needs fsspec or a Spark session"
+        )
+    rows = spark.read.format("binaryFile").load(path).select("content").take(2)
+    if len(rows) != 1:
+        raise ModelError(f"expected one model file at {path}; found {len(rows)}")
+    return bytes(rows[0]["content"])
+
+
+_broadcasts: dict[tuple[int, str], object] = {}
+_broadcast_lock = threading.Lock()
+
+
+def ship_bytes(spark, data: bytes, sha256: str, suffix: str) -> Shipped:
+    """Broadcast ``data`` (once per SparkContext and file content)."""
+    sc = spark.sparkContext
+    key = (id(sc), sha256)
+    with _broadcast_lock:
+        handle = _broadcasts.get(key)
+        if handle is None:
+            handle = sc.broadcast(data)
+            _broadcasts[key] = handle
+    return Shipped(handle, sha256, suffix)
+
+
+# ---------------------------------------------------------------------------- worker side
+
+_verified: dict[str, str] = {}
+_verify_lock = threading.Lock()
+
+
+def local_model_file(spec: ModelSpec) -> str:
+    """A path on this machine holding ``spec``'s model file, checked against its sha256.
+
+    Called on the worker when the engine is built (once per process).
+    """
+    expected = spec.artifact_sha256
+    if spec.shipped is not None:
+        shipped: Shipped = spec.shipped  # type: ignore[assignment]
+        target = _cached_path(shipped.sha256, shipped.suffix)
+        if not os.path.isfile(target):
+            _write_atomically(target, shipped.broadcast.value)
+        return _verify(target, shipped.sha256, how="broadcast")
+    path = spec.artifact
+    if not path:
+        raise ModelError(f"model {spec.name!r} has no file to load")
+    local = to_local_path(path)
+    if local is None:  # a URI: fetch it once into the local cache
+        if expected is None:
+            raise ModelError(f"model file {path} has no sha256 to check it against")
+        target = _cached_path(expected, os.path.splitext(urlparse(path).path)[1])
+        if not os.path.isfile(target):
+            _write_atomically(target, read_model_bytes(path))
+        return _verify(target, expected, how="path")
+    if not os.path.isfile(local):
+        raise ModelError(
+            f"the Python worker on host {socket.gethostname()} cannot read the model file "
+            f"{path} (shipped by path: found no file there). Put the file on storage every "
+            "worker can read (a shared or distributed file system), or use --ship broadcast "
+            "(ship='broadcast') so the driver sends its bytes"
+        )
+    return _verify(local, expected, how="path")
+
+
+def _verify(path: str, expected: str | None, *, how: str) -> str:
+    if expected is None:
+        return path
+    with _verify_lock:
+        stat = os.stat(path)
+        key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+        if _verified.get(key) == expected:
+            return path
+        actual = file_sha256(path)
+        if actual != expected:
+            raise ModelError(
+                f"the model file {path} on host {socket.gethostname()} is not the file the "
+                f"driver read (sha256 {actual[:12]}..., expected {expected[:12]}...; shipped "
+                f"by {how}): it changed or differs on this machine. Rerun, or use --ship "
+                "broadcast so every worker gets the driver's copy"
+            )
+        _verified[key] = expected
+        return path
+
+
+def _cached_path(sha256: str, suffix: str) -> str:
+    folder = os.path.join(cache_dir(), "models")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{sha256}{suffix}")
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".ship-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
