@@ -293,11 +293,11 @@ def _daemon_env(spark_home: Path, host: str) -> dict[str, str]:
     env["PYSPARK_PYTHON"] = sys.executable
     env.pop("SPARK_LOCAL_HOSTNAME", None)
     env.pop("SPARK_PUBLIC_DNS", None)
-    # A port that is taken must fail the start (we retry with fresh ports) instead of Spark
-    # silently moving to port+1, which would make the recorded URLs wrong.
+    # maxRetries=0: a port that is taken must fail the start (start_cluster retries with fresh
+    # ports) instead of Spark silently moving to port+1, which would make the recorded URLs wrong.
+    # rest.enabled=false: the master's REST submission server (fixed port 6066) is not needed,
+    # and without it two clusters (e.g. a developer's and the tests') can run side by side.
     opts = env.get("SPARK_DAEMON_JAVA_OPTS", "")
-    # The master's REST submission server (fixed port 6066) is not needed: off, so that two
-    # clusters (e.g. a developer's and the tests') can run side by side.
     env["SPARK_DAEMON_JAVA_OPTS"] = (
         opts + " -Dspark.port.maxRetries=0 -Dspark.master.rest.enabled=false"
     ).strip()
@@ -399,26 +399,53 @@ def _start_once(
     webui = f"http://{host}:{webui_port}"
     try:
         procs["master"] = _spawn(
-            [spark_class, MASTER_CLASS, "--host", host, "--port", str(port),
-             "--webui-port", str(webui_port)],
-            env, state_dir / "master.log", state_dir,
-        )  # fmt: skip
+            [
+                spark_class,
+                MASTER_CLASS,
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--webui-port",
+                str(webui_port),
+            ],
+            env,
+            state_dir / "master.log",
+            state_dir,
+        )
         # Workers are started only once the master answers: a worker that cannot reach the master
         # backs off for several seconds before its next registration attempt.
         info = _wait(
-            {"master": procs["master"]}, webui, deadline,
-            lambda i: i.get("status") == "ALIVE", "waiting for the master to come up",
-        )  # fmt: skip
+            {"master": procs["master"]},
+            webui,
+            deadline,
+            lambda i: i.get("status") == "ALIVE",
+            "waiting for the master to come up",
+        )
         master_url = str(info.get("url") or f"spark://{host}:{port}")
         for i, ui_port in enumerate(worker_ui_ports, start=1):
             work_dir = state_dir / f"work-{i}"
             work_dir.mkdir(parents=True, exist_ok=True)
             procs[f"worker-{i}"] = _spawn(
-                [spark_class, WORKER_CLASS, master_url, "--cores", str(cores_per_worker),
-                 "--memory", memory_per_worker, "--host", host, "--webui-port", str(ui_port),
-                 "--work-dir", str(work_dir)],
-                env, state_dir / f"worker-{i}.log", state_dir,
-            )  # fmt: skip
+                [
+                    spark_class,
+                    WORKER_CLASS,
+                    master_url,
+                    "--cores",
+                    str(cores_per_worker),
+                    "--memory",
+                    memory_per_worker,
+                    "--host",
+                    host,
+                    "--webui-port",
+                    str(ui_port),
+                    "--work-dir",
+                    str(work_dir),
+                ],
+                env,
+                state_dir / f"worker-{i}.log",
+                state_dir,
+            )
 
         def all_alive(i: dict[str, Any]) -> bool:
             alive = [w for w in i.get("workers", []) if w.get("state") == "ALIVE"]
@@ -449,9 +476,12 @@ def _start_once(
                 "pid": p.pid,
                 "pgid": p.pid,
                 "log": str(state_dir / f"{name}.log"),
-                **({"webui_url": f"http://{host}:{worker_ui_ports[int(name[7:]) - 1]}"}
-                   if name.startswith("worker-") else {}),
-            }  # fmt: skip
+                **(
+                    {"webui_url": f"http://{host}:{worker_ui_ports[int(name[7:]) - 1]}"}
+                    if name.startswith("worker-")
+                    else {}
+                ),
+            }
             for name, p in procs.items()
         ],
     }
@@ -501,10 +531,15 @@ def start_cluster(
     for attempt in range(1, _START_ATTEMPTS + 1):
         try:
             new_state = _start_once(
-                spark_home=spark_home, state_dir=state_dir, workers=workers,
-                cores_per_worker=cores_per_worker, memory_per_worker=memory_per_worker,
-                host=host, deadline=deadline, attempt=attempt,
-            )  # fmt: skip
+                spark_home=spark_home,
+                state_dir=state_dir,
+                workers=workers,
+                cores_per_worker=cores_per_worker,
+                memory_per_worker=memory_per_worker,
+                host=host,
+                deadline=deadline,
+                attempt=attempt,
+            )
             break
         except _StartFailed as exc:
             errors.append(f"attempt {attempt}: {exc}")
@@ -562,7 +597,10 @@ def _terminate(pids: list[int], pgids: list[int], grace: float) -> None:
 
 
 def stop_cluster(state_dir: Path | str = ".cluster") -> None:
-    """Stop the cluster recorded in *state_dir* (workers and their executors, then the master).
+    """Stop the cluster recorded in *state_dir*: master, workers, executors, Python workers.
+
+    SIGTERM to every daemon's process group (and to descendants that left it, such as
+    PySpark's daemon), SIGKILL to what is left after a grace period.
 
     Idempotent: without a state file, or when its processes are already gone, it does nothing
     except removing the state file. Processes whose command line shows they are no longer Spark
@@ -573,7 +611,9 @@ def stop_cluster(state_dir: Path | str = ".cluster") -> None:
     if state is None:
         return
     procs = state["processes"]
-    ours = [int(p["pid"]) for p in procs if _pid_alive(int(p["pid"])) and _looks_ours(int(p["pid"]))]
+    ours = [
+        int(p["pid"]) for p in procs if _pid_alive(int(p["pid"])) and _looks_ours(int(p["pid"]))
+    ]
     # A group whose leader is gone may still hold executors; kill it only if its members are ours.
     table = _proc_table()
     groups = []
@@ -605,7 +645,11 @@ def stop_cluster(state_dir: Path | str = ".cluster") -> None:
 
 
 def _status_line(state: dict[str, Any]) -> tuple[bool, str]:
-    dead = [p["name"] for p in state["processes"] if not _pid_alive(int(p["pid"]))]
+    dead = [
+        p["name"]
+        for p in state["processes"]
+        if not (_pid_alive(int(p["pid"])) and _looks_ours(int(p["pid"])))
+    ]
     if dead:
         return False, f"not running (stale state: {', '.join(dead)} gone)"
     try:
@@ -616,18 +660,23 @@ def _status_line(state: dict[str, Any]) -> tuple[bool, str]:
     apps = len(info.get("activeapps", []))
     return True, (
         f"running: {state['master_url']} (master {info.get('status')}, {alive}/"
-        f"{state.get('workers', '?')} workers ALIVE, {apps} running app(s); UI {state['webui_url']})"
+        f"{state.get('workers', '?')} workers ALIVE, {apps} running app(s); "
+        f"UI {state['webui_url']})"
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sparkvision.standalone",
-        description="Start/stop a local Spark standalone cluster (1 master + N workers on 127.0.0.1).",
+        description="Start/stop a local Spark standalone cluster: 1 master + N workers, "
+        "all on 127.0.0.1.",
     )
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--state-dir", default=os.environ.get("SPARKVISION_CLUSTER_DIR", ".cluster"),
-                        help="where logs, work dirs and cluster.json go (default: .cluster)")  # fmt: skip
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get("SPARKVISION_CLUSTER_DIR", ".cluster"),
+        help="where logs, work dirs and cluster.json go (default: .cluster)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cores", type=int, default=1, help="cores per worker (default: 1)")
     parser.add_argument("--memory", default="2g", help="memory per worker (default: 2g)")
@@ -649,7 +698,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "down":
             state = _read_state(state_dir)
             if state is None:
-                print(f"not running (no {state_dir / STATE_FILE}); nothing to stop", file=sys.stderr)
+                print(
+                    f"not running (no {state_dir / STATE_FILE}); nothing to stop", file=sys.stderr
+                )
                 return 0
             stop_cluster(state_dir)
             print(f"stopped the cluster of {state_dir}", file=sys.stderr)
@@ -660,16 +711,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"already running (state in {state_dir}); reusing it", file=sys.stderr)
             cluster = existing
         else:
-            print(f"starting 1 master + {args.workers} worker(s) on 127.0.0.1 "
-                  f"(logs in {state_dir}) ...", file=sys.stderr)  # fmt: skip
+            print(
+                f"starting 1 master + {args.workers} worker(s) on 127.0.0.1 "
+                f"(logs in {state_dir}) ...",
+                file=sys.stderr,
+            )
             t0 = time.monotonic()
             cluster = start_cluster(
-                workers=args.workers, cores_per_worker=args.cores,
-                memory_per_worker=args.memory, state_dir=state_dir, timeout=args.timeout,
-            )  # fmt: skip
+                workers=args.workers,
+                cores_per_worker=args.cores,
+                memory_per_worker=args.memory,
+                state_dir=state_dir,
+                timeout=args.timeout,
+            )
             print(f"cluster up in {time.monotonic() - t0:.1f}s", file=sys.stderr)
         print(f"Spark master UI: {cluster.webui_url}")
-        print(f"Use it:  PYSPARK_PYTHON={sys.executable} sparkvision classify DIR --master {cluster.master_url}")
+        print(f"Use it:  sparkvision classify DIR --master {cluster.master_url}")
         print(f"Stop it: {me} down --state-dir {state_dir}   (or: make cluster-down)")
         print(cluster.master_url)
         return 0
