@@ -55,7 +55,7 @@ def write_table(df, out: str, fmt: str, *, mode: str = "errorifexists") -> None:
     if fmt == "csv":
         writer.option("header", "true").option("escape", '"').csv(out)
     elif fmt == "json":
-        writer.json(out)
+        writer.option("ignoreNullFields", "false").json(out)
     elif fmt == "parquet":
         writer.parquet(out)
     elif fmt == "delta":

@@ -1,0 +1,87 @@
+"""The command line, run in-process on the shared Spark session."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from drawing import write_images
+from sparkvision.cli import main
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def seed_named(tmp_path_factory):
+    """Flat folder named like the seed's data: cat.1.jpeg, dog.2.jpeg ..."""
+    root = tmp_path_factory.mktemp("seed")
+    write_images(str(root), [f"cat.{i}.jpeg" for i in range(3)] + [f"dog.{i}.jpeg" for i in range(3)])
+    return str(root)
+
+
+def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path, capsys):
+    out, sorted_dir = str(tmp_path / "preds.parquet"), str(tmp_path / "sorted")
+    code = main(["classify", seed_named, "--out", out, "--label-from", "filename",
+                 "--sort-into", sorted_dir, "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "accuracy:" in printed and "true \\ pred" in printed
+    frame = pd.read_parquet(out)
+    assert len(frame) == 6
+    assert {"path", "label", "score", "error", "error_kind", "label_true"} <= set(frame.columns)
+    assert sorted(frame["label_true"]) == ["cat"] * 3 + ["dog"] * 3
+    assert all(os.path.isabs(p) for p in frame["path"])
+    # every image was copied under its predicted label, the sources stayed
+    manifest = pd.read_csv(os.path.join(sorted_dir, "_manifest.csv"))
+    assert len(manifest) == 6 and set(manifest["action"]) == {"copied"}
+    for _, row in manifest.iterrows():
+        assert os.path.basename(os.path.dirname(row["destination"])) == row["label"]
+        assert os.path.isfile(row["destination"]) and os.path.isfile(row["source"])
+    summary = json.loads(open(os.path.join(out, "_summary.json")).read())
+    assert summary["inputs"] == 6 and summary["labelled"] == 6
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_classify_other_formats(spark, seed_named, tmp_path, fmt):
+    out = str(tmp_path / f"preds.{fmt}")
+    assert main(["classify", seed_named, "--out", out, "--quiet"]) == 0
+    reader = spark.read.option("header", "true").csv if fmt == "csv" else spark.read.json
+    rows = reader(out).collect()
+    assert len(rows) == 6 and all(r["label"] in ("cat", "dog", "other") for r in rows)
+
+
+def test_delta_output(spark, seed_named, tmp_path):
+    deltalake = pytest.importorskip("deltalake", reason="the delta extra is not installed")
+    out = str(tmp_path / "preds.delta")
+    assert main(["classify", seed_named, "--out", out, "--format", "delta", "--quiet"]) == 0
+    table = deltalake.DeltaTable(out).to_pyarrow_table()
+    assert table.num_rows == 6 and "label" in table.column_names
+
+
+def test_embed_writes_vectors(spark, seed_named, tmp_path):
+    out = str(tmp_path / "vectors.parquet")
+    assert main(["embed", seed_named, "--out", out, "--quiet"]) == 0
+    frame = pd.read_parquet(out)
+    assert len(frame) == 6 and {len(v) for v in frame["embedding"]} == {1280}
+
+
+def test_existing_output_is_not_overwritten_without_flag(spark, seed_named, tmp_path, capsys):
+    out = str(tmp_path / "p.parquet")
+    assert main(["classify", seed_named, "--out", out, "--quiet"]) == 0
+    assert main(["classify", seed_named, "--out", out, "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["classify", seed_named, "--out", out, "--quiet", "--overwrite"]) == 0
+
+
+def test_missing_input_is_a_usage_error(tmp_path, capsys):
+    assert main(["classify", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_installed_console_script_runs():
+    exe = os.path.join(os.path.dirname(sys.executable), "sparkvision")
+    result = subprocess.run([exe, "classify", "--help"], capture_output=True, text=True, check=True)
+    assert "--sort-into" in result.stdout and "--label-from" in result.stdout
