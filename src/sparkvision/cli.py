@@ -1,14 +1,22 @@
 """Command line: argument parsing and printing only; the work is in :mod:`pipeline`.
 
-Exit codes: 0 finished (per-image errors are reported in the output and the summary);
-1 finished but images failed and ``--fail-on-error`` was given; 2 bad usage or inputs
-(nothing was run); 3 the run itself failed.
+Exit codes (docs/reliability.md):
+
+==  =========================================================================================
+0   finished; every input has a row (per-image errors are in the output and the summary)
+1   finished, but some images failed and ``--fail-on-error`` was given
+2   bad usage, options or inputs: nothing was run (or nothing more, for ``--resume``)
+3   the run itself failed (Spark job aborted, out of disk, a bug): committed chunks stay in
+    ``--out``; rerun with ``--resume`` to finish. ``SPARKVISION_DEBUG=1`` prints the traceback
+==  =========================================================================================
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from . import __version__
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ENGINES, EXECUTIONS
@@ -58,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="true label from the parent folder or the file-name prefix "
                        "(cat.1.jpeg -> cat); prints accuracy and a confusion matrix")
         p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+        p.add_argument("--resume", action="store_true", help="finish an earlier run into the same "
+                       "--out: only inputs not yet in it are processed, no row is written twice")
+        p.add_argument("--chunk-size", type=int, metavar="N", help="images per committed chunk "
+                       "of output (default: 4 tasks per core); a killed run keeps every finished "
+                       "chunk. 0: one chunk")
+        p.add_argument("--fail-on-error", action="store_true",
+                       help="exit with status 1 if any image failed (default: 0, errors are rows)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         if name == "classify":
             p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
@@ -77,6 +92,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sparkvision: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - anything else is a failed run, said plainly
+        out = getattr(args, "out", None)
+        hint = (f"Finished chunks are kept in '{out}'; after fixing the cause, rerun the same "
+                "command with --resume to process only what is missing. " if out else "")
+        print(f"sparkvision: run failed: {describe_failure(exc)}\n{hint}"
+              "Set SPARKVISION_DEBUG=1 for the full traceback.", file=sys.stderr)
+        if os.environ.get("SPARKVISION_DEBUG"):
+            traceback.print_exc()
+        return EXIT_RUN_FAILED
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The type and the telling lines of ``exc`` (Spark's errors carry a JVM stack trace).
+
+    >>> describe_failure(RuntimeError("disk full\\n  at x.y(Z.java:1)"))
+    'RuntimeError: disk full'
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith(("at ", "File ", "...", "Traceback"))]
+    telling = [line for line in lines if "crashed" in line or "Job aborted" in line]
+    picked = list(dict.fromkeys((lines[:1] + telling)[:3]))
+    text = " | ".join(line[:400] for line in picked) or "(no message)"
+    return f"{type(exc).__name__}: {text}"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -102,9 +140,15 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         quiet=args.quiet,
         execution=args.execution,
+        resume=args.resume,
+        chunk_size=args.chunk_size,
     )
     summary = run_job(job)
     print(summary.render())
+    if args.fail_on_error and summary.failed:
+        print(f"sparkvision: {summary.failed} of {summary.inputs} images failed "
+              "(--fail-on-error); their rows carry error and error_kind", file=sys.stderr)
+        return EXIT_FAILED_IMAGES
     return EXIT_OK
 
 

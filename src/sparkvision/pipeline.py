@@ -18,6 +18,16 @@ from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, EXECUTIONS, ModelSpec
 from .errors import ConfigError
 from .models import resolve_model
 from .report import Progress, RunSummary
+from .resume import (
+    check_run_info,
+    clean_incomplete,
+    default_chunk_size,
+    done_paths,
+    pending,
+    plan_chunks,
+    run_info,
+    write_run_info,
+)
 from .sinks import format_for, sort_into, write_table
 from .sinks.tables import read_table
 from .sources import input_column, label_from_path, paths_frame, resolve_inputs
@@ -48,6 +58,8 @@ class Job:
     overwrite: bool = False
     quiet: bool = False
     execution: str = DEFAULT_EXECUTION
+    resume: bool = False
+    chunk_size: int | None = None  # images per committed chunk; None: default, 0: one chunk
 
     def __post_init__(self) -> None:
         if self.task not in ("classify", "embed"):
@@ -60,20 +72,34 @@ class Job:
             raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
         if self.sort_into and self.task != "classify":
             raise ConfigError("--sort-into needs labels: use it with classify, not embed")
+        if self.resume and self.overwrite:
+            raise ConfigError(
+                "--resume keeps what --out holds and --overwrite deletes it: pass only one"
+            )
+        if self.resume and self.execution == "python":
+            raise ConfigError(
+                "--resume needs a Spark execution (iterator, pandas or udf): the python "
+                "execution commits its output once, at the end, so a killed run leaves "
+                "nothing to resume from"
+            )
+        if self.chunk_size is not None and self.chunk_size < 0:
+            raise ConfigError(f"--chunk-size must be >= 0 (0: one chunk); found {self.chunk_size}")
 
 
 def apply_model(df, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
                 path_col: str | None = None, content_col: str | None = None,
-                execution: str = DEFAULT_EXECUTION):
+                execution: str = DEFAULT_EXECUTION, udf=None):
     """``df`` plus the model's result columns; image bytes are not carried to the output.
 
-    ``execution`` picks the UDF: ``iterator`` (default), ``pandas`` or ``udf``.
+    ``execution`` picks the UDF: ``iterator`` (default), ``pandas`` or ``udf``; ``udf``
+    reuses one made earlier by :func:`~sparkvision.udfs.make_udf` (one per job, not per chunk).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType
 
     column = input_column(df, path_col=path_col, content_col=content_col)
-    udf = make_udf(df.sparkSession, spec, execution=execution, batch_size=batch_size)
+    if udf is None:
+        udf = make_udf(df.sparkSession, spec, execution=execution, batch_size=batch_size)
     keep = [f.name for f in df.schema.fields if not isinstance(f.dataType, BinaryType)]
     return df.withColumn(RESULT, udf(F.col(column))).select(*keep, f"{RESULT}.*")
 
@@ -88,8 +114,22 @@ def run_job(job: Job) -> RunSummary:
 
         return run_local(job, paths, labels, fmt)
     spark = job_session(job)
+    skipped = 0
+    if job.resume:
+        before = len(paths)
+        paths, labels = resume_inputs(spark, job, paths, labels, fmt)
+        skipped = before - len(paths)
     seconds = predict_to_table(spark, job, paths, labels, fmt)
-    return summarise(spark, job, fmt, seconds)
+    return summarise(spark, job, fmt, seconds, skipped=skipped)
+
+
+def resume_inputs(spark, job: Job, paths: list[str], labels: list[str | None] | None,
+                  fmt: str) -> tuple[list[str], list[str | None] | None]:
+    """For ``--resume``: clear what a killed run left uncommitted in ``job.out`` and
+    return the inputs (and labels) that are not in it yet. See :mod:`sparkvision.resume`."""
+    check_run_info(job.out, run_info(job.task, job.model, fmt, labels is not None))
+    clean_incomplete(spark, job.out, fmt)
+    return pending(paths, labels, done_paths(spark, job.out, fmt))
 
 
 def job_session(job: Job):
@@ -103,27 +143,57 @@ def job_session(job: Job):
 def predict_to_table(spark, job: Job, paths: list[str], labels: list[str | None] | None,
                      fmt: str) -> float:
     """Predict for ``paths`` on Spark with ``job.execution`` and write ``job.out``;
-    returns the seconds it took."""
+    returns the seconds it took.
+
+    The inputs are written in chunks of ``job.chunk_size`` images, each its own committed
+    Spark job appending to ``job.out``, so a killed run keeps every finished chunk and
+    ``--resume`` redoes only the rest (see :mod:`sparkvision.resume`).
+    """
     spec = resolve_model(job.model, task=job.task, engine=job.engine,
                          threads=job.threads or task_cpus(spark))
-    frame = paths_frame(spark, paths, labels=labels, rows_per_partition=4 * job.batch_size)
-    result = apply_model(frame, spec, batch_size=job.batch_size, path_col="path",
-                         execution=job.execution)
+    per_partition = 4 * job.batch_size
+    size = job.chunk_size
+    if size is None:
+        size = default_chunk_size(spark.sparkContext.defaultParallelism, per_partition)
+    udf = make_udf(spark, spec, execution=job.execution, batch_size=job.batch_size)
+    info = run_info(job.task, job.model, fmt, labels is not None)
 
-    group = f"sparkvision-{uuid.uuid4().hex[:8]}"
+    base = f"sparkvision-{uuid.uuid4().hex[:8]}"
     sc = spark.sparkContext
-    sc.setJobGroup(group, f"sparkvision {job.task} of {len(paths)} images", interruptOnCancel=True)
+    progress = {"done": 0, "chunk": lambda: 0}
     started = time.monotonic()
     try:
-        with Progress(len(paths), _tasks_progress(sc, group, len(paths)), enabled=not job.quiet):
-            write_table(result, job.out, fmt, mode="overwrite" if job.overwrite else "errorifexists")
+        with Progress(len(paths), lambda: progress["done"] + progress["chunk"](),
+                      enabled=not job.quiet):
+            for number, (lo, hi) in enumerate(plan_chunks(len(paths), size)):
+                group = f"{base}-{number}"
+                sc.setJobGroup(group, f"sparkvision {job.task}: images {lo + 1}-{hi} of "
+                               f"{len(paths)}", interruptOnCancel=True)
+                progress["chunk"] = _tasks_progress(sc, group, hi - lo)
+                frame = paths_frame(spark, paths[lo:hi],
+                                    labels=labels[lo:hi] if labels is not None else None,
+                                    rows_per_partition=per_partition)
+                result = apply_model(frame, spec, batch_size=job.batch_size, path_col="path",
+                                     execution=job.execution, udf=udf)
+                if number > 0 or job.resume:
+                    mode = "append"
+                else:
+                    mode = "overwrite" if job.overwrite else "errorifexists"
+                write_table(result, job.out, fmt, mode=mode)
+                if number == 0:
+                    write_run_info(job.out, info)
+                progress["done"] += hi - lo
+                progress["chunk"] = lambda: 0
     finally:
         sc.setLocalProperty("spark.jobGroup.id", None)
     return time.monotonic() - started
 
 
-def summarise(spark, job: Job, fmt: str, seconds: float) -> RunSummary:
-    """Count, score and sort from the written table (no second model pass)."""
+def summarise(spark, job: Job, fmt: str, seconds: float, *, skipped: int = 0) -> RunSummary:
+    """Count, score and sort from the written table (no second model pass).
+
+    ``skipped`` images were already in the output (``--resume``): they count in the
+    totals but not in this run's throughput."""
     from pyspark.sql import functions as F
 
     written = read_table(spark, job.out, fmt)
@@ -135,8 +205,9 @@ def summarise(spark, job: Job, fmt: str, seconds: float) -> RunSummary:
     failed = sum(kinds.values())
     summary = RunSummary(
         inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
-        seconds=round(seconds, 3), images_per_s=round((ok + failed) / seconds, 2) if seconds else 0.0,
-        output=job.out, format=fmt,
+        seconds=round(seconds, 3),
+        images_per_s=round((ok + failed - skipped) / seconds, 2) if seconds else 0.0,
+        output=job.out, format=fmt, resumed=skipped,
     )
     if job.label_from and job.task == "classify":
         pairs = (

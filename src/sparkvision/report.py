@@ -27,6 +27,8 @@ class RunSummary:
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     sorted_into: str | None = None
     sort_counts: dict[str, int] = field(default_factory=dict)
+    #: images already in the output before this run (``--resume``); not in ``images_per_s``
+    resumed: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -49,6 +51,11 @@ class RunSummary:
         ]
         for kind, count in sorted(self.failed_by_kind.items()):
             lines.append(f"  failed ({kind}): {count}")
+        if self.resumed:
+            lines.append(
+                f"resumed: {self.resumed} images were already in the output; this run "
+                f"processed {self.inputs - self.resumed}"
+            )
         if self.accuracy is not None:
             lines.append(
                 f"accuracy: {self.accuracy:.1%} on {self.labelled} labelled images "

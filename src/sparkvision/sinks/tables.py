@@ -99,5 +99,7 @@ def read_table(spark, out: str, fmt: str):
         except ImportError:
             return spark.read.format("delta").load(out)
     if fmt == "csv":
-        return spark.read.option("header", "true").option("escape", '"').csv(out)
+        # multiLine: a quoted file name may hold a newline.
+        return (spark.read.option("header", "true").option("escape", '"')
+                .option("multiLine", "true").csv(out))
     return spark.read.format(fmt).load(out)
