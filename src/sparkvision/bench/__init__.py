@@ -1,0 +1,21 @@
+"""Benchmarks: sparkvision's execution modes against the peers and the machine's limits.
+
+- :mod:`.dataset`: the synthetic JPEG set (``sparkvision make-dataset``);
+- :mod:`.base`: the runner life cycle and measurements every runner shares;
+- :mod:`.modes`: sparkvision's modes (python, udf, pandas, iterator) and the ceilings;
+- :mod:`.peers`: the seed system, ``predict_batch_udf``, Ray Data and Daft;
+- :mod:`.sweep`: ``sparkvision bench`` (one child process per runner);
+- :mod:`.results`: ``results.csv``, ``bench.png`` and ``report.md``
+  (``sparkvision bench-report``).
+
+See docs/benchmarks.md.
+"""
+
+from .dataset import make_dataset
+from .registry import ALL_RUNNERS, PEER_RUNNERS
+from .modes import CEILING_RUNNERS, MODE_RUNNERS
+from .results import write_report
+from .sweep import run_bench
+
+__all__ = ["ALL_RUNNERS", "CEILING_RUNNERS", "MODE_RUNNERS", "PEER_RUNNERS", "make_dataset",
+           "run_bench", "write_report"]

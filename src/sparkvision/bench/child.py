@@ -1,0 +1,115 @@
+"""One runner's whole sweep, in a process of its own: ``python -m sparkvision.bench.child``.
+
+The parent (:mod:`sparkvision.bench.sweep`) starts one child per runner, so a runner
+that runs out of memory or crashes costs only its own rows, memory is measured per
+runner, and no Spark session, Ray cluster or engine cache leaks from one runner into the
+next. Each result row is appended to ``--rows`` as a JSON line as soon as it exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+
+from .base import PeakRss, Settings
+from .dataset import dataset_paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sparkvision.bench.child")
+    p.add_argument("--runner", required=True)
+    p.add_argument("--sizes", required=True, help="comma-separated image counts")
+    p.add_argument("--data", required=True)
+    p.add_argument("--rows", required=True, help="JSON-lines file to append result rows to")
+    p.add_argument("--work", required=True)
+    p.add_argument("--cores", type=int, required=True)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--model", default="catdog")
+    p.add_argument("--warmup", type=int, default=16)
+    p.add_argument("--budget-s", type=float, default=0.0)
+    args = p.parse_args(argv)
+
+    from .registry import make_runner
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    settings = Settings(cores=args.cores, batch_size=args.batch_size, model=args.model,
+                        work_dir=args.work)
+    runner = make_runner(args.runner, settings)
+    base = {"mode": runner.name, "kind": runner.kind, "engine": runner.engine,
+            "batch_size": args.batch_size, "cores": args.cores}
+
+    def emit(**row) -> None:
+        with open(args.rows, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**base, **row}) + "\n")
+
+    missing = runner.available()
+    if missing:
+        for n in sizes:
+            emit(n_images=n, status="skipped", note=missing)
+        return 0
+
+    paths = dataset_paths(args.data, max(sizes))
+    started = time.monotonic()
+    try:
+        runner.setup()
+        startup = time.monotonic() - started
+        runner.run(paths[: args.warmup], _fresh(args.work, "warmup"))
+    except Exception as exc:  # noqa: BLE001 - recorded as the runner's result
+        for n in sizes:
+            emit(n_images=n, status="failed", note=f"setup failed: {_short(exc)}")
+        traceback.print_exc()
+        return 0
+
+    spent = 0.0
+    for n in sizes:
+        if args.budget_s and spent > args.budget_s:
+            emit(n_images=n, status="skipped", startup_s=round(startup, 2),
+                 note=f"time budget of {args.budget_s:g} s spent ({spent:.0f} s so far)")
+            continue
+        out = _fresh(args.work, f"n{n}")
+        load = os.getloadavg()[0]
+        try:
+            with PeakRss() as rss:
+                t0 = time.perf_counter()
+                rows = runner.run(paths[:n], out)
+                seconds = time.perf_counter() - t0
+        except MemoryError:
+            emit(n_images=n, status="failed", startup_s=round(startup, 2), note="out of memory")
+            continue
+        except Exception as exc:  # noqa: BLE001
+            emit(n_images=n, status="failed", startup_s=round(startup, 2), note=_short(exc))
+            traceback.print_exc()
+            continue
+        spent += seconds
+        ok = rows == n
+        emit(n_images=n, seconds=round(seconds, 3), images_per_s=round(n / seconds, 2),
+             peak_rss_mb=round(rss.peak_mb, 1), startup_s=round(startup, 2),
+             load_1m=round(load, 2), status="ok" if ok else "failed",
+             note="" if ok else f"wrote {rows} result rows for {n} images")
+        shutil.rmtree(out, ignore_errors=True)
+    try:
+        runner.teardown()
+    except Exception:  # noqa: BLE001 - the rows are written; a noisy stop changes nothing
+        traceback.print_exc()
+    return 0
+
+
+def _fresh(work: str, name: str) -> str:
+    path = os.path.join(work, name)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

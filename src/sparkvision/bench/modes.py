@@ -1,0 +1,187 @@
+"""Runners for sparkvision's own execution modes and for the machine's ceilings.
+
+The modes run exactly what ``sparkvision classify --execution MODE`` runs
+(:func:`sparkvision.pipeline.predict_to_table` on Spark, :func:`sparkvision.local.run_local`
+without), writing Parquet, minus the summary that reads the output back.
+
+The ceilings take Spark and the file system's listing out of the picture, using all
+cores with one process per core (as Spark's tasks do):
+
+- ``ceiling-engine``: the engine alone on already decoded, preprocessed tensors;
+- ``ceiling-decode``: reading and decoding/preprocessing alone (the shared code);
+- ``ceiling-decode+engine`` is derived from the two by the results module:
+  ``1 / (1/engine + 1/decode)`` images/s, the rate at which this machine can do both
+  with no overhead at all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+from .base import Runner, Settings, parquet_rows
+
+
+def _job(settings: Settings, mode: str, out: str, paths: list[str]):
+    from ..pipeline import Job
+
+    return Job(task="classify", inputs=tuple(paths[:1]), out=out, model=settings.model,
+               engine=settings.engine, batch_size=settings.batch_size,
+               master=f"local[{settings.cores}]", overwrite=True, quiet=True,
+               execution=mode)
+
+
+class PythonMode(Runner):
+    name = "python"
+
+    def setup(self) -> None:
+        from ..models import resolve_model
+
+        resolve_model(self.settings.model, engine=self.settings.engine)  # export once
+
+    def run(self, paths: list[str], out: str) -> int:
+        from ..local import run_local
+
+        summary = run_local(_job(self.settings, "python", out, paths), paths, None, "parquet")
+        return summary.inputs
+
+
+class SparkMode(Runner):
+    """udf, pandas and iterator: one SparkSession for the whole sweep."""
+
+    def __init__(self, settings: Settings, mode: str) -> None:
+        super().__init__(settings)
+        self.name = mode
+        self.spark = None
+
+    def setup(self) -> None:
+        from ..models import resolve_model
+        from ..pipeline import job_session
+
+        resolve_model(self.settings.model, engine=self.settings.engine)
+        self.spark = job_session(_job(self.settings, self.name, "unused", ["unused"]))
+        self.spark.range(1).count()  # the JVM and the first job are start-up too
+
+    def run(self, paths: list[str], out: str) -> int:
+        from ..pipeline import predict_to_table
+
+        predict_to_table(self.spark, _job(self.settings, self.name, out, paths), paths, None,
+                         "parquet")
+        return parquet_rows(out)
+
+    def teardown(self) -> None:
+        if self.spark is not None:
+            self.spark.stop()
+
+
+# ------------------------------------------------------------------------------- ceilings
+
+_state: dict = {}
+
+
+def _init_engine(model: str, engine: str, sample: list[str], batch_size: int) -> None:
+    """Pool initializer: build the engine (1 thread) and one batch of decoded inputs."""
+    import numpy as np
+
+    from ..executor import get_engine
+    from ..imaging import prepare_batch
+    from ..models import resolve_model
+    from ..sources.reader import read_image_bytes
+
+    spec = resolve_model(model, engine=engine, threads=1)
+    _state["engine"] = get_engine(spec)
+    batch, _, _ = prepare_batch([read_image_bytes(p) for p in sample], spec.preprocess)
+    repeats = -(-batch_size // len(batch))  # the sample repeated up to a full batch
+    _state["inputs"] = np.ascontiguousarray(np.concatenate([batch] * repeats)[:batch_size])
+
+
+def _engine_chunk(size: int) -> int:
+    """One engine call on ``size`` decoded images (the engine's cost does not depend on
+    the pixels, so the same sample serves every call)."""
+    _state["engine"](_state["inputs"][:size])
+    return size
+
+
+def _init_decode(model: str) -> None:
+    from ..models.builtin import PREPROCESS
+
+    _state["preprocess"] = PREPROCESS
+
+
+def _decode_chunk(paths: list[str]) -> int:
+    from ..imaging import prepare_batch
+    from ..sources.reader import read_image_bytes
+
+    _, ok, failed = prepare_batch([read_image_bytes(p) for p in paths], _state["preprocess"])
+    return len(ok) + len(failed)
+
+
+class _PoolCeiling(Runner):
+    kind = "ceiling"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.pool = None
+
+    def teardown(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
+class EngineCeiling(_PoolCeiling):
+    name = "ceiling-engine"
+
+    def setup(self) -> None:
+        from ..models import resolve_model
+
+        resolve_model(self.settings.model, engine=self.settings.engine)
+        self._sample: list[str] | None = None
+
+    def run(self, paths: list[str], out: str) -> int:
+        if self.pool is None:  # first call is the warm-up: decode a sample once
+            ctx = multiprocessing.get_context("spawn")
+            self.pool = ctx.Pool(
+                self.settings.cores, initializer=_init_engine,
+                initargs=(self.settings.model, self.settings.engine,
+                          paths[: self.settings.batch_size], self.settings.batch_size),
+            )
+        cores, bs = self.settings.cores, self.settings.batch_size
+        shares = [len(paths) // cores + (i < len(paths) % cores) for i in range(cores)]
+        # Full batches per core's share, dealt out dynamically as Spark deals out tasks.
+        chunks = [min(bs, s - j) for s in shares for j in range(0, s, bs)]
+        return sum(self.pool.map(_engine_chunk, chunks, chunksize=1))
+
+
+class DecodeCeiling(_PoolCeiling):
+    name = "ceiling-decode"
+
+    def setup(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pool = ctx.Pool(self.settings.cores, initializer=_init_decode,
+                             initargs=(self.settings.model,))
+
+    def run(self, paths: list[str], out: str) -> int:
+        bs = self.settings.batch_size
+        chunks = [paths[i : i + bs] for i in range(0, len(paths), bs)]
+        return sum(self.pool.map(_decode_chunk, chunks, chunksize=1))
+
+
+MODE_RUNNERS = ("python", "udf", "pandas", "iterator")
+CEILING_RUNNERS = ("ceiling-engine", "ceiling-decode")
+
+
+def make_mode_runner(name: str, settings: Settings) -> Runner:
+    if name == "python":
+        return PythonMode(settings)
+    if name in ("udf", "pandas", "iterator"):
+        return SparkMode(settings, name)
+    if name == "ceiling-engine":
+        return EngineCeiling(settings)
+    if name == "ceiling-decode":
+        return DecodeCeiling(settings)
+    raise KeyError(name)
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
