@@ -21,6 +21,7 @@ import traceback
 from . import __version__
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ENGINES, EXECUTIONS
 from .errors import SparkVisionError
+from .model_options import add_model_arguments, model_options
 from .models import list_models
 from .sinks import FORMATS
 from .sinks.sort import MODES
@@ -48,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=FORMATS, help="output format (default: from the "
                        "--out suffix, else parquet)")
         p.add_argument("--model", default=default_model,
-                       help=f"built-in model: {', '.join(list_models())} (default {default_model})")
+                       help=f"built-in model: {', '.join(list_models())} (default "
+                       f"{default_model}), or your own: a model file or module:callable "
+                       "(see 'your own model' below)")
         p.add_argument("--engine", choices=ENGINES, default="onnx", help="inference engine (default onnx)")
         p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
                        help="how the model runs: python (one process, no Spark), udf (row-at-a-time "
@@ -78,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
             p.add_argument("--mode", choices=MODES, default="copy",
                            help="how --sort-into places files (default copy; never overwrites)")
+        add_model_arguments(p)
     add_bench_commands(sub)
     return parser
 
@@ -142,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         execution=args.execution,
         resume=args.resume,
         chunk_size=args.chunk_size,
+        model_options=model_options(args),
     )
     summary = run_job(job)
     print(summary.render())

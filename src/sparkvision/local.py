@@ -31,7 +31,7 @@ def run_local(job: Job, paths: Sequence[str], labels: Sequence[str | None] | Non
     from .executor import predict_frame
 
     spec = resolve_model(job.model, task=job.task, engine=job.engine,
-                         threads=job.threads or os.cpu_count() or 1)
+                         threads=job.threads or os.cpu_count() or 1, **dict(job.model_options))
     ddl = "path string" + (", label_true string" if labels is not None else "")
     schema = arrow_schema(f"{ddl}, {SCHEMAS[spec.head]}")
     kinds: Counter = Counter()

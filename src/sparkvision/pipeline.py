@@ -60,6 +60,8 @@ class Job:
     execution: str = DEFAULT_EXECUTION
     resume: bool = False
     chunk_size: int | None = None  # images per committed chunk; None: default, 0: one chunk
+    #: (key, value) pairs for a user's model: card keys and run options, see models/byo.py
+    model_options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if self.task not in ("classify", "embed"):
@@ -150,7 +152,8 @@ def predict_to_table(spark, job: Job, paths: list[str], labels: list[str | None]
     ``--resume`` redoes only the rest (see :mod:`sparkvision.resume`).
     """
     spec = resolve_model(job.model, task=job.task, engine=job.engine,
-                         threads=job.threads or task_cpus(spark))
+                         threads=job.threads or task_cpus(spark), spark=spark,
+                         **dict(job.model_options))
     per_partition = 4 * job.batch_size
     size = job.chunk_size
     if size is None:

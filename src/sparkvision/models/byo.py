@@ -87,6 +87,10 @@ def resolve_byo(
     if arch is not None:
         opts["arch"] = arch if callable(arch) else normalize({"arch": arch})["arch"]
 
+    # User code first: a callable that cannot reach the workers is the likeliest mistake.
+    arch_ref = None
+    if "arch" in opts and not isinstance(opts["arch"], str):
+        arch_ref = callable_ref(opts["arch"], what="the architecture")
     kind, artifact, local, trust, name = _locate(model, opts.get("format"), trust_model_code)
     arch_value: Any = None
     if kind == "callable":
@@ -101,12 +105,9 @@ def resolve_byo(
                 f"--arch builds the network for a torch state-dict file; {name} is a {kind} "
                 "model, which carries its own architecture: drop --arch"
             )
-        given = opts["arch"]
-        if isinstance(given, str):
-            load_callable(given)
-            arch_value = given
-        else:
-            arch_value = callable_ref(given, what="the architecture")
+        arch_value = arch_ref or opts["arch"]
+        if arch_ref is None:
+            load_callable(arch_value)  # fail now if it cannot be imported
     if kind == "onnx" and precision != "fp32":
         raise ConfigError(
             f"--precision {precision} does not apply to ONNX models: an ONNX file runs in the "
@@ -305,7 +306,8 @@ def _probe_width(engine, pre: Preprocess, name: str) -> int:
     except Exception as exc:  # noqa: BLE001
         raise ModelError(
             f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
-            f"(input shape {shape}): {type(exc).__name__}: {exc}. Check --image-size and --layout "
+            f"(input shape {shape}): {type(exc).__name__}: {short_error(exc)}. Check --image-size "
+            "and --layout "
             "(or the model card)"
         ) from exc
     out = np.asarray(out)
@@ -352,3 +354,13 @@ def _ship(spark, ship: str, artifact: str, local: str, sha: str | None):
     with open(local, "rb") as fh:
         data = fh.read()
     return ship_bytes(spark, data, sha or "", os.path.splitext(local)[1]), artifact
+
+
+def short_error(exc: BaseException) -> str:
+    """An exception's message without terminal colours and Keras' echo of the arguments."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    text = text.split("Arguments received by", 1)[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(lines)[:600]

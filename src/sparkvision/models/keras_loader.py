@@ -51,6 +51,8 @@ def import_keras():
 
 
 def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu"):
+    from .byo import short_error
+
     keras = import_keras()
     try:
         with keras.device(device):
@@ -62,9 +64,11 @@ def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu"):
                 "safe mode, because loading it runs that code. Load it only if you trust the "
                 "file: --trust-model-code (trust_model_code=True)"
             ) from exc
-        raise ModelError(f"Keras could not load {path}: {exc}") from exc
+        raise ModelError(f"Keras could not load {path}: {short_error(exc)}") from exc
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"Keras could not load {path}: {type(exc).__name__}: {exc}") from exc
+        raise ModelError(
+            f"Keras could not load {path}: {type(exc).__name__}: {short_error(exc)}"
+        ) from exc
 
 
 def select_output(model, output_name: str | None):
@@ -79,7 +83,8 @@ def select_output(model, output_name: str | None):
         raise ModelError(
             f"the Keras model has no layer {output_name!r}; its layers are: {names}"
         ) from None
-    return keras.Model(model.inputs, layer.output)
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, layer.output)
 
 
 def inspect(model) -> dict:
