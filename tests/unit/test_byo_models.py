@@ -3,6 +3,8 @@ same executor code the UDFs use, compared with the framework's own prediction.""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import pickle
@@ -373,3 +375,73 @@ def test_spec_checks_new_fields():
         ModelSpec(name="x", threshold=1.5)
     with pytest.raises(ConfigError, match="crop"):
         Preprocess(crop="left")
+
+
+# ---------------------------------------------------------------------------- shipping
+
+
+def test_auto_ship_is_path_locally_and_for_uris_broadcast_on_clusters(monkeypatch):
+    from sparkvision.models import shipping
+
+    assert shipping.choose_ship("auto", "/m/net.onnx", "local[4]") == "path"
+    assert shipping.choose_ship("auto", "/m/net.onnx", "spark://127.0.0.1:7077") == "path"
+    assert shipping.choose_ship("auto", "/m/net.onnx", "spark://10.0.0.5:7077") == "broadcast"
+    assert shipping.choose_ship("auto", "/m/net.onnx", "yarn") == "broadcast"
+    assert shipping.choose_ship("auto", "file:///m/net.onnx", "yarn") == "broadcast"
+    monkeypatch.setattr(shipping, "_has_fsspec", lambda: True)
+    assert shipping.choose_ship("auto", "s3a://bucket/net.onnx", "yarn") == "path"
+    monkeypatch.setattr(shipping, "_has_fsspec", lambda: False)
+    assert shipping.choose_ship("auto", "s3a://bucket/net.onnx", "yarn") == "broadcast"
+    assert shipping.choose_ship("path", "/m/net.onnx", "yarn") == "path"
+    assert shipping.choose_ship("broadcast", "/m/net.onnx", "local[2]") == "broadcast"
+    with pytest.raises(ConfigError, match="--ship must be one of"):
+        shipping.choose_ship("copy", "/m/net.onnx", None)
+
+
+class FakeBroadcast:
+    """Stands in for a Spark broadcast on a worker: ``value`` is the driver's bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.value = data
+
+
+def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path):
+    from sparkvision.models import shipping
+
+    data = b"model bytes" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    shipped = shipping.Shipped(FakeBroadcast(data), sha, ".onnx")
+    spec = ModelSpec(name="n", kind="onnx", artifact="/driver/only/net.onnx",
+                     artifact_sha256=sha, shipped=shipped)
+    path = shipping.local_model_file(spec)
+    assert path.endswith(f"{sha}.onnx") and open(path, "rb").read() == data
+    assert str(shipped) in json.dumps(dataclasses.asdict(spec), default=str)
+    bad = shipping.Shipped(FakeBroadcast(b"other"), "0" * 64, ".onnx")
+    with pytest.raises(ModelError, match="not the file the driver read.*--ship broadcast"):
+        shipping.local_model_file(spec.with_(shipped=bad, artifact_sha256="0" * 64))
+
+
+def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
+    from sparkvision.models import shipping
+
+    spec = ModelSpec(name="n", kind="onnx", artifact=str(tmp_path / "gone.onnx"))
+    with pytest.raises(ModelError, match="cannot read the model file.*--ship broadcast"):
+        shipping.local_model_file(spec)
+    changed = tmp_path / "net.onnx"
+    changed.write_bytes(b"new content")
+    with pytest.raises(ModelError, match="not the file the driver read"):
+        shipping.local_model_file(spec.with_(artifact=str(changed), artifact_sha256="f" * 64))
+
+
+def test_capture_walk_names_the_path_to_a_driver_only_object():
+    from sparkvision.models.capture import find_driver_only
+
+    class SparkSession:  # a stand-in with the real class's name and module
+        pass
+
+    SparkSession.__module__ = "pyspark.sql.session"
+    holder = Holder()
+    holder.session = SparkSession()
+    found = find_driver_only(holder.build, "Holder.build")
+    assert found == ("Holder.build -> self (Holder) -> .session (SparkSession)", "SparkSession")
+    assert find_driver_only(byo_nets.tiny_net, "tiny_net") is None

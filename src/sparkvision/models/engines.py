@@ -15,10 +15,13 @@ from ..errors import ModelError
 
 
 class OnnxEngine:
-    """``source`` is an ONNX file's path, or its bytes (as broadcast by the row UDF)."""
+    """``source`` is an ONNX file's path, or its bytes (as broadcast by the row UDF);
+    ``device`` is ``auto``/``cpu``/``cuda`` (see :mod:`sparkvision.models.device`)."""
 
-    def __init__(self, source: str | bytes, *, threads: int) -> None:
+    def __init__(self, source: str | bytes, *, threads: int, device: str = "cpu") -> None:
         import onnxruntime as ort
+
+        from .device import onnx_providers
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -27,7 +30,9 @@ class OnnxEngine:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(source, options, providers=onnx_providers(device))
+        except ModelError:
+            raise
         except Exception as exc:  # noqa: BLE001
             what = source if isinstance(source, str) else f"a {len(source):,}-byte ONNX model"
             raise ModelError(f"ONNX Runtime could not load {what}: {exc}") from exc
@@ -40,19 +45,22 @@ class OnnxEngine:
 
 
 class TorchEngine:
-    def __init__(self, module, *, threads: int) -> None:
+    def __init__(self, module, *, threads: int, device: str = "cpu") -> None:
         import torch
+
+        from .device import torch_device
 
         torch.set_num_threads(threads)
         self.torch = torch
-        self.module = module.eval().to(memory_format=torch.channels_last)
+        self.device = torch_device(device)
+        self.module = module.eval().to(self.device, memory_format=torch.channels_last)
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         torch = self.torch
-        x = torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)
+        x = torch.from_numpy(batch).to(self.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             features, logits = self.module(x)
-        return {"features": features.numpy(), "logits": logits.numpy()}
+        return {"features": features.cpu().numpy(), "logits": logits.cpu().numpy()}
 
 
 def build_engine(spec: ModelSpec, weights: bytes | None = None):
@@ -69,11 +77,12 @@ def build_engine(spec: ModelSpec, weights: bytes | None = None):
         return build_user_engine(spec)
     if weights is not None:
         if spec.engine == "onnx":
-            return OnnxEngine(weights, threads=spec.threads)
+            return OnnxEngine(weights, threads=spec.threads, device=spec.device)
         if spec.engine == "torch":
             from .efficientnet import build_torch_module
 
-            return TorchEngine(build_torch_module(weights), threads=spec.threads)
+            return TorchEngine(build_torch_module(weights), threads=spec.threads,
+                               device=spec.device)
     if spec.engine == "onnx":
         path = spec.artifact
         if not _is_intact(path, spec.artifact_sha256):
@@ -82,11 +91,11 @@ def build_engine(spec: ModelSpec, weights: bytes | None = None):
             from .export import ensure_onnx
 
             path, _ = ensure_onnx()
-        return OnnxEngine(path, threads=spec.threads)
+        return OnnxEngine(path, threads=spec.threads, device=spec.device)
     if spec.engine == "torch":
         from .efficientnet import build_torch_module
 
-        return TorchEngine(build_torch_module(), threads=spec.threads)
+        return TorchEngine(build_torch_module(), threads=spec.threads, device=spec.device)
     raise ModelError(f"unknown engine {spec.engine!r}")
 
 

@@ -35,7 +35,12 @@ def engine_file(spec: ModelSpec) -> str:
 
 
 def broadcast_weights(spark, spec: ModelSpec):
-    """Read the engine file on the driver and broadcast its bytes to the executors."""
+    """Read the engine file on the driver and broadcast its bytes to the executors.
+
+    None for a user's model: it reaches the workers its own way (``--ship``, see
+    :mod:`sparkvision.models.shipping`)."""
+    if spec.kind != "builtin":
+        return None
     with open(engine_file(spec), "rb") as fh:
         return spark.sparkContext.broadcast(fh.read())
 
@@ -54,7 +59,7 @@ def row_udf(spec: ModelSpec, weights):
         from ..executor.runner import predict_frame
         from ..models.engines import build_engine
 
-        get_engine(spec, lambda s: build_engine(s, weights.value))
+        get_engine(spec, lambda s: build_engine(s, weights.value if weights is not None else None))
         row = predict_frame([item], spec, batch_size=1).iloc[0]
         return tuple(_plain(row[name]) for name in names)
 
