@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
         p.add_argument("--threads", type=int, help="engine threads per task (default: "
                        "spark.task.cpus, so concurrent tasks never oversubscribe the cores)")
-        p.add_argument("--master", help="Spark master URL (default local[*]), e.g. spark://host:7077")
+        p.add_argument("--master", help="Spark master URL (default local[*,4]: all cores, "
+                       "4 attempts per task), e.g. spark://host:7077")
         p.add_argument("--extensions", help="comma-separated extensions to pick up from folders "
                        "and globs (default: jpg,jpeg,png,bmp,gif,webp,tif,tiff)")
         p.add_argument("--path-col", help="path column of a .csv/.parquet list file")
@@ -114,10 +115,12 @@ def describe_failure(exc: BaseException) -> str:
     'RuntimeError: disk full'
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith(("at ", "File ", "...", "Traceback"))]
-    telling = [line for line in lines if "crashed" in line or "Job aborted" in line]
-    picked = list(dict.fromkeys((lines[:1] + telling)[:3]))
-    text = " | ".join(line[:400] for line in picked) or "(no message)"
+    lines = [line for line in lines if not line.startswith(("at ", "File ", "...", "Traceback"))
+             and not line.startswith("An error occurred while calling")]
+    telling = [line.removeprefix(": ").split(". Consider setting")[0] for line in lines
+               if "Caused by" in line or "Job aborted" in line]
+    picked = list(dict.fromkeys(telling[:2] or lines[:1]))
+    text = " | ".join(line[:300] for line in picked) or "(no message)"
     return f"{type(exc).__name__}: {text}"
 
 

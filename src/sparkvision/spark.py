@@ -7,13 +7,17 @@ import sys
 from urllib.parse import urlparse
 
 LOOPBACK = ("127.0.0.1", "localhost")
+#: Every local core, up to 4 attempts per task (Spark's default on a cluster).
+DEFAULT_MASTER = "local[*,4]"
 
 
 def get_session(master: str | None = None, *, app_name: str = "sparkvision", conf: dict | None = None):
     """The active session if there is one and no master is asked for, else a new one.
 
-    ``master`` defaults to ``local[*]``. Python workers run the interpreter that runs the
-    driver, so the installed sparkvision and its engine are found there.
+    ``master`` defaults to ``local[*,4]``: every core, and a failed task (a Python worker
+    that crashed) is retried up to 4 times, as on a cluster (plain ``local[N]`` never
+    retries). Python workers run the interpreter that runs the driver, so the installed
+    sparkvision and its engine are found there.
     """
     from pyspark.sql import SparkSession
 
@@ -22,7 +26,7 @@ def get_session(master: str | None = None, *, app_name: str = "sparkvision", con
         return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    master = master or "local[*]"
+    master = master or DEFAULT_MASTER
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
