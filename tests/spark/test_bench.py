@@ -1,0 +1,70 @@
+"""`sparkvision bench` end to end on a tiny data set: every mode, peer and ceiling."""
+
+import csv
+import importlib.util
+import os
+
+import pytest
+
+from sparkvision.bench.registry import ALL_RUNNERS
+from sparkvision.cli import main
+
+pytestmark = pytest.mark.spark
+
+PEER_MODULES = {"seed": "torch", "predict_batch_udf": "pyspark", "ray": "ray", "daft": "daft"}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    code = main(["bench", "--sizes", "3,6", "--peers", "--out", str(out), "--warmup", "2",
+                 "--batch-size", "4", "--timeout-s", "600"])
+    assert code == 0
+    with open(out / "results.csv", newline="") as fh:
+        return out, list(csv.DictReader(fh))
+
+
+def test_every_runner_has_a_row_per_size(sweep):
+    _, rows = sweep
+    got = {(r["mode"], int(r["n_images"])) for r in rows}
+    expected = {(name, n) for name in (*ALL_RUNNERS, "ceiling-decode+engine") for n in (3, 6)}
+    assert got == expected
+
+
+def test_runners_ran_or_say_how_to_install_them(sweep):
+    out, rows = sweep
+    for row in rows:
+        module = PEER_MODULES.get(row["mode"])
+        if module and importlib.util.find_spec(module) is None:
+            assert row["status"] == "skipped", row
+            assert "pip install 'sparkvision[bench]'" in row["note"], row
+            continue
+        assert row["status"] in ("ok", "derived"), (row, _log(out, row["mode"]))
+        assert float(row["seconds"]) > 0 and float(row["images_per_s"]) > 0
+        if row["status"] == "ok":
+            assert float(row["peak_rss_mb"]) > 10 and float(row["startup_s"]) >= 0
+            assert int(row["cores"]) >= 1 and int(row["batch_size"]) == 4
+
+
+def test_chart_and_report_and_regeneration(sweep, capsys):
+    out, _ = sweep
+    png = (out / "bench.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    os.unlink(out / "bench.png")
+    os.unlink(out / "report.md")
+    assert main(["bench-report", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| runner | 3 | 6 |" in printed and "| iterator |" in printed
+    assert (out / "bench.png").exists() and (out / "report.md").read_text().strip() == printed.strip()
+
+
+def test_make_dataset_command(tmp_path, capsys):
+    assert main(["make-dataset", "--n", "4", "--out", str(tmp_path), "--seed", "7"]) == 0
+    assert "4 images in" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.glob("*.jpg")) == [
+        "cat.0.jpg", "cat.1.jpg", "dog.0.jpg", "dog.1.jpg"]
+
+
+def _log(out, name):
+    path = out / "logs" / f"{name}.log"
+    return path.read_text()[-2000:] if path.exists() else ""

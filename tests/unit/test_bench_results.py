@@ -1,0 +1,124 @@
+"""Bench results: derived ceiling, targets, report, chart, and failures recorded as rows."""
+
+import json
+import os
+import signal
+import sys
+
+import pytest
+
+from sparkvision.bench import child, results, sweep
+from sparkvision.bench.base import Runner
+from sparkvision.bench.dataset import make_dataset
+from sparkvision.errors import ConfigError
+
+
+def _row(mode, kind, n, seconds, status="ok"):
+    return {"mode": mode, "kind": kind, "n_images": n, "seconds": seconds,
+            "images_per_s": round(n / seconds, 2) if seconds else None, "peak_rss_mb": 100.0,
+            "startup_s": 1.0, "engine": "onnx", "batch_size": 32, "cores": 2,
+            "load_1m": 0.5, "status": status, "note": ""}
+
+
+ROWS = [
+    _row("iterator", "mode", 1000, 20.0),
+    _row("seed", "peer", 1000, 100.0),
+    _row("ray", "peer", 1000, 25.0),
+    _row("ceiling-engine", "ceiling", 1000, 10.0),
+    _row("ceiling-decode", "ceiling", 1000, 5.0),
+    {**_row("daft", "peer", 1000, None, "skipped"), "note": "pip install 'sparkvision[bench]'"},
+]
+
+
+def test_derived_ceiling_adds_the_two_times():
+    rows = results.with_derived(ROWS)
+    ceiling = [r for r in rows if r["mode"] == results.CEILING]
+    assert len(ceiling) == 1 and ceiling[0]["seconds"] == 15.0
+    assert ceiling[0]["images_per_s"] == pytest.approx(1000 / 15, abs=0.01)
+    assert results.with_derived(rows) == rows  # idempotent
+
+
+def test_targets_compare_iterator_with_each_reference():
+    targets = {t["reference"]: t for t in results.target_rows(results.with_derived(ROWS))}
+    assert targets["seed"]["ratio"] == pytest.approx(5.0) and targets["seed"]["met"] is True
+    assert targets["ray"]["ratio"] == pytest.approx(1.25) and targets["ray"]["met"] is False
+    assert targets[results.CEILING]["ratio"] == pytest.approx(0.75, abs=1e-3)
+    assert targets["daft"]["met"] is None  # skipped: nothing to compare
+
+
+def test_csv_round_trip_and_report(tmp_path):
+    results.write_csv(results.with_derived(ROWS), str(tmp_path / results.RESULTS))
+    header = open(tmp_path / results.RESULTS).readline().strip().split(",")
+    assert header[:8] == ["mode", "kind", "n_images", "seconds", "images_per_s",
+                          "peak_rss_mb", "startup_s", "engine"]
+    assert {"batch_size", "cores", "status", "note"} <= set(header)
+    (tmp_path / results.ENVIRONMENT).write_text(json.dumps({"command": "sparkvision bench x"}))
+    text = results.write_report(str(tmp_path))
+    assert "| iterator | 50.0 |" in text and "| seed | 10.0 |" in text
+    assert "| daft | skipped |" in text and "pip install 'sparkvision[bench]'" in text
+    assert "no (-17%)" in text  # ray: 1.25x against a 1.5x target
+    assert "`sparkvision bench x`" in text
+    png = (tmp_path / results.CHART).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+class _Flaky(Runner):
+    name = "flaky"
+
+    def run(self, paths, out):
+        if len(paths) == 4:
+            raise MemoryError()
+        if len(paths) == 6:
+            return len(paths) - 1  # lost a row
+        return len(paths)
+
+
+def test_child_records_failures_as_rows_and_goes_on(tmp_path, monkeypatch):
+    import sparkvision.bench.registry as registry
+
+    make_dataset(8, str(tmp_path / "data"))
+    monkeypatch.setattr(registry, "make_runner", lambda name, settings: _Flaky(settings))
+    rows_file = tmp_path / "rows.jsonl"
+    code = child.main(["--runner", "flaky", "--sizes", "2,4,6,8", "--data",
+                       str(tmp_path / "data"), "--rows", str(rows_file), "--work",
+                       str(tmp_path / "work"), "--cores", "2", "--warmup", "2"])
+    assert code == 0
+    rows = {r["n_images"]: r for r in map(json.loads, rows_file.read_text().splitlines())}
+    assert rows[2]["status"] == "ok" and rows[2]["images_per_s"] > 0
+    assert rows[4]["status"] == "failed" and rows[4]["note"] == "out of memory"
+    assert rows[6]["status"] == "failed" and "wrote 5 result rows for 6 images" in rows[6]["note"]
+    assert rows[8]["status"] == "ok" and rows[8]["peak_rss_mb"] > 10
+
+
+def test_missing_extra_is_a_skipped_row(tmp_path, monkeypatch):
+    import sparkvision.bench.registry as registry
+
+    class _Missing(Runner):
+        name = "ghost"
+        requires = ("no_such_module_for_sparkvision",)
+
+    monkeypatch.setattr(registry, "make_runner", lambda name, settings: _Missing(settings))
+    rows_file = tmp_path / "rows.jsonl"
+    child.main(["--runner", "ghost", "--sizes", "1,2", "--data", str(tmp_path), "--rows",
+                str(rows_file), "--work", str(tmp_path / "w"), "--cores", "1"])
+    rows = [json.loads(line) for line in rows_file.read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["skipped", "skipped"]
+    assert "pip install 'sparkvision[bench]'" in rows[0]["note"]
+
+
+def test_a_killed_runner_process_is_reported(tmp_path):
+    command = [sys.executable, "-c", "import os, signal; print('loading'); "
+               "os.kill(os.getpid(), signal.SIGKILL)"]
+    rows, code = sweep._run_child(command, dict(os.environ), str(tmp_path / "log"),
+                                  str(tmp_path / "rows"), 60, lambda row: None)
+    assert rows == [] and code == -signal.SIGKILL
+    reason = sweep._exit_reason(code, str(tmp_path / "log"))
+    assert "SIGKILL (out of memory?)" in reason and "loading" in reason
+
+
+def test_option_parsing():
+    assert sweep.parse_sizes("500, 100,100") == [100, 500]
+    with pytest.raises(ConfigError, match="whole numbers"):
+        sweep.parse_sizes("10,many")
+    with pytest.raises(ConfigError, match="unknown --modes gpu"):
+        sweep.parse_list("iterator,gpu", what="--modes", allowed=("iterator",))
