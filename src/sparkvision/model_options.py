@@ -54,6 +54,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--from-logits", choices=("yes", "no"),
                    help="yes: apply softmax/sigmoid; no: the model already does (default: "
                    "detected from the model's last layer, else yes)")
+    g.add_argument("--py-files", metavar="FILES",
+                   help="comma-separated .py/.zip files with the code --model/--arch "
+                   "module:callable needs, shipped to the workers (like spark-submit's)")
     g.add_argument("--ship", choices=SHIP_MODES, default="auto",
                    help="how the model file reaches the workers: path (they read it), broadcast "
                    "(the driver sends it), auto (path on local masters and for URIs)")
@@ -83,6 +86,8 @@ def model_options(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
         options["precision"] = args.precision
     if args.trust_model_code:
         options["trust_model_code"] = True
+    if args.py_files:
+        options["py_files"] = args.py_files
     if ":" in (args.model or "") or "arch" in options:
         _import_from_cwd()
     return tuple(options.items())

@@ -66,12 +66,15 @@ def resolve_byo(
     device: str = "auto",
     precision: str = "fp32",
     trust_model_code: bool = False,
+    py_files: tuple[str, ...] | list[str] | str | None = None,
     **options: Any,
 ) -> ModelSpec:
     """A :class:`ModelSpec` for a user's model (see the module docstring).
 
     ``options`` are model-card keys (``image_size=200, labels=("cat", "dog")``...); they
-    override ``model_config`` (a card file or a dict of the same keys).
+    override ``model_config`` (a card file or a dict of the same keys). ``py_files`` are
+    ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
+    process's ``sys.path`` and shipped to the workers with ``addPyFile``.
 
     Example::
 
@@ -87,6 +90,8 @@ def resolve_byo(
     if arch is not None:
         opts["arch"] = arch if callable(arch) else normalize({"arch": arch})["arch"]
 
+    if py_files:
+        add_py_files([py_files] if isinstance(py_files, str) else list(py_files), spark)
     # User code first: a callable that cannot reach the workers is the likeliest mistake.
     arch_ref = None
     if "arch" in opts and not isinstance(opts["arch"], str):
@@ -150,6 +155,23 @@ def resolve_byo(
         threshold=float(opts.get("threshold", 0.5)),
         from_logits=bool(merged.get("from_logits", True)), device=device, precision=precision,
     )
+
+
+def add_py_files(files: list[str], spark=None) -> None:
+    """Make each ``.py``/``.zip`` importable here and, through ``addPyFile``, on the workers."""
+    for item in files:
+        for path in (p.strip() for p in item.split(",")):
+            if not path:
+                continue
+            if not os.path.isfile(path):
+                raise ConfigError(f"--py-files: {path} is not a file; expected a .py or .zip file")
+            entry = os.path.abspath(path)
+            if path.endswith(".py"):
+                entry = os.path.dirname(entry)
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+            if spark is not None:
+                spark.sparkContext.addPyFile(os.path.abspath(path))
 
 
 def _locate(model: Any, fmt: str | None, trust: bool) -> tuple[str, str | None, str | None, bool, str]:
