@@ -45,12 +45,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--layout", choices=LAYOUTS, help="input layout (default: from the model)")
     g.add_argument("--interpolation", choices=INTERPOLATIONS, help="resampling filter")
     g.add_argument("--output", choices=OUTPUTS,
-                   help="how to read the output (classify: one value -> sigmoid, several -> softmax)")
+                   help="how to read the output (classify: one value -> sigmoid, several -> "
+                   "softmax)")
     g.add_argument("--output-name", metavar="NAME",
                    help="ONNX output, Keras layer, or index/key of a torch output tuple/dict")
     g.add_argument("--labels", metavar="A,B,...",
                    help="class names in output order (sigmoid: below,at-or-above threshold)")
-    g.add_argument("--threshold", metavar="T", help="sigmoid: score >= T is the second label (0.5)")
+    g.add_argument("--threshold", metavar="T",
+                   help="sigmoid: score >= T is the second label (0.5)")
     g.add_argument("--from-logits", choices=("yes", "no"),
                    help="yes: apply softmax/sigmoid; no: the model already does (default: "
                    "detected from the model's last layer, else yes)")

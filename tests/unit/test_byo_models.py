@@ -445,3 +445,41 @@ def test_capture_walk_names_the_path_to_a_driver_only_object():
     found = find_driver_only(holder.build, "Holder.build")
     assert found == ("Holder.build -> self (Holder) -> .session (SparkSession)", "SparkSession")
     assert find_driver_only(byo_nets.tiny_net, "tiny_net") is None
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def test_cli_flags_become_model_options():
+    from sparkvision.cli import build_parser
+    from sparkvision.model_options import model_options
+
+    args = build_parser().parse_args([
+        "classify", "photos/", "--out", "o", "--model", "cnn.h5", "--image-size", "200",
+        "--scale", "1/255", "--labels", "cat,dog", "--threshold", "0.6", "--crop", "none",
+        "--from-logits", "no", "--ship", "broadcast", "--device", "cpu", "--precision", "bf16",
+        "--trust-model-code", "--model-config", "card.toml",
+    ])
+    options = dict(model_options(args))
+    assert options == {
+        "image_size": "200", "scale": "1/255", "labels": "cat,dog", "threshold": "0.6",
+        "crop": "none", "from_logits": False, "model_config": "card.toml", "ship": "broadcast",
+        "device": "cpu", "precision": "bf16", "trust_model_code": True,
+    }
+    assert normalize({k: v for k, v in options.items() if k in ("image_size", "scale",
+                                                               "labels", "threshold")}) == {
+        "image_size": 200, "scale": 1 / 255, "labels": ("cat", "dog"), "threshold": 0.6}
+    plain = build_parser().parse_args(["embed", "photos/", "--out", "o"])
+    assert model_options(plain) == ()
+
+
+def test_py_files_make_a_module_callable_importable(tmp_path, images):
+    module = tmp_path / "shipped_nets_for_test.py"
+    module.write_text("import byo_nets\n\ndef build():\n    return byo_nets.TinyNet(num_classes=2)\n")
+    with pytest.raises(ModelError, match="could not import module 'shipped_nets_for_test'"):
+        resolve_model("shipped_nets_for_test:build", image_size=32)
+    spec = resolve_model("shipped_nets_for_test:build", image_size=32, py_files=str(module))
+    assert spec.kind == "callable" and spec.head == "softmax"
+    assert predict_frame(images[:2], spec, batch_size=2)["error"].isna().all()
+    with pytest.raises(ConfigError, match="--py-files: .*nope.py is not a file"):
+        resolve_model("shipped_nets_for_test:build", py_files=str(tmp_path / "nope.py"))

@@ -99,7 +99,8 @@ def resolve_byo(
     kind, artifact, local, trust, name = _locate(model, opts.get("format"), trust_model_code)
     arch_value: Any = None
     if kind == "callable":
-        arch_value = model if isinstance(model, str) else callable_ref(model, what="the model builder")
+        arch_value = (model if isinstance(model, str)
+                      else callable_ref(model, what="the model builder"))
         if isinstance(model, str):
             load_callable(model)  # fail now if it cannot be imported
         if "arch" in opts:
@@ -131,7 +132,8 @@ def resolve_byo(
         output_name=opts.get("output_name"), device="cpu", precision="fp32", trust_code=trust,
     )
     engine, facts = _probe_engine(base, local)
-    family = "keras" if kind == "keras" or (kind == "onnx" and facts.get("layout") == "nhwc") else "torch"
+    nhwc_onnx = kind == "onnx" and facts.get("layout") == "nhwc"
+    family = "keras" if kind == "keras" or nhwc_onnx else "torch"
     merged = {**FAMILY_DEFAULTS[family], **facts, **opts}
     preprocess = _preprocess(merged, opts)
     width = _probe_width(engine, preprocess, name)
@@ -174,7 +176,8 @@ def add_py_files(files: list[str], spark=None) -> None:
                 spark.sparkContext.addPyFile(os.path.abspath(path))
 
 
-def _locate(model: Any, fmt: str | None, trust: bool) -> tuple[str, str | None, str | None, bool, str]:
+def _locate(model: Any, fmt: str | None,
+            trust: bool) -> tuple[str, str | None, str | None, bool, str]:
     """(kind, artifact as given, driver-local file, trust_code, display name)."""
     if _is_torch_module(model):
         return ("torch", *_module_file(model), True, type(model).__name__)

@@ -123,7 +123,8 @@ def driver_only_type(obj: Any) -> str | None:
     """The class name if ``obj`` is a Spark/py4j object that exists only on the driver."""
     for cls in type(obj).__mro__:
         module = getattr(cls, "__module__", "") or ""
-        if (module.startswith("pyspark") or module.startswith("py4j")) and cls.__name__ in DRIVER_ONLY:
+        spark_code = module.startswith(("pyspark", "py4j"))
+        if spark_code and cls.__name__ in DRIVER_ONLY:
             return cls.__name__
         if module.startswith("py4j"):
             return cls.__name__

@@ -78,7 +78,9 @@ def read_card(path: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"model card {path} is not valid {suffix[1:].upper()}: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"model card {path}: expected a table of keys; found {type(data).__name__}")
+        raise ConfigError(
+            f"model card {path}: expected a table of keys; found {type(data).__name__}"
+        )
     return normalize(data, where=f"model card {path}")
 
 
@@ -108,7 +110,9 @@ def normalize(options: Mapping[str, Any], *, where: str = "model options") -> di
                 f"--{key.replace('_', '-')} / {key}=); card keys: {', '.join(CARD_KEYS)}"
             )
         if key not in CARD_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}; expected any of {', '.join(CARD_KEYS)}")
+            raise ConfigError(
+                f"{where}: unknown key {key!r}; expected any of {', '.join(CARD_KEYS)}"
+            )
         out[key] = _parse(key, value, where)
     return out
 

@@ -60,11 +60,15 @@ class OnnxFileEngine:
         self.input_name = inputs[0].name
         self.input_type = _ORT_TYPES.get(inputs[0].type)
         if self.input_type is None:
-            raise ModelError(f"{path} takes {inputs[0].type} input; expected a float or uint8 tensor")
+            raise ModelError(
+                f"{path} takes {inputs[0].type} input; expected a float or uint8 tensor"
+            )
         names = [o.name for o in self.session.get_outputs()]
         self.output_name = spec.output_name or names[0]
         if self.output_name not in names:
-            raise ModelError(f"{path} has no output {spec.output_name!r}; its outputs: {', '.join(names)}")
+            raise ModelError(
+                f"{path} has no output {spec.output_name!r}; its outputs: {', '.join(names)}"
+            )
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         x = batch

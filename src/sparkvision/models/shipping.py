@@ -100,7 +100,9 @@ def read_model_bytes(path: str, spark=None) -> bytes:
             with open(local, "rb") as fh:
                 return fh.read()
         except OSError as exc:
-            raise ModelError(f"could not read the model file {path}: {exc.strerror or exc}") from None
+            raise ModelError(
+                f"could not read the model file {path}: {exc.strerror or exc}"
+            ) from None
     if _has_fsspec():
         import fsspec
 
@@ -119,14 +121,14 @@ def read_model_bytes(path: str, spark=None) -> bytes:
     return bytes(rows[0]["content"])
 
 
-_broadcasts: dict[tuple[int, str], object] = {}
+_broadcasts: dict[tuple[str, str], object] = {}
 _broadcast_lock = threading.Lock()
 
 
 def ship_bytes(spark, data: bytes, sha256: str, suffix: str) -> Shipped:
-    """Broadcast ``data`` (once per SparkContext and file content)."""
+    """Broadcast ``data`` (once per Spark application and file content)."""
     sc = spark.sparkContext
-    key = (id(sc), sha256)
+    key = (sc.applicationId, sha256)
     with _broadcast_lock:
         handle = _broadcasts.get(key)
         if handle is None:

@@ -60,7 +60,9 @@ def pick_output(out, name: str | None):
         if name is None:
             return next(iter(out.values()))
         if name not in out:
-            raise ModelError(f"the model's output has no key {name!r}; it has {', '.join(map(str, out))}")
+            raise ModelError(
+                f"the model's output has no key {name!r}; it has {', '.join(map(str, out))}"
+            )
         return out[name]
     if isinstance(out, (list, tuple)):
         if name is None:
@@ -125,7 +127,8 @@ def load_checkpoint(path: str, spec: ModelSpec):
     if result.missing_keys or result.unexpected_keys:
         raise ModelError(
             f"the weights in {path} do not fit the network built by {spec.arch}: "
-            f"{len(result.missing_keys)} missing keys (e.g. {', '.join(result.missing_keys[:3])}), "
+            f"{len(result.missing_keys)} missing keys "
+            f"(e.g. {', '.join(result.missing_keys[:3])}), "
             f"{len(result.unexpected_keys)} unexpected keys "
             f"(e.g. {', '.join(result.unexpected_keys[:3])}). Check --arch"
         )

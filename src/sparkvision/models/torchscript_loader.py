@@ -35,7 +35,9 @@ def load_module(path: str):
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(path, map_location="cpu")
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"torch.jit.load could not load {path}: {type(exc).__name__}: {exc}") from exc
+        raise ModelError(
+            f"torch.jit.load could not load {path}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def load(path: str, spec: ModelSpec) -> TorchModuleEngine:
