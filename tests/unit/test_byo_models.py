@@ -231,6 +231,13 @@ def test_full_pickled_model_needs_trust(tmp_path, images):
     with torch.no_grad():
         expected = torch.softmax(net(torch.from_numpy(batch_of(images[:2], spec.preprocess))), 1)
     np.testing.assert_allclose(scores(frame), expected.numpy(), atol=1e-5)
+    checkpoint = str(tmp_path / "checkpoint.pt")
+    torch.save({"model": net, "epoch": 9}, checkpoint)
+    with pytest.raises(ModelError, match="can run code"):
+        resolve_model(checkpoint, image_size=32)
+    spec = resolve_model(checkpoint, trust_model_code=True, image_size=32)
+    np.testing.assert_allclose(scores(predict_frame(images[:2], spec, batch_size=2)),
+                               expected.numpy(), atol=1e-5)
 
 
 def test_module_callable_resnet50_features_keep_2048(images):
@@ -483,3 +490,15 @@ def test_py_files_make_a_module_callable_importable(tmp_path, images):
     assert predict_frame(images[:2], spec, batch_size=2)["error"].isna().all()
     with pytest.raises(ConfigError, match="--py-files: .*nope.py is not a file"):
         resolve_model("shipped_nets_for_test:build", py_files=str(tmp_path / "nope.py"))
+
+
+def test_a_model_at_a_uri_is_read_through_fsspec_and_checked(tmp_path, images):
+    fsspec = pytest.importorskip("fsspec")
+    local = byo_nets.export_onnx(byo_nets.TinyNet(), str(tmp_path / "net.onnx"), size=32)
+    with open(local, "rb") as src, fsspec.open("memory://sv-tests/net.onnx", "wb") as dst:
+        dst.write(src.read())
+    spec = resolve_model("memory://sv-tests/net.onnx", labels="a,b,c")
+    assert spec.artifact == "memory://sv-tests/net.onnx" and spec.shipped is None
+    by_uri = scores(predict_frame(images[:3], spec, batch_size=3))
+    by_file = scores(predict_frame(images[:3], resolve_model(local, labels="a,b,c"), batch_size=3))
+    np.testing.assert_allclose(by_uri, by_file, atol=1e-6)

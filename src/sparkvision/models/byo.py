@@ -96,7 +96,8 @@ def resolve_byo(
     arch_ref = None
     if "arch" in opts and not isinstance(opts["arch"], str):
         arch_ref = callable_ref(opts["arch"], what="the architecture")
-    kind, artifact, local, trust, name = _locate(model, opts.get("format"), trust_model_code)
+    kind, artifact, local, trust, name = _locate(model, opts.get("format"), trust_model_code,
+                                                 spark)
     arch_value: Any = None
     if kind == "callable":
         arch_value = (model if isinstance(model, str)
@@ -176,8 +177,8 @@ def add_py_files(files: list[str], spark=None) -> None:
                 spark.sparkContext.addPyFile(os.path.abspath(path))
 
 
-def _locate(model: Any, fmt: str | None,
-            trust: bool) -> tuple[str, str | None, str | None, bool, str]:
+def _locate(model: Any, fmt: str | None, trust: bool,
+            spark=None) -> tuple[str, str | None, str | None, bool, str]:
     """(kind, artifact as given, driver-local file, trust_code, display name)."""
     if _is_torch_module(model):
         return ("torch", *_module_file(model), True, type(model).__name__)
@@ -195,7 +196,7 @@ def _locate(model: Any, fmt: str | None,
     if local is None:  # a URI: read once on the driver, into the cache, to inspect it
         from .shipping import read_model_bytes
 
-        data = read_model_bytes(text)
+        data = read_model_bytes(text, spark)
         local = _cache_copy(data, os.path.splitext(text)[1])
     elif not os.path.isfile(local):
         from .builtin import list_models

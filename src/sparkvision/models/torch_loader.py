@@ -115,6 +115,11 @@ def load_checkpoint(path: str, spec: ModelSpec):
         raise ModelError(f"torch could not load {path}: {type(exc).__name__}: {exc}") from exc
     if isinstance(obj, torch.nn.Module):
         return obj
+    if isinstance(obj, dict):  # a checkpoint dict holding the whole model (trusted load)
+        module = next((obj[k] for k in _STATE_KEYS if isinstance(obj.get(k), torch.nn.Module)),
+                      None)
+        if module is not None:
+            return module
     state = state_dict_of(obj, path)
     if spec.arch is None:
         raise ModelError(
