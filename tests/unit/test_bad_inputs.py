@@ -248,3 +248,31 @@ def test_read_only_opens_regular_files(tmp_path):
     with pytest.raises(ImageProblem) as err:
         read_image_bytes(str(path))  # must not block waiting for a writer
     assert err.value.kind == "unreadable"
+
+
+_DECODE_RSS_PROBE = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    from PIL import Image
+    from sparkvision.imaging import decode_image
+    data = open(sys.argv[1], "rb").read()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    img = decode_image(data, min_side=256)
+    print(min(img.size), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+    """
+)
+
+
+def test_large_rgba_png_costs_one_decoded_copy(tmp_path):
+    """4000x3000 RGBA is 48 MB decoded; converting and compositing it at full size (as a
+    naive decoder does) costs four such copies. Shrinking first keeps the growth near one."""
+    w, h = 4000, 3000
+    rgba = Image.fromarray(np.tile(np.linspace(0, 255, w, dtype=np.uint8), (h, 1)), "L")
+    img = Image.merge("RGBA", (rgba, rgba.transpose(Image.Transpose.FLIP_LEFT_RIGHT), rgba, rgba))
+    path = tmp_path / "big-rgba.png"
+    img.save(path, compress_level=1)
+    out = subprocess.run([sys.executable, "-c", _DECODE_RSS_PROBE, str(path)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert int(out[0]) >= 256
+    assert int(out[1]) < 100, f"decoding grew RSS by {out[1]} MB (one copy is 48 MB)"
