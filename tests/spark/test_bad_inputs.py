@@ -113,12 +113,13 @@ def test_file_names_survive_the_table_writers(spark, tmp_path, fmt):
     assert {r["label"] for r in back} == {"cat"} and {r["error"] for r in back} == {None}
 
 
+@pytest.mark.parametrize("execution", ["iterator", "python"])
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_cli_output_keeps_odd_file_names(spark, tmp_path, fmt):
+def test_cli_output_keeps_odd_file_names(spark, tmp_path, fmt, execution):
     folder = str(tmp_path / "odd")
     written = write_images(folder, ODD_NAMES)
     out = str(tmp_path / f"preds.{fmt}")
-    assert main(["classify", folder, "--out", out, "--quiet"]) == 0
+    assert main(["classify", folder, "--out", out, "--quiet", "--execution", execution]) == 0
     rows = read_table(spark, out, fmt).collect()
     assert sorted(r["path"] for r in rows) == sorted(written)
     assert all(r["error"] is None for r in rows)

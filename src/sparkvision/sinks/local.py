@@ -8,7 +8,8 @@ output has the layout and columns of Spark's writer, so the same readers (and
 - ``DIR/part-00000-<id>.<ext>`` and an empty ``DIR/_SUCCESS`` written at commit;
 - Parquet with the same column types as Spark's (``float`` is float32, arrays are lists);
 - CSV with a header, array columns as JSON text (as :func:`write_table` writes them);
-- JSON lines with null fields left out (Spark's default);
+- JSON lines with null fields written as ``null`` (as :func:`write_table` writes them, so an
+  all-ok output still has its ``error`` columns);
 - Delta through the ``deltalake`` package, from a Parquet staging copy.
 
 Until commit the part file has a temporary name; a failed run removes what it wrote.
@@ -103,8 +104,7 @@ class LocalTableWriter:
             names = self.schema.names
             for row in frame[names].itertuples(index=False, name=None):
                 record = {k: _json_value(v) for k, v in zip(names, row)}
-                self._fh.write(json.dumps({k: v for k, v in record.items() if v is not None},
-                                          ensure_ascii=False) + "\n")
+                self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.rows += len(frame)
             return
         table = pa.Table.from_pandas(_for_arrow(frame[self.schema.names]), schema=self.schema,
