@@ -9,6 +9,8 @@ from urllib.parse import urlparse
 LOOPBACK = ("127.0.0.1", "localhost")
 #: Every local core, up to 4 attempts per task (Spark's default on a cluster).
 DEFAULT_MASTER = "local[*,4]"
+#: Bytes per batch of rows sent to a Python worker (a batch holds at least one row).
+ARROW_MAX_BYTES = 64 * 1024 * 1024
 
 
 def get_session(master: str | None = None, *, app_name: str = "sparkvision", conf: dict | None = None):
@@ -35,6 +37,11 @@ def get_session(master: str | None = None, *, app_name: str = "sparkvision", con
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
+        # Image bytes in flight to a Python worker are bounded in bytes, not only in rows
+        # (docs/reliability.md): Arrow batches for the Pandas UDFs (Spark 4's default,
+        # made explicit) and pickled batches for the row UDF (unbounded by default).
+        .config("spark.sql.execution.arrow.maxBytesPerBatch", str(ARROW_MAX_BYTES))
+        .config("spark.sql.execution.python.udf.maxBytesPerBatch", str(ARROW_MAX_BYTES))
     )
     if _is_loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
