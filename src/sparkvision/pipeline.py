@@ -154,7 +154,10 @@ def predict_to_table(spark, job: Job, paths: list[str], labels: list[str | None]
     spec = resolve_model(job.model, task=job.task, engine=job.engine,
                          threads=job.threads or task_cpus(spark), spark=spark,
                          **dict(job.model_options))
-    per_partition = 4 * job.batch_size
+    # 8 model batches per task: each task pays a fixed cost (the UDF unpickled, the worker's
+    # import caches invalidated, a part file opened and committed); with 4 batches per task
+    # that cost was ~9% of the CPU time per image, with 8 it is ~2% (docs/benchmarks.md).
+    per_partition = 8 * job.batch_size
     size = job.chunk_size
     if size is None:
         size = default_chunk_size(spark.sparkContext.defaultParallelism, per_partition)

@@ -15,7 +15,8 @@ system, or a ceiling). The bench runs each runner in a process of its own
 5. ``teardown()``.
 
 Peak memory is the largest sum of resident set sizes over this process and all its
-descendants (the JVM, Python workers, Ray workers), sampled every 0.1 s during the run.
+descendants (the JVM, Python workers, Ray workers), sampled every 0.1 s during the run;
+the CPU seconds of the same processes are summed too (see :class:`Usage`).
 """
 
 from __future__ import annotations
@@ -82,38 +83,59 @@ def parquet_rows(out: str) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-class PeakRss:
-    """Samples the resident memory of this process tree in a thread; ``peak_mb`` is the
-    largest sum seen between ``__enter__`` and ``__exit__``."""
+class Usage:
+    """Samples this process tree in a thread while a run lasts.
+
+    ``peak_mb``: the largest sum of resident set sizes seen; ``cpu_s``: the CPU seconds
+    (user + system) the tree spent, counting each process from its first sample, and a
+    process that ended during the run with its last sample. CPU seconds per image barely
+    move when other programs compete for the cores; wall time does.
+    """
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
         self.peak_mb = 0.0
+        self._cpu: dict[tuple[int, float], list[float]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def sample(self) -> float:
+    @property
+    def cpu_s(self) -> float:
+        return sum(last - first for first, last in self._cpu.values())
+
+    def sample(self) -> None:
         import psutil
 
         me = psutil.Process()
         total = 0
         for proc in [me, *me.children(recursive=True)]:
             try:
-                total += proc.memory_info().rss
+                with proc.oneshot():
+                    rss = proc.memory_info().rss
+                    times = proc.cpu_times()
+                    key = (proc.pid, proc.create_time())
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-        return total / 2**20
+            total += rss
+            cpu = times.user + times.system
+            if key in self._cpu:
+                self._cpu[key][1] = cpu
+            else:  # new since the run started: all of its CPU time is the run's
+                first = cpu if self._thread is None else 0.0
+                self._cpu[key] = [first, cpu]
+        self.peak_mb = max(self.peak_mb, total / 2**20)
 
     def _loop(self) -> None:
-        while True:
-            self.peak_mb = max(self.peak_mb, self.sample())
-            if self._stop.wait(self.interval):
-                return
+        while not self._stop.wait(self.interval):
+            self.sample()
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> "Usage":
         self.peak_mb = 0.0
+        self._cpu = {}
+        self._thread = None
+        self.sample()  # the baseline: processes alive before the run count from here
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="bench-rss", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="bench-usage", daemon=True)
         self._thread.start()
         return self
 
@@ -121,4 +143,4 @@ class PeakRss:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.peak_mb = max(self.peak_mb, self.sample())
+        self.sample()

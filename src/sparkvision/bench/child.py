@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from .base import PeakRss, Settings
+from .base import Settings, Usage
 from .dataset import dataset_paths
 
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         out = _fresh(args.work, f"n{n}")
         load = os.getloadavg()[0]
         try:
-            with PeakRss() as rss:
+            with Usage() as usage:
                 t0 = time.perf_counter()
                 rows = runner.run(paths[:n], out)
                 seconds = time.perf_counter() - t0
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         spent += seconds
         ok = rows == n
         emit(n_images=n, seconds=round(seconds, 3), images_per_s=round(n / seconds, 2),
-             peak_rss_mb=round(rss.peak_mb, 1), startup_s=round(startup, 2),
+             peak_rss_mb=round(usage.peak_mb, 1), cpu_s=round(usage.cpu_s, 2),
+             startup_s=round(startup, 2),
              load_1m=round(load, 2), status="ok" if ok else "failed",
              note="" if ok else f"wrote {rows} result rows for {n} images")
         shutil.rmtree(out, ignore_errors=True)

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 
 COLUMNS = ["mode", "kind", "n_images", "seconds", "images_per_s", "peak_rss_mb",
-           "startup_s", "engine", "batch_size", "cores", "load_1m", "status", "note"]
+           "startup_s", "engine", "batch_size", "cores", "cpu_s", "load_1m", "status", "note"]
 CEILING = "ceiling-decode+engine"
 RESULTS = "results.csv"
 CHART = "bench.png"
@@ -40,7 +40,7 @@ def read_csv(path: str) -> list[dict]:
     for row in rows:
         for key in ("n_images", "batch_size", "cores"):
             row[key] = int(row[key]) if row.get(key) else None
-        for key in ("seconds", "images_per_s", "peak_rss_mb", "startup_s", "load_1m"):
+        for key in ("seconds", "images_per_s", "peak_rss_mb", "startup_s", "cpu_s", "load_1m"):
             row[key] = float(row[key]) if row.get(key) else None
     return rows
 
@@ -56,32 +56,48 @@ def with_derived(rows: list[dict]) -> list[dict]:
         if mode != "ceiling-engine" or decode is None:
             continue
         seconds = engine["seconds"] + decode["seconds"]
+        cpu = (engine["cpu_s"] + decode["cpu_s"]
+               if engine.get("cpu_s") is not None and decode.get("cpu_s") is not None else None)
         derived.append({
             **{c: engine.get(c) for c in ("engine", "batch_size", "cores")},
             "mode": CEILING, "kind": "ceiling", "n_images": n, "seconds": round(seconds, 3),
-            "images_per_s": round(n / seconds, 2), "status": "derived",
-            "note": "ceiling-engine seconds + ceiling-decode seconds",
+            "images_per_s": round(n / seconds, 2), "cpu_s": cpu, "status": "derived",
+            "note": "ceiling-engine + ceiling-decode (seconds and CPU seconds added)",
         })
     return rows + derived
 
 
-def rate(rows: list[dict], mode: str, n: int) -> float | None:
+def _measured(rows: list[dict], mode: str, n: int) -> dict | None:
     for r in rows:
         if r["mode"] == mode and r["n_images"] == n and r["status"] in ("ok", "derived"):
-            return r["images_per_s"]
+            return r
     return None
 
 
+def rate(rows: list[dict], mode: str, n: int) -> float | None:
+    row = _measured(rows, mode, n)
+    return row["images_per_s"] if row else None
+
+
+def cpu_ms_per_image(row: dict) -> float | None:
+    return row["cpu_s"] * 1000 / row["n_images"] if row.get("cpu_s") else None
+
+
 def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000) -> list[dict]:
-    """For each size >= ``min_n``: ``mode``'s speed relative to each reference of TARGETS."""
+    """For each size >= ``min_n``: ``mode``'s speed relative to each reference of TARGETS,
+    in images/s (``ratio``) and in CPU time per image (``cpu_ratio``: theirs / mine)."""
     out = []
     for n in sorted({r["n_images"] for r in rows if r["n_images"] and r["n_images"] >= min_n}):
-        mine = rate(rows, mode, n)
+        mine = _measured(rows, mode, n)
         for ref, goal in TARGETS.items():
-            theirs = rate(rows, ref, n)
-            ratio = mine / theirs if mine and theirs else None
+            theirs = _measured(rows, ref, n)
+            ratio = cpu_ratio = None
+            if mine and theirs:
+                ratio = mine["images_per_s"] / theirs["images_per_s"]
+                if cpu_ms_per_image(mine) and cpu_ms_per_image(theirs):
+                    cpu_ratio = cpu_ms_per_image(theirs) / cpu_ms_per_image(mine)
             out.append({"n_images": n, "reference": ref, "target": goal, "ratio": ratio,
-                        "met": None if ratio is None else ratio >= goal})
+                        "cpu_ratio": cpu_ratio, "met": None if ratio is None else ratio >= goal})
     return out
 
 
@@ -137,7 +153,7 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
                           if k in environment)
         lines += [f"Machine: {facts}", ""]
 
-    def table(title: str, key: str, digits: int) -> None:
+    def table(title: str, key, digits: int) -> None:
         lines.extend([f"**{title}**", "",
                       "| runner | " + " | ".join(str(n) for n in sizes) + " |",
                       "|---|" + "---:|" * len(sizes)])
@@ -148,7 +164,7 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
                 if row is None:
                     cells.append("")
                 elif row["status"] in ("ok", "derived"):
-                    cells.append(_fmt(row[key], digits))
+                    cells.append(_fmt(key(row) if callable(key) else row[key], digits))
                 else:
                     cells.append(row["status"])
             lines.append(f"| {mode} | " + " | ".join(cells) + " |")
@@ -156,6 +172,8 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
 
     table("Images per second", "images_per_s", 1)
     table("Seconds", "seconds", 2)
+    table("CPU milliseconds per image (all processes of the run; robust to other load)",
+          cpu_ms_per_image, 1)
 
     lines += ["**Start-up (not in the times above) and peak memory at the largest size**", "",
               "| runner | start-up s | peak RSS MB | engine |", "|---|---:|---:|---|"]
@@ -170,13 +188,14 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
     targets = target_rows(rows)
     if targets:
         lines += ["**iterator against the targets (ratio of images/s)**", "",
-                  "| images | reference | target | iterator / reference | met |",
-                  "|---:|---|---:|---:|---|"]
+                  "| images | reference | target | iterator / reference | met | "
+                  "same, by CPU time per image |",
+                  "|---:|---|---:|---:|---|---:|"]
         for t in targets:
             met = "n/a" if t["met"] is None else ("yes" if t["met"] else
                                                    f"no ({t['ratio'] / t['target'] - 1:+.0%})")
             lines.append(f"| {t['n_images']} | {t['reference']} | {t['target']:g}x | "
-                         f"{_fmt(t['ratio'], 2)} | {met} |")
+                         f"{_fmt(t['ratio'], 2)} | {met} | {_fmt(t['cpu_ratio'], 2)} |")
         lines.append("")
 
     problems = [r for r in rows if r["status"] in ("failed", "skipped")]
