@@ -122,3 +122,17 @@ def test_option_parsing():
         sweep.parse_sizes("10,many")
     with pytest.raises(ConfigError, match="unknown --modes gpu"):
         sweep.parse_list("iterator,gpu", what="--modes", allowed=("iterator",))
+
+
+def test_update_doc_replaces_only_the_marked_part(tmp_path):
+    results.write_csv(results.with_derived(ROWS), str(tmp_path / results.RESULTS))
+    results.write_report(str(tmp_path))
+    doc = tmp_path / "bench.md"
+    doc.write_text(f"# Title\nintro\n{results.DOC_START}\nold table\n{results.DOC_END}\noutro\n")
+    results.update_doc(str(tmp_path), str(doc))
+    text = doc.read_text()
+    assert text.startswith("# Title\nintro\n") and text.endswith(f"{results.DOC_END}\noutro\n")
+    assert "old table" not in text and "| iterator | 50.0 |" in text
+    doc.write_text("no markers")
+    with pytest.raises(ConfigError, match="needs one line"):
+        results.update_doc(str(tmp_path), str(doc))

@@ -50,6 +50,8 @@ def add_bench_commands(sub) -> None:
                        description="Regenerate bench.png and report.md of a bench --out folder "
                        "from its results.csv and print the report.")
     p.add_argument("folder", help="the --out folder of an earlier sparkvision bench")
+    p.add_argument("--doc", help="also put the report into this markdown file, between its "
+                   "<!-- bench-report:start --> and <!-- bench-report:end --> lines")
 
 
 def run_bench_command(args: argparse.Namespace) -> int:
@@ -62,9 +64,12 @@ def run_bench_command(args: argparse.Namespace) -> int:
             f"{k} {v:,}" for k, v in counts.items() if k != "images"))
         return 0
     if args.command == "bench-report":
-        from .results import write_report
+        from .results import update_doc, write_report
 
         print(write_report(args.folder))
+        if args.doc:
+            update_doc(args.folder, args.doc)
+            print(f"updated {args.doc}")
         return 0
 
     from .modes import CEILING_RUNNERS, MODE_RUNNERS

@@ -226,3 +226,28 @@ def write_report(folder: str) -> str:
     with open(os.path.join(folder, REPORT), "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
     return text
+
+
+DOC_START = "<!-- bench-report:start -->"
+DOC_END = "<!-- bench-report:end -->"
+
+
+def update_doc(folder: str, doc: str) -> None:
+    """Put ``folder``'s report between the bench-report markers of the markdown file
+    ``doc`` (the rest of the page is left as it is)."""
+    from ..errors import ConfigError
+
+    with open(os.path.join(folder, REPORT), encoding="utf-8") as fh:
+        report = fh.read().strip()
+    with open(doc, encoding="utf-8") as fh:
+        text = fh.read()
+    if text.count(DOC_START) != 1 or text.count(DOC_END) != 1:
+        raise ConfigError(
+            f"'{doc}' needs one line '{DOC_START}' and one line '{DOC_END}' around the part "
+            f"to replace; found {text.count(DOC_START)} and {text.count(DOC_END)}"
+        )
+    head, rest = text.split(DOC_START)
+    _, tail = rest.split(DOC_END)
+    with open(doc, "w", encoding="utf-8") as fh:
+        fh.write(f"{head}{DOC_START}\n{report}\n{DOC_END}{tail}")
+
