@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--resume", action="store_true", help="finish an earlier run into the same "
                        "--out: only inputs not yet in it are processed, no row is written twice")
         p.add_argument("--chunk-size", type=int, metavar="N", help="images per committed chunk "
-                       "of output (default: 4 tasks per core); a killed run keeps every finished "
-                       "chunk. 0: one chunk")
+                       "of output (default: 16 tasks per core); a killed run keeps every "
+                       "finished chunk. 0: one chunk")
         p.add_argument("--fail-on-error", action="store_true",
                        help="exit with status 1 if any image failed (default: 0, errors are rows)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -10,6 +10,7 @@ import pytest
 from sparkvision.errors import ConfigError
 from sparkvision.pipeline import Job
 from sparkvision.resume import (
+    CHUNKS_TASKS_PER_CORE,
     RUN_INFO,
     check_run_info,
     clean_incomplete,
@@ -27,7 +28,7 @@ def test_chunks_cover_every_input_once():
         chunks = plan_chunks(total, size)
         covered = [i for lo, hi in chunks for i in range(lo, hi)]
         assert covered == list(range(total)), (total, size)
-    assert default_chunk_size(16, 128) == 4 * 16 * 128
+    assert default_chunk_size(16, 128) == CHUNKS_TASKS_PER_CORE * 16 * 128
 
 
 def test_pending_keeps_order_and_labels():
