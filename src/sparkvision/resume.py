@@ -31,8 +31,8 @@ from .errors import ConfigError, OutputError
 
 RUN_INFO = "_sparkvision_run.json"
 #: Tasks per core in one chunk. Smaller chunks lose less work to a kill, but every chunk
-#: ends with cores idle while its last tasks finish (about 1.5 s per chunk measured on 2
-#: cores, docs/reliability.md): 16 keeps that near 3% of the run.
+#: ends with cores idle while its last tasks finish (0.7 to 1.5 s per chunk measured on 2
+#: cores, docs/reliability.md): 16 keeps that to a few percent of the run.
 CHUNKS_TASKS_PER_CORE = 16
 
 
