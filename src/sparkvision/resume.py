@@ -1,7 +1,7 @@
 """Committed chunks and ``--resume``: a killed run loses at most the chunk in flight.
 
 A job's inputs are cut into chunks of ``chunk_size`` images (by default 16 Spark tasks per
-core, 4 model batches per task) and each chunk is written as its own Spark job with
+core, see :func:`default_chunk_size`) and each chunk is written as its own Spark job with
 Spark's commit protocol, appending to ``--out``:
 
 - a task writes its part file under ``OUT/_temporary/``; only a committed job moves its
