@@ -15,12 +15,12 @@ torch.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 
 from ..config import Preprocess
 from ..errors import ModelError
+from ..fileutil import file_sha256
 
 NAME = "efficientnet-lite0"
 FEATURE_DIM = 1280
@@ -70,11 +70,3 @@ def weights_path() -> str:
 def weights_digest() -> str:
     """sha256 prefix of the weights file: part of the exported engine file's name."""
     return file_sha256(weights_path())[:12]
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

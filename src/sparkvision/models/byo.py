@@ -124,7 +124,7 @@ def resolve_byo(
 
     sha = None
     if local is not None:
-        from .shipping import file_sha256
+        from ..fileutil import file_sha256
 
         sha = file_sha256(local)
     base = ModelSpec(

@@ -19,23 +19,9 @@ class OnnxEngine:
     ``device`` is ``auto``/``cpu``/``cuda`` (see :mod:`sparkvision.models.device`)."""
 
     def __init__(self, source: str | bytes, *, threads: int, device: str = "cpu") -> None:
-        import onnxruntime as ort
+        from .onnx_loader import session
 
-        from .device import onnx_providers
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(source, options, providers=onnx_providers(device))
-        except ModelError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            what = source if isinstance(source, str) else f"a {len(source):,}-byte ONNX model"
-            raise ModelError(f"ONNX Runtime could not load {what}: {exc}") from exc
+        self.session = session(source, threads=threads, device=device)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -104,6 +90,6 @@ def _is_intact(path: str | None, sha256: str | None) -> bool:
         return False
     if sha256 is None:
         return True
-    from .builtin import file_sha256
+    from ..fileutil import file_sha256
 
     return file_sha256(path) == sha256

@@ -13,7 +13,8 @@ import tempfile
 import warnings
 
 from ..config import cache_dir
-from .builtin import NAME, file_sha256, weights_digest
+from ..fileutil import file_sha256
+from .builtin import NAME, weights_digest
 
 OPSET = 17
 

@@ -29,7 +29,9 @@ _ORT_TYPES = {
 }
 
 
-def session(path: str, *, threads: int, device: str):
+def session(source: str | bytes, *, threads: int, device: str):
+    """An ONNX Runtime session over a file path or model bytes (as the row UDF broadcasts),
+    with full graph optimisation and ``threads`` intra-op threads, no inter-op pool."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -39,11 +41,12 @@ def session(path: str, *, threads: int, device: str):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(path, options, providers=onnx_providers(device))
+        return ort.InferenceSession(source, options, providers=onnx_providers(device))
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"ONNX Runtime could not load {path}: {exc}") from exc
+        what = source if isinstance(source, str) else f"a {len(source):,}-byte ONNX model"
+        raise ModelError(f"ONNX Runtime could not load {what}: {exc}") from exc
 
 
 class OnnxFileEngine:

@@ -17,7 +17,6 @@ broadcast's id only (never the bytes) and compares by content.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import tempfile
@@ -26,6 +25,7 @@ from urllib.parse import urlparse
 
 from ..config import ModelSpec, cache_dir
 from ..errors import ConfigError, ModelError
+from ..fileutil import file_sha256
 from ..sources.reader import to_local_path
 
 SHIP_MODES: tuple[str, ...] = ("auto", "path", "broadcast")
@@ -211,11 +211,3 @@ def _write_atomically(path: str, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

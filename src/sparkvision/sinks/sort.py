@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..fileutil import file_sha256
 from ..sources.reader import to_local_path
 
 MODES = ("copy", "move", "link")
@@ -149,8 +149,8 @@ def _place(source: str, folder: str, mode: str) -> _Placed:
             if os.path.isfile(dest) and os.path.samefile(source, dest):
                 return _Placed("already_in_place", dest)
             if os.path.isfile(dest) and not os.path.islink(dest) and os.path.getsize(dest) == size:
-                digest = digest or _sha256(source)
-                if _sha256(dest) == digest:
+                digest = digest or file_sha256(source)
+                if file_sha256(dest) == digest:
                     if mode == "move":
                         return _Placed("moved_existing", dest, digest, delete_source=True)
                     return _Placed("exists", dest, digest)
@@ -161,7 +161,7 @@ def _place(source: str, folder: str, mode: str) -> _Placed:
             except FileExistsError:
                 continue
             return _Placed("linked", dest)
-        digest = digest or _sha256(source)
+        digest = digest or file_sha256(source)
         if not _copy_exclusive(source, dest, size, digest, durable=mode == "move"):
             continue
         if mode == "move":
@@ -186,7 +186,7 @@ def _copy_exclusive(source: str, dest: str, size: int, digest: str, *, durable: 
     os.close(fd)
     try:
         shutil.copy2(source, tmp)
-        if os.path.getsize(tmp) != size or _sha256(tmp) != digest:
+        if os.path.getsize(tmp) != size or file_sha256(tmp) != digest:
             raise OSError(
                 f"copy of {source} did not verify: expected {size} bytes with sha256 "
                 f"{digest[:12]}..., found {os.path.getsize(tmp)} bytes with other content; "
@@ -221,11 +221,3 @@ def _fsync_dir(folder: str) -> None:
 
 def _cut_utf8(text: str, limit: int) -> str:
     return text.encode("utf-8")[:max(0, limit)].decode("utf-8", errors="ignore")
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
