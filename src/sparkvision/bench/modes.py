@@ -9,9 +9,8 @@ cores with one process per core (as Spark's tasks do):
 
 - ``ceiling-engine``: the engine alone on already decoded, preprocessed tensors;
 - ``ceiling-decode``: reading and decoding/preprocessing alone (the shared code);
-- ``ceiling-decode+engine`` is derived from the two by the results module:
-  ``1 / (1/engine + 1/decode)`` images/s, the rate at which this machine can do both
-  with no overhead at all.
+- ``ceiling-decode+engine`` is derived from the two by the results module: their
+  seconds added, the time this machine needs to do both with no overhead at all.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ def _job(settings: Settings, mode: str, out: str, paths: list[str]):
     return Job(task="classify", inputs=tuple(paths[:1]), out=out, model=settings.model,
                engine=settings.engine, batch_size=settings.batch_size,
                master=f"local[{settings.cores}]", overwrite=True, quiet=True,
-               execution=mode)
+               execution=mode, threads=settings.cores if mode == "python" else None)
 
 
 class PythonMode(Runner):
@@ -42,8 +41,8 @@ class PythonMode(Runner):
     def run(self, paths: list[str], out: str) -> int:
         from ..local import run_local
 
-        summary = run_local(_job(self.settings, "python", out, paths), paths, None, "parquet")
-        return summary.inputs
+        run_local(_job(self.settings, "python", out, paths), paths, None, "parquet")
+        return parquet_rows(out)
 
 
 class SparkMode(Runner):
@@ -103,9 +102,9 @@ def _engine_chunk(size: int) -> int:
 
 
 def _init_decode(model: str) -> None:
-    from ..models.builtin import PREPROCESS
+    from ..models import resolve_model
 
-    _state["preprocess"] = PREPROCESS
+    _state["preprocess"] = resolve_model(model).preprocess
 
 
 def _decode_chunk(paths: list[str]) -> int:

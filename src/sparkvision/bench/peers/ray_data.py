@@ -2,14 +2,14 @@
 
 ``ray.data.read_images`` reads and decodes the files (PIL, full size) in read tasks;
 a ``map_batches`` function resizes and crops them (tasks); a class with the model is
-given to ``map_batches`` with a fixed ``concurrency``, so Ray keeps a pool of actors that
+given to ``map_batches`` with ``compute=ActorPoolStrategy(size=...)``, so Ray keeps a pool of actors that
 load the ONNX file once in ``__init__`` and predict in ``__call__(batch)``; the results
 are written with ``write_parquet``. Ray gets every core of the machine (``num_cpus``).
 
 On a machine with few cores, each actor reserves ``num_cpus`` of them for its whole life
-while read and preprocessing tasks need some too; :data:`ACTOR_CPUS` and the pool size
-(one actor per two cores, at least one) were chosen by trying the combinations on the
-2-core machine of docs/benchmarks.md and keeping the fastest.
+while the read and preprocessing tasks need some too: with every core held by an actor,
+nothing would be left to decode. The pool has one actor per two cores (at least one) with
+:data:`ACTOR_CPUS` each; docs/benchmarks.md compares this with other pool sizes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,15 @@ from __future__ import annotations
 from ..base import Runner, parquet_rows
 
 ACTOR_CPUS = 1.0
+
+
+def actors(cores: int) -> tuple[int, float]:
+    """Size of the model actor pool and CPUs per actor; ``SPARKVISION_BENCH_RAY_ACTORS``
+    and ``SPARKVISION_BENCH_RAY_ACTOR_CPUS`` override them."""
+    import os
+
+    size = int(os.environ.get("SPARKVISION_BENCH_RAY_ACTORS") or max(1, cores // 2))
+    return size, float(os.environ.get("SPARKVISION_BENCH_RAY_ACTOR_CPUS") or ACTOR_CPUS)
 
 
 class RayRunner(Runner):
@@ -64,8 +73,9 @@ class RayRunner(Runner):
 
         ds = self.ray.data.read_images(paths, mode="RGB", include_paths=True)
         ds = ds.map_batches(preprocess, batch_format="numpy")
-        ds = ds.map_batches(Classifier, concurrency=max(1, self.settings.cores // 2),
-                            num_cpus=ACTOR_CPUS, batch_size=self.settings.batch_size,
+        size, cpus = actors(self.settings.cores)
+        ds = ds.map_batches(Classifier, compute=self.ray.data.ActorPoolStrategy(size=size),
+                            num_cpus=cpus, batch_size=self.settings.batch_size,
                             batch_format="numpy")
         ds.write_parquet(out)
         return parquet_rows(out)
