@@ -31,7 +31,8 @@ demo: $(STAMP)
 	@echo "         $(DEMO)/sorted/<label>/ (sorted copies, manifest in $(DEMO)/sorted/_manifest.csv)"
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	# GPU tests need a CUDA machine: there run  .venv/bin/python -m pytest -m gpu tests/gpu
+	$(PY) -m pytest -q -p no:cacheprovider -m "not gpu"
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
