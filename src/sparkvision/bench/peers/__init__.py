@@ -38,6 +38,23 @@ def normalise(hwc: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(((hwc.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1))
 
 
+def plain_session(app: str, cores: int):
+    """A local SparkSession as a user of the peer would start one (Arrow on, Spark's
+    defaults otherwise), with its JVM and a first job already run."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.range(1).count()
+    return spark
+
+
 def onnx_session(threads: int = 1):
     """The exported ONNX file in ONNX Runtime, as sparkvision's engine opens it."""
     import onnxruntime as ort

@@ -12,6 +12,7 @@ so the function returns a dict of columns.
 from __future__ import annotations
 
 from ..base import Runner, parquet_rows
+from . import plain_session
 
 
 class PredictBatchRunner(Runner):
@@ -19,20 +20,10 @@ class PredictBatchRunner(Runner):
     kind = "peer"
 
     def setup(self) -> None:
-        from pyspark.sql import SparkSession
-
         from ...models.export import ensure_onnx
 
         ensure_onnx()
-        self.spark = (
-            SparkSession.builder.master(f"local[{self.settings.cores}]")
-            .appName("predict-batch-udf")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.ui.enabled", "false")
-            .getOrCreate()
-        )
-        self.spark.sparkContext.setLogLevel("ERROR")
-        self.spark.range(1).count()
+        self.spark = plain_session("predict-batch-udf", self.settings.cores)
 
     def run(self, paths: list[str], out: str) -> int:
         from pyspark.ml.functions import predict_batch_udf

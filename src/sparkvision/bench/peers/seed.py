@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..base import Runner, parquet_rows
+from . import plain_session
 
 
 class SeedRunner(Runner):
@@ -30,19 +31,9 @@ class SeedRunner(Runner):
     requires = ("torch",)
 
     def setup(self) -> None:
-        from pyspark.sql import SparkSession
-
         from ...models.efficientnet import build_torch_module
 
-        self.spark = (
-            SparkSession.builder.master(f"local[{self.settings.cores}]")
-            .appName("seed-pandas-udf")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.ui.enabled", "false")
-            .getOrCreate()
-        )
-        self.spark.sparkContext.setLogLevel("ERROR")
-        self.spark.range(1).count()
+        self.spark = plain_session("seed-pandas-udf", self.settings.cores)
         self.model = build_torch_module()
 
     def run(self, paths: list[str], out: str) -> int:
