@@ -141,13 +141,10 @@ class LocalTableWriter:
             self._commit_delta()
 
     def _commit_delta(self) -> None:
-        import pyarrow.dataset as ds
-        from deltalake import write_deltalake
+        from .tables import delta_from_parquet
 
         try:
-            dataset = ds.dataset(self.final, format="parquet")
-            write_deltalake(self.out, dataset.to_batches(), schema=dataset.schema,
-                            mode="overwrite" if self.overwrite else "error")
+            delta_from_parquet(self.final, self.out, "overwrite" if self.overwrite else "error")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -71,21 +71,27 @@ def _write_delta(df, out: str, mode: str) -> None:
         df.write.format("delta").mode(mode if mode != "errorifexists" else "error").save(out)
         return
     try:
-        import pyarrow.dataset as ds
-        from deltalake import write_deltalake
+        import deltalake  # noqa: F401 - checked before Spark writes the staging copy
     except ImportError as exc:
         raise MissingExtraError("deltalake", "delta", "Writing Delta tables") from exc
     staging = out.rstrip("/") + ".staging-parquet"
     shutil.rmtree(staging, ignore_errors=True)
     try:
         df.write.mode("overwrite").parquet(staging)
-        dataset = ds.dataset(staging, format="parquet")
-        write_deltalake(
-            out, dataset.to_batches(), schema=dataset.schema,
-            mode="overwrite" if mode == "overwrite" else ("append" if mode == "append" else "error"),
-        )
+        delta_from_parquet(staging, out, mode)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def delta_from_parquet(parquet: str, out: str, mode: str) -> None:
+    """Commit the Parquet files at ``parquet`` (a file or folder) as a Delta table at
+    ``out``, streaming record batches (the ``deltalake`` package, no JVM)."""
+    import pyarrow.dataset as ds
+    from deltalake import write_deltalake
+
+    reader = ds.dataset(parquet, format="parquet").scanner().to_reader()
+    delta_mode = {"overwrite": "overwrite", "append": "append"}.get(mode, "error")
+    write_deltalake(out, reader, mode=delta_mode)
 
 
 def read_table(spark, out: str, fmt: str):
