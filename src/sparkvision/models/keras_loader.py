@@ -96,23 +96,12 @@ def inspect(model) -> dict:
             f"expected a Keras model with one image input of shape (batch, height, width, 3); "
             f"found input shape {model.input_shape}"
         )
-    _, a, b, c = shape
-    if c == 3:
-        facts["layout"], h, w = "nhwc", a, b
-    elif a == 3:
-        facts["layout"], h, w = "nchw", b, c
-    else:
-        raise ModelError(
-            f"expected a Keras model with 3 colour channels (input shape (None, H, W, 3) or "
-            f"(None, 3, H, W)); found {shape}"
-        )
-    if h is not None and w is not None:
-        if h != w:
-            raise ModelError(
-                f"the Keras model takes {h}x{w} images; sparkvision feeds square images. Wrap "
-                "the model with a resizing input layer of a square size"
-            )
-        facts["image_size"] = int(h)
+    from .loaders import image_input_facts
+
+    facts.update(image_input_facts(
+        shape, channels_first=False, what="the Keras model",
+        square_hint=". Wrap the model with a resizing input layer of a square size",
+    ))
     activation = _last_activation(model)
     if activation in ("sigmoid", "softmax"):
         facts["from_logits"] = False

@@ -22,6 +22,32 @@ from ..config import ModelSpec
 from ..errors import ModelError
 
 
+def image_input_facts(dims, *, channels_first: bool, what: str, square_hint: str = "") -> dict:
+    """Layout and square image size from a 4-d image input shape ``(N, a, b, c)``.
+
+    ``channels_first`` says which layout to try first (ONNX models are usually NCHW,
+    Keras models NHWC); unknown sizes (``None``/0) leave ``image_size`` unset.
+    """
+    _, a, b, c = dims
+    layouts = [("nchw", a, b, c), ("nhwc", c, a, b)]
+    if not channels_first:
+        layouts.reverse()
+    for layout, channels, h, w in layouts:
+        if channels == 3:
+            break
+    else:
+        raise ModelError(
+            f"{what} takes input of shape {tuple(dims)}; expected 3 colour channels "
+            "((N, 3, H, W) or (N, H, W, 3))"
+        )
+    facts: dict = {"layout": layout}
+    if h and w:
+        if h != w:
+            raise ModelError(f"{what} takes {h}x{w} images; sparkvision feeds square images{square_hint}")
+        facts["image_size"] = int(h)
+    return facts
+
+
 def build_user_engine(spec: ModelSpec):
     """The live engine for a user's model (``spec.kind != "builtin"``)."""
     if spec.kind == "callable":

@@ -101,22 +101,9 @@ def inspect(path: str, output_name: str | None = None) -> dict:
             for d in inputs[0].type.tensor_type.shape.dim
         ]
         if len(dims) == 4:
-            _, a, b, c = dims
-            if a == 3:
-                facts["layout"], h, w = "nchw", b, c
-            elif c == 3:
-                facts["layout"], h, w = "nhwc", a, b
-            else:
-                raise ModelError(
-                    f"{path} takes input of shape {dims}; expected 3 colour channels "
-                    "([N, 3, H, W] or [N, H, W, 3])"
-                )
-            if h and w:
-                if h != w:
-                    raise ModelError(
-                        f"{path} takes {h}x{w} images; sparkvision feeds square images"
-                    )
-                facts["image_size"] = int(h)
+            from .loaders import image_input_facts
+
+            facts.update(image_input_facts(dims, channels_first=True, what=path))
     outputs = [o.name for o in graph.output]
     target = output_name or (outputs[0] if outputs else None)
     producer = next((n for n in graph.node if target in n.output), None)
