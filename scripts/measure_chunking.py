@@ -26,7 +26,8 @@ def main() -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
     from drawing import write_images
 
-    from sparkvision.pipeline import Job, run_job
+    from sparkvision.config import ModelRequest, RunConfig
+    from sparkvision.pipeline import run_job
     from sparkvision.spark import get_session
 
     folder = os.path.join(args.workdir, "images")
@@ -37,9 +38,8 @@ def main() -> None:
     def run(chunk_size):
         out = os.path.join(args.workdir, "out")
         shutil.rmtree(out, ignore_errors=True)
-        job = Job(task="classify", inputs=(folder,), out=out, master=args.master,
-                  chunk_size=chunk_size, quiet=True)
-        return run_job(job).seconds
+        run_config = RunConfig(out=out, master=args.master, chunk_size=chunk_size, quiet=True)
+        return run_job([folder], ModelRequest(), run_config).seconds
 
     run(0)  # warm-up: Python workers start and load the model
     times: dict[str, list[float]] = {"chunked": [], "one chunk": []}

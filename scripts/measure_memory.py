@@ -116,7 +116,8 @@ def main() -> None:
 
     from sparkvision import classify
     from sparkvision.config import DEFAULT_BATCH_SIZE
-    from sparkvision.pipeline import Job, job_session, run_job
+    from sparkvision.config import ModelRequest, RunConfig
+    from sparkvision.pipeline import job_session, run_job
     from sparkvision.spark import get_session
 
     batch = args.batch_size or DEFAULT_BATCH_SIZE
@@ -125,10 +126,10 @@ def main() -> None:
     big = {k: round(v / 2**20, 1) for k, v in sizes.items() if k.startswith("big")}
     print(f"{len(sizes)} images, big ones (MB on disk): {big}")
 
-    job = Job(task="classify", inputs=(images,), out=os.path.join(args.workdir, "out-paths"),
-              master=args.master, batch_size=batch, overwrite=True, quiet=True)
+    run = RunConfig(out=os.path.join(args.workdir, "out-paths"), master=args.master,
+                    batch_size=batch, overwrite=True, quiet=True)
     get_session(args.master, conf={"spark.driver.memory": args.driver_memory})
-    spark = job_session(job)  # the session above, with the job's Arrow settings
+    spark = job_session(run)  # the session above, with the run's Arrow settings
     results: dict = {"batch_size": batch, "master": args.master, "file_mb": big,
                      "driver_memory": spark.conf.get("spark.driver.memory"),
                      "arrow_max_bytes": spark.conf.get("spark.sql.execution.arrow.maxBytesPerBatch"),
@@ -136,7 +137,7 @@ def main() -> None:
 
     with WorkerSampler() as sampler:
         started = time.monotonic()
-        summary = run_job(job)
+        summary = run_job([images], ModelRequest(), run)
     results["paths"] = {**sampler.summary(), "seconds": round(time.monotonic() - started, 1),
                         "ok": summary.ok, "failed": summary.failed_by_kind}
     print("paths:", results["paths"])

@@ -2,110 +2,133 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
 
-from .config import DEFAULT_BATCH_SIZE
+from .config import DEFAULT_BATCH_SIZE, ModelSpec
 from .models import resolve_model
-from .pipeline import apply_model
+from .pipeline import BATCHES_PER_TASK, apply_model
 from .sources import paths_frame, resolve_inputs
 from .spark import get_session, task_cpus
 from .udfs import iterator_udf
 
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+#: A model: a built-in name, a model file or folder, a ``"module:callable"``, a callable
+#: returning an ``nn.Module`` (or an ``nn.Module``), or a resolved spec.
+ModelRef = Union[str, "os.PathLike[str]", Callable[..., Any], ModelSpec]
+#: Images: a DataFrame with a binary ``content`` or a string path column, or folders,
+#: globs, image files or path-list files to list.
+ImagesInput = Union["DataFrame", str, Sequence[str]]
+ModelConfig = Union[str, "os.PathLike[str]", Mapping[str, Any], None]
+
 
 def classify(
-    data,
+    data: ImagesInput,
     *,
-    model: str = "catdog",
+    model: ModelRef = "catdog",
     path_col: str | None = None,
     content_col: str | None = None,
+    output_col: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    engine: str = "onnx",
+    engine: str = "auto",
     threads: int | None = None,
-    model_config=None,
-    arch=None,
+    model_config: ModelConfig = None,
+    arch: str | Callable[..., Any] | None = None,
     device: str = "auto",
     precision: str = "fp32",
     ship: str = "auto",
     trust_model_code: bool = False,
-    **options,
-):
-    """Label every image of ``data``; returns a DataFrame with ``label``, ``score``,
-    ``error`` and ``error_kind`` added (``imagenet`` adds ``top5_labels``/``top5_scores``,
-    a user's model ``scores``).
+    **options: Any,
+) -> DataFrame:
+    """Label every image of ``data``: the result has ``label``, ``score``, ``error`` and
+    ``error_kind`` (``imagenet`` adds ``top5_labels``/``top5_scores``, a softmax/sigmoid
+    model ``scores``), as columns or, with ``output_col``, as one struct column of that
+    name. A column ``data`` already has is never overwritten: a clash is an error that
+    suggests ``output_col``.
 
     ``data`` is a DataFrame with a binary ``content`` column (Spark's ``binaryFile``
     source) or a string path column, or folders/globs/files to list (then the active
     SparkSession, or a local one, is used). Image bytes are not carried to the result.
+    ``threads`` are engine threads per task (default ``spark.task.cpus``).
 
     Example::
 
         import sparkvision as sv
         df = spark.read.format("binaryFile").load("photos/*.jpg")
         sv.classify(df).select("path", "label", "score").show()
+        sv.classify(df, output_col="pred").select("path", "pred.label")
 
     ``model`` is a built-in name or your own model (docs/byo-models.md): a ``.keras``/``.h5``,
-    TorchScript, torch or ``.onnx`` file, a ``"module:callable"``, a callable or an
-    ``nn.Module``. Then ``model_config`` (a TOML/JSON card or a dict) and ``options`` (the
-    same keys: ``image_size=200, scale="1/255", labels=["cat", "dog"]``...) say how to feed
-    and read it; ``arch`` builds the network for a state-dict file; ``ship`` is
-    ``auto``/``path``/``broadcast``; ``trust_model_code`` allows files that run code::
+    TorchScript, torch or ``.onnx`` file, a Hugging Face folder, a ``"module:callable"``, a
+    callable or an ``nn.Module``. ``model_config`` (a TOML/JSON card or a dict) and
+    ``options`` (the same keys: ``image_size=200, scale="1/255", labels=["cat", "dog"]``...)
+    say how to feed and read it; ``arch`` builds the network for a state-dict file;
+    ``ship`` is ``auto``/``path``/``broadcast``; ``trust_model_code`` allows files that
+    run code::
 
         sv.classify(df, model="catdog.h5", labels=["cat", "dog"], threshold=0.5)
     """
-    return _predict(data, "classify", model, path_col, content_col, batch_size, engine, threads,
+    return _predict(data, "classify", model, path_col, content_col, output_col, batch_size,
+                    engine, threads,
                     dict(options, model_config=model_config, arch=arch, device=device,
                          precision=precision, ship=ship, trust_model_code=trust_model_code))
 
 
 def embed(
-    data,
+    data: ImagesInput,
     *,
-    model: str = "embedding",
+    model: ModelRef = "embedding",
     path_col: str | None = None,
     content_col: str | None = None,
+    output_col: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    engine: str = "onnx",
+    engine: str = "auto",
     threads: int | None = None,
-    model_config=None,
-    arch=None,
+    model_config: ModelConfig = None,
+    arch: str | Callable[..., Any] | None = None,
     device: str = "auto",
     precision: str = "fp32",
     ship: str = "auto",
     trust_model_code: bool = False,
-    **options,
-):
-    """Add an ``embedding`` column (``array<float>``, 1280 long for the built-in network,
-    the flattened output for your own model) and ``error``/``error_kind``; same inputs and
-    model options as :func:`classify`.
+    **options: Any,
+) -> DataFrame:
+    """An ``embedding`` (``array<float>``, 1280 long for the built-in network, the
+    flattened output for your own model) and ``error``/``error_kind`` for every image;
+    same inputs, model options and ``output_col`` as :func:`classify`.
 
     Example::
 
         vecs = sv.embed(spark.createDataFrame([("a.jpg",)], "path string"), path_col="path")
         feats = sv.embed(df, model="mynets:resnet50_features")  # 2048 floats per image
     """
-    return _predict(data, "embed", model, path_col, content_col, batch_size, engine, threads,
+    return _predict(data, "embed", model, path_col, content_col, output_col, batch_size,
+                    engine, threads,
                     dict(options, model_config=model_config, arch=arch, device=device,
                          precision=precision, ship=ship, trust_model_code=trust_model_code))
 
 
 def predict_udf(
-    model: str = "catdog",
+    model: ModelRef = "catdog",
     *,
     task: str = "classify",
     batch_size: int = DEFAULT_BATCH_SIZE,
-    engine: str = "onnx",
-    threads: int = 1,
-    model_config=None,
-    arch=None,
+    engine: str = "auto",
+    threads: int | None = None,
+    model_config: ModelConfig = None,
+    arch: str | Callable[..., Any] | None = None,
     device: str = "auto",
     precision: str = "fp32",
     ship: str = "auto",
     trust_model_code: bool = False,
-    **options,
-):
+    **options: Any,
+) -> Callable[..., Column]:
     """A Pandas UDF to use in ``withColumn``/``select``: its argument is a binary column of
     image bytes or a string column of paths; it returns a struct of the result columns.
-    ``model`` and the model options are those of :func:`classify`.
+    ``model`` and the model options are those of :func:`classify`; ``threads`` defaults to
+    the active session's ``spark.task.cpus``.
 
     Example::
 
@@ -113,25 +136,30 @@ def predict_udf(
     """
     from pyspark.sql import SparkSession
 
-    spec = resolve_model(model, task=task, engine=engine, threads=threads,
-                         spark=SparkSession.getActiveSession(), model_config=model_config,
-                         arch=arch, device=device, precision=precision, ship=ship,
-                         trust_model_code=trust_model_code, **options)
-    return iterator_udf(spec, batch_size=batch_size)
+    spark = SparkSession.getActiveSession()
+    spec = resolve_model(model, task=task, engine=engine,
+                         threads=threads or (task_cpus(spark) if spark else 1),
+                         spark=spark, model_config=model_config, arch=arch, device=device,
+                         precision=precision, ship=ship, trust_model_code=trust_model_code,
+                         **options)
+    return iterator_udf(spec, batch_size=batch_size)  # type: ignore[no-any-return]
 
 
-def _predict(data, task, model, path_col, content_col, batch_size, engine, threads,
-             model_options):
+def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None,
+             content_col: str | None, output_col: str | None, batch_size: int, engine: str,
+             threads: int | None, model_options: dict[str, Any]) -> DataFrame:
     if isinstance(data, (str, bytes)) or _is_sequence_of_str(data):
         spark = get_session()
-        data = paths_frame(spark, resolve_inputs(data), rows_per_partition=4 * batch_size)
+        data = paths_frame(spark, resolve_inputs(data),  # type: ignore[arg-type]
+                           rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"
     else:
-        spark = data.sparkSession
+        spark = data.sparkSession  # type: ignore[union-attr]
     spec = resolve_model(model, task=task, engine=engine, threads=threads or task_cpus(spark),
                          spark=spark, **model_options)
-    return apply_model(data, spec, batch_size=batch_size, path_col=path_col, content_col=content_col)
+    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,  # type: ignore[no-any-return]
+                       content_col=content_col, output_col=output_col)
 
 
-def _is_sequence_of_str(data) -> bool:
+def _is_sequence_of_str(data: object) -> bool:
     return isinstance(data, Sequence) and all(isinstance(x, str) for x in data)

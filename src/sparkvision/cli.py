@@ -19,13 +19,20 @@ import sys
 import traceback
 
 from . import __version__
-from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ENGINES, EXECUTIONS
+from .bench.cli import BENCH_COMMANDS, add_bench_commands, run_bench_command
+from .config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EXECUTION,
+    ENGINE_CHOICES,
+    EXECUTIONS,
+    ModelRequest,
+    RunConfig,
+)
 from .errors import SparkVisionError
 from .model_options import add_model_arguments, model_options
 from .models import list_models
 from .sinks import FORMATS
 from .sinks.sort import MODES
-from .bench.cli import BENCH_COMMANDS, add_bench_commands, run_bench_command
 
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 
@@ -52,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"built-in model: {', '.join(list_models())} (default "
                        f"{default_model}), or your own: a model file or module:callable "
                        "(see 'your own model' below)")
-        p.add_argument("--engine", choices=ENGINES, default="onnx", help="inference engine (default onnx)")
+        p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                       help="inference engine (default auto: onnx for the built-in models, the "
+                       "one its format runs on for yours)")
         p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
                        help="how the model runs: python (one process, no Spark), udf (row-at-a-time "
                        "Spark UDF), pandas (scalar Pandas UDF), iterator (iterator Pandas UDF, "
@@ -127,31 +136,19 @@ def describe_failure(exc: BaseException) -> str:
 def _run(args: argparse.Namespace) -> int:
     if args.command in BENCH_COMMANDS:
         return run_bench_command(args)
-    from .pipeline import Job, run_job
+    from .pipeline import run_job
 
-    job = Job(
-        task=args.command,
-        inputs=tuple(args.inputs),
-        out=args.out,
-        format=args.format,
-        model=args.model,
-        engine=args.engine,
-        batch_size=args.batch_size,
-        threads=args.threads,
-        master=args.master,
-        label_from=args.label_from,
-        sort_into=getattr(args, "sort_into", None),
-        sort_mode=getattr(args, "mode", "copy"),
-        extensions=tuple(e.strip() for e in args.extensions.split(",")) if args.extensions else None,
-        path_col=args.path_col,
-        overwrite=args.overwrite,
-        quiet=args.quiet,
-        execution=args.execution,
-        resume=args.resume,
+    model = ModelRequest(model=args.model, task=args.command, engine=args.engine,
+                         threads=args.threads, options=model_options(args))
+    run = RunConfig(
+        out=args.out, format=args.format, execution=args.execution,
+        batch_size=args.batch_size, master=args.master, label_from=args.label_from,
+        sort_into=getattr(args, "sort_into", None), sort_mode=getattr(args, "mode", "copy"),
+        overwrite=args.overwrite, quiet=args.quiet, resume=args.resume,
         chunk_size=args.chunk_size,
-        model_options=model_options(args),
     )
-    summary = run_job(job)
+    extensions = [e.strip() for e in args.extensions.split(",")] if args.extensions else None
+    summary = run_job(args.inputs, model, run, extensions=extensions, path_col=args.path_col)
     print(summary.render())
     if args.fail_on_error and summary.failed:
         print(f"sparkvision: {summary.failed} of {summary.inputs} images failed "

@@ -12,21 +12,42 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from .errors import ConfigError
 
 Layout = Literal["nchw", "nhwc"]
-Engine = Literal["onnx", "torch"]
+#: What runs the network: ONNX Runtime, PyTorch, or Keras 3 (on its torch backend).
+Engine = Literal["onnx", "torch", "keras"]
+#: ``auto`` picks the engine the model's format runs on (ONNX Runtime for the built-ins).
+EngineChoice = Literal["auto", "onnx", "torch", "keras"]
+#: How outputs become result columns (see :mod:`sparkvision.models.heads`).
 Head = Literal["catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits"]
+#: What a model file or reference is (see :mod:`sparkvision.models.registry`).
+Format = Literal["onnx", "torch", "torchscript", "callable", "keras", "hf"]
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "fp16", "bf16"]
+Crop = Literal["center", "none"]
+Interpolation = Literal["bilinear", "bicubic", "nearest"]
+Ship = Literal["auto", "path", "broadcast"]
+Task = Literal["classify", "embed"]
+#: How a job runs the model: ``python`` in one process without Spark, ``udf`` a row-at-a-time
+#: Spark UDF, ``pandas`` a scalar Pandas UDF, ``iterator`` an iterator Pandas UDF (default).
+Execution = Literal["python", "udf", "pandas", "iterator"]
 
-ENGINES: tuple[str, ...] = ("onnx", "torch")
-HEADS: tuple[str, ...] = ("catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits")
-#: Where a model comes from: the built-in network, or a user's model (see docs/byo-models.md).
-KINDS: tuple[str, ...] = ("builtin", "keras", "torchscript", "torch", "callable", "onnx")
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-PRECISIONS: tuple[str, ...] = ("fp32", "fp16", "bf16")
-CROPS: tuple[str, ...] = ("center", "none")
+LAYOUTS: tuple[str, ...] = get_args(Layout)
+ENGINES: tuple[str, ...] = get_args(Engine)
+ENGINE_CHOICES: tuple[str, ...] = get_args(EngineChoice)
+HEADS: tuple[str, ...] = get_args(Head)
+FORMATS: tuple[str, ...] = get_args(Format)
+DEVICES: tuple[str, ...] = get_args(Device)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+CROPS: tuple[str, ...] = get_args(Crop)
+INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
+SHIP_MODES: tuple[str, ...] = get_args(Ship)
+TASKS: tuple[str, ...] = get_args(Task)
+EXECUTIONS: tuple[str, ...] = get_args(Execution)
+DEFAULT_EXECUTION: Execution = "iterator"
 
 #: Image extensions picked up from folders and globs when none are given.
 DEFAULT_EXTENSIONS: tuple[str, ...] = (
@@ -34,11 +55,6 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (
 )
 
 DEFAULT_BATCH_SIZE = 32
-
-#: How a job runs the model: ``python`` in one process without Spark, ``udf`` a row-at-a-time
-#: Spark UDF, ``pandas`` a scalar Pandas UDF, ``iterator`` an iterator Pandas UDF (default).
-EXECUTIONS: tuple[str, ...] = ("python", "udf", "pandas", "iterator")
-DEFAULT_EXECUTION = "iterator"
 
 
 @dataclass(frozen=True)
@@ -57,8 +73,8 @@ class Preprocess:
     mean: tuple[float, float, float] = (127.0, 127.0, 127.0)
     std: tuple[float, float, float] = (128.0, 128.0, 128.0)
     layout: Layout = "nchw"
-    interpolation: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
-    crop: Literal["center", "none"] = "center"
+    interpolation: Interpolation = "bilinear"
+    crop: Crop = "center"
 
     def __post_init__(self) -> None:
         if self.size <= 0 or self.resize < self.size:
@@ -71,67 +87,59 @@ class Preprocess:
                 f"mean and std need three values each and std must be non-zero; found "
                 f"mean={self.mean}, std={self.std}."
             )
-        if self.layout not in ("nchw", "nhwc"):
-            raise ConfigError(f"layout must be 'nchw' or 'nhwc'; found {self.layout!r}.")
-        if self.crop not in CROPS:
-            raise ConfigError(f"crop must be 'center' or 'none'; found {self.crop!r}.")
+        _check_choice("layout", self.layout, LAYOUTS)
+        _check_choice("crop", self.crop, CROPS)
+        _check_choice("interpolation", self.interpolation, INTERPOLATIONS)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Which network to run, with which engine, and how to read its outputs.
+    """Which network to run, on which engine, fed how, and how to read its output.
 
-    ``artifact`` is the engine file the workers load (an ONNX file for the ``onnx``
-    engine); it is prepared on the driver. ``threads`` is the number of intra-op
-    threads each worker's engine may use.
+    Built on the driver by :func:`sparkvision.models.resolve_model` for every model alike
+    (the built-in ones are an ONNX file or a state dict plus a card, see
+    :mod:`sparkvision.models.builtin`) and turned into a live engine on the worker by
+    :func:`sparkvision.models.registry.build_engine`:
 
-    A user's model (``kind`` other than ``builtin``, built by
-    :func:`sparkvision.models.byo.resolve_byo`) adds: ``artifact`` is its file; ``arch``
-    the ``"module:callable"`` (or a pickled callable, see :mod:`sparkvision.models.capture`)
-    that builds the network; ``shipped`` the broadcast of the file's bytes when workers
-    cannot read ``artifact`` (see :mod:`sparkvision.models.shipping`); ``labels``,
-    ``threshold`` and ``from_logits`` read the generic heads; ``output_name`` picks an
-    ONNX output or a Keras layer; ``trust_code`` allows loading formats that run code;
-    ``device`` and ``precision`` say where and in which float type the network runs.
+    - ``format`` and ``engine`` pick the loader (one module per pair, see the registry);
+    - ``artifact`` is the file the workers load (with ``artifact_sha256`` to check it),
+      ``shipped`` the broadcast of its bytes when workers cannot read it
+      (:mod:`sparkvision.models.shipping`), ``arch`` the ``"module:callable"`` (or a
+      pickled callable, :mod:`sparkvision.models.capture`) that builds a torch network;
+    - ``output_name`` picks the output the head reads (an ONNX output, a Keras layer, an
+      index or key of a torch output); ``head``, ``labels``, ``threshold`` and
+      ``from_logits`` say how it becomes result columns;
+    - ``threads`` is the engine's intra-op threads per worker; ``device`` and ``precision``
+      where and in which float type the network runs; ``trust_code`` allows loading
+      formats that run code.
     """
 
     name: str
+    format: Format = "onnx"
     engine: Engine = "onnx"
     head: Head = "catdog"
     preprocess: Preprocess = field(default_factory=Preprocess)
     threads: int = 1
     artifact: str | None = None
     artifact_sha256: str | None = None
-    kind: str = "builtin"
     arch: object = None
     shipped: object = None
     labels: tuple[str, ...] = ()
     threshold: float = 0.5
     from_logits: bool = True
     output_name: str | None = None
-    device: str = "auto"
-    precision: str = "fp32"
+    device: Device = "auto"
+    precision: Precision = "fp32"
     trust_code: bool = False
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError(f"unknown model kind {self.kind!r}; expected one of {', '.join(KINDS)}.")
-        if self.device not in DEVICES:
-            raise ConfigError(
-                f"unknown device {self.device!r}; expected one of {', '.join(DEVICES)}."
-            )
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"unknown precision {self.precision!r}; expected one of {', '.join(PRECISIONS)}."
-            )
+        _check_choice("model format", self.format, FORMATS)
+        _check_choice("engine", self.engine, ENGINES)
+        _check_choice("head", self.head, HEADS)
+        _check_choice("device", self.device, DEVICES)
+        _check_choice("precision", self.precision, PRECISIONS)
         if not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be within [0, 1]; found {self.threshold}.")
-        if self.engine not in ENGINES:
-            raise ConfigError(
-                f"unknown engine {self.engine!r}; expected one of {', '.join(ENGINES)}."
-            )
-        if self.head not in HEADS:
-            raise ConfigError(f"unknown head {self.head!r}; expected one of {', '.join(HEADS)}.")
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1; found {self.threads}.")
 
@@ -141,8 +149,70 @@ class ModelSpec:
         payload = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def with_(self, **changes: object) -> "ModelSpec":
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> ModelSpec:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What the caller asked for, before anything is loaded: a model reference (a built-in
+    name, a file, a ``module:callable``, a callable or an ``nn.Module``), the task, the
+    engine (``auto``: the one the model's format runs on), engine threads (``None``: the
+    execution decides) and ``options``: model-card keys and the run options ``device``,
+    ``precision``, ``ship``, ``trust_model_code``, ``model_config``, ``arch``,
+    ``py_files`` (see :func:`sparkvision.models.resolve_model`).
+    """
+
+    model: Any = "catdog"
+    task: Task = "classify"
+    engine: EngineChoice = "auto"
+    threads: int | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_choice("task", self.task, TASKS)
+        _check_choice("engine", self.engine, ENGINE_CHOICES)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How one command-line run executes and where it writes (not what model it runs)."""
+
+    out: str
+    format: str | None = None
+    execution: Execution = DEFAULT_EXECUTION
+    batch_size: int = DEFAULT_BATCH_SIZE
+    master: str | None = None
+    label_from: str | None = None
+    sort_into: str | None = None
+    sort_mode: str = "copy"
+    overwrite: bool = False
+    quiet: bool = False
+    resume: bool = False
+    #: images per committed chunk; None: the default, 0: one chunk
+    chunk_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("--execution", self.execution, EXECUTIONS)
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
+        if self.resume and self.overwrite:
+            raise ConfigError(
+                "--resume keeps what --out holds and --overwrite deletes it: pass only one"
+            )
+        if self.resume and self.execution == "python":
+            raise ConfigError(
+                "--resume needs a Spark execution (iterator, pandas or udf): the python "
+                "execution commits its output once, at the end, so a killed run leaves "
+                "nothing to resume from"
+            )
+        if self.chunk_size is not None and self.chunk_size < 0:
+            raise ConfigError(f"--chunk-size must be >= 0 (0: one chunk); found {self.chunk_size}")
+
+
+def _check_choice(what: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}.")
 
 
 def cache_dir() -> str:

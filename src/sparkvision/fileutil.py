@@ -1,14 +1,54 @@
-"""Small file helpers shared by the model cache, model shipping and sorting."""
+"""Small file helpers shared by the model cache, model shipping, export and sorting."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+
+from .config import cache_dir
 
 
 def file_sha256(path: str) -> str:
-    """Hex sha256 of the file at ``path``, read in 1 MiB blocks."""
+    """Hex sha256 of the file at ``path``, read in 1 MiB blocks; for a folder (a saved
+    Hugging Face model), the sha256 of its files' relative names and hashes."""
     digest = hashlib.sha256()
+    if os.path.isdir(path):
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                digest.update(f"{os.path.relpath(full, path)}\0{file_sha256(full)}\n".encode())
+        return digest.hexdigest()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, so a concurrent
+    reader (another worker process on a cold cache) never sees a half-written file."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cached_model_path(sha256: str, suffix: str) -> str:
+    """Where a model file with content ``sha256`` lives in the local cache."""
+    folder = os.path.join(cache_dir(), "models")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{sha256}{suffix}")
+
+
+def cache_bytes(data: bytes, suffix: str) -> str:
+    """Store ``data`` in the model cache under its content hash (once) and return the path."""
+    path = cached_model_path(hashlib.sha256(data).hexdigest(), suffix)
+    if not os.path.isfile(path):
+        write_atomically(path, data)
+    return path

@@ -1,9 +1,11 @@
-"""Command-line flags for a user's model (docs/byo-models.md): parsing only.
+"""Command-line flags for a model's card keys and run options (docs/byo-models.md).
 
 The flags carry the model-card keys (``--image-size`` is ``image_size``) and the run
 options; :func:`model_options` turns parsed arguments into the keyword arguments of
 :func:`sparkvision.models.resolve_model`. Values are checked there, by the same code that
-checks a model card, so a flag and a card key can never mean different things.
+checks a model card, so a flag and a card key can never mean different things. A
+``module:callable`` model may name a module in the current directory, which is put on
+``sys.path`` as ``python -m`` would.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import argparse
 import os
 import sys
 
-from .config import DEVICES, PRECISIONS
-from .models.card import CARD_KEYS, FORMATS, INTERPOLATIONS, LAYOUTS, OUTPUTS
-from .models.shipping import SHIP_MODES
+from .config import CROPS, DEVICES, HEADS, INTERPOLATIONS, LAYOUTS, PRECISIONS, SHIP_MODES
+from .models.card import CARD_KEYS
 
 #: card keys with a flag of their own (``format`` is a card key only: the CLI has an
 #: output --format)
@@ -36,7 +37,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                    help="builds the torch network a state-dict file (--model) is loaded into")
     g.add_argument("--image-size", metavar="N", help="side of the square model input, pixels")
     g.add_argument("--resize", metavar="N", help="shorter side before a center crop")
-    g.add_argument("--crop", choices=("center", "none"),
+    g.add_argument("--crop", choices=CROPS,
                    help="center: resize the shorter side, then crop the middle; none: resize the "
                    "whole image to the input size (Keras' way)")
     g.add_argument("--scale", metavar="X", help="pixel multiplier before mean/std, e.g. 1/255")
@@ -44,7 +45,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--std", metavar="S[,S,S]", help="divided by after the mean (1 or 3 values)")
     g.add_argument("--layout", choices=LAYOUTS, help="input layout (default: from the model)")
     g.add_argument("--interpolation", choices=INTERPOLATIONS, help="resampling filter")
-    g.add_argument("--output", choices=OUTPUTS,
+    g.add_argument("--output", choices=HEADS,
                    help="how to read the output (classify: one value -> sigmoid, several -> "
                    "softmax)")
     g.add_argument("--output-name", metavar="NAME",
@@ -72,7 +73,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def model_options(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
-    """The (key, value) pairs for :class:`sparkvision.pipeline.Job.model_options`."""
+    """The (key, value) pairs for :attr:`sparkvision.config.ModelRequest.options`."""
     options: dict[str, object] = {
         key: getattr(args, key) for key in _FLAG_KEYS if getattr(args, key, None) is not None
     }

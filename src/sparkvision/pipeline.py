@@ -1,9 +1,10 @@
 """The one place that wires source -> model UDF -> sink, and reports on the run.
 
 :func:`apply_model` adds predictions to any DataFrame of images (the library path);
-:func:`run_job` is the whole command-line job: list inputs, predict on Spark, write the
-table, then summarise, score against true labels and sort into folders from what was
-written (so the model runs once per image).
+:func:`run_job` is the whole command-line job: list inputs, resolve the model, predict
+(on Spark, or in this process for the ``python`` execution), write the table, then
+summarise, score against true labels and sort into folders from what was written (so
+the model runs once per image).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, EXECUTIONS, ModelSpec
+from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelRequest, ModelSpec, RunConfig
 from .errors import ConfigError
 from .models import resolve_model
 from .report import Progress, RunSummary
@@ -35,215 +36,192 @@ from .spark import get_session, task_cpus
 from .udfs import make_udf
 
 RESULT = "_sparkvision"
+#: model batches per Spark task: each task pays a fixed cost (the UDF unpickled, the
+#: worker's import caches invalidated, a part file opened and committed); with 4 batches
+#: per task that cost was ~9% of the CPU time per image, with 8 it is ~2%
+#: (docs/benchmarks.md).
+BATCHES_PER_TASK = 8
 
 
-@dataclass(frozen=True)
-class Job:
-    """Everything one ``sparkvision classify|embed`` run needs."""
-
-    task: str
-    inputs: tuple[str, ...]
-    out: str
-    format: str | None = None
-    model: str = "catdog"
-    engine: str = "onnx"
-    batch_size: int = DEFAULT_BATCH_SIZE
-    threads: int | None = None
-    master: str | None = None
-    label_from: str | None = None
-    sort_into: str | None = None
-    sort_mode: str = "copy"
-    extensions: tuple[str, ...] | None = None
-    path_col: str | None = None
-    overwrite: bool = False
-    quiet: bool = False
-    execution: str = DEFAULT_EXECUTION
-    resume: bool = False
-    chunk_size: int | None = None  # images per committed chunk; None: default, 0: one chunk
-    #: (key, value) pairs for a user's model: card keys and run options, see models/byo.py
-    model_options: tuple[tuple[str, object], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.task not in ("classify", "embed"):
-            raise ConfigError(f"task must be 'classify' or 'embed'; found {self.task!r}")
-        if self.execution not in EXECUTIONS:
-            raise ConfigError(
-                f"--execution must be one of {', '.join(EXECUTIONS)}; found {self.execution!r}"
-            )
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
-        if self.sort_into and self.task != "classify":
-            raise ConfigError("--sort-into needs labels: use it with classify, not embed")
-        if self.resume and self.overwrite:
-            raise ConfigError(
-                "--resume keeps what --out holds and --overwrite deletes it: pass only one"
-            )
-        if self.resume and self.execution == "python":
-            raise ConfigError(
-                "--resume needs a Spark execution (iterator, pandas or udf): the python "
-                "execution commits its output once, at the end, so a killed run leaves "
-                "nothing to resume from"
-            )
-        if self.chunk_size is not None and self.chunk_size < 0:
-            raise ConfigError(f"--chunk-size must be >= 0 (0: one chunk); found {self.chunk_size}")
-
-
-def apply_model(df, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
+def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
                 path_col: str | None = None, content_col: str | None = None,
-                execution: str = DEFAULT_EXECUTION, udf=None):
-    """``df`` plus the model's result columns; image bytes are not carried to the output.
+                execution: str = DEFAULT_EXECUTION, output_col: str | None = None,
+                udf: Any = None) -> Any:
+    """``df`` plus the model's results; image bytes are not carried to the output.
 
-    ``execution`` picks the UDF: ``iterator`` (default), ``pandas`` or ``udf``; ``udf``
-    reuses one made earlier by :func:`~sparkvision.udfs.make_udf` (one per job, not per chunk).
+    With ``output_col`` the results are one struct column of that name; without, its
+    fields (``label``, ``score``, ..., ``error``, ``error_kind``) are added as columns,
+    and a name ``df`` already has is refused rather than overwritten. ``execution`` picks
+    the UDF (``iterator``, ``pandas`` or ``udf``); ``udf`` reuses one made earlier (one per
+    job, not per chunk).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType
 
     column = input_column(df, path_col=path_col, content_col=content_col)
     if udf is None:
-        udf = make_udf(df.sparkSession, spec, execution=execution, batch_size=batch_size)
+        udf = make_udf(spec, execution=execution, batch_size=batch_size)
     keep = [f.name for f in df.schema.fields if not isinstance(f.dataType, BinaryType)]
+    _check_free(keep, [output_col] if output_col else result_fields(spec), output_col)
+    if output_col:
+        return df.withColumn(output_col, udf(F.col(column))).select(*keep, output_col)
     return df.withColumn(RESULT, udf(F.col(column))).select(*keep, f"{RESULT}.*")
 
 
-def run_job(job: Job) -> RunSummary:
-    """Run a whole job and return its summary (also written as ``_summary.json``)."""
-    paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
-    labels = [label_from_path(p, job.label_from) for p in paths] if job.label_from else None
-    fmt = format_for(job.out, job.format)
-    if job.execution == "python":
-        from .local import run_local
+def result_fields(spec: ModelSpec) -> list[str]:
+    from .executor import result_columns
 
-        return run_local(job, paths, labels, fmt)
-    spark = job_session(job)
-    skipped = 0
-    if job.resume:
-        before = len(paths)
-        paths, labels = resume_inputs(spark, job, paths, labels, fmt)
-        skipped = before - len(paths)
-    seconds = predict_to_table(spark, job, paths, labels, fmt)
-    return summarise(spark, job, fmt, seconds, skipped=skipped)
+    return result_columns(spec.head)
 
 
-def resume_inputs(spark, job: Job, paths: list[str], labels: list[str | None] | None,
-                  fmt: str) -> tuple[list[str], list[str | None] | None]:
-    """For ``--resume``: clear what a killed run left uncommitted in ``job.out`` and
-    return the inputs (and labels) that are not in it yet. See :mod:`sparkvision.resume`."""
-    check_run_info(job.out, run_info(job.task, job.model, fmt, labels is not None))
-    clean_incomplete(spark, job.out, fmt)
-    return pending(paths, labels, done_paths(spark, job.out, fmt))
-
-
-def job_session(job: Job):
-    """The SparkSession a job runs on, with Arrow batches sized for its model batches."""
-    return get_session(
-        job.master,
-        conf={"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64))},
+def _check_free(existing: Sequence[str], added: Sequence[str], output_col: str | None) -> None:
+    taken = [name for name in added if name in existing]
+    if not taken:
+        return
+    if output_col:
+        raise ConfigError(
+            f"the DataFrame already has a column {output_col!r}; pass another output_col"
+        )
+    raise ConfigError(
+        f"the DataFrame already has column(s) {', '.join(taken)}, which the results would "
+        "overwrite; pass output_col='pred' to get the results as one struct column, or "
+        "rename those columns first"
     )
 
 
-def predict_to_table(spark, job: Job, paths: list[str], labels: list[str | None] | None,
-                     fmt: str) -> float:
-    """Predict for ``paths`` on Spark with ``job.execution`` and write ``job.out``;
+def resolve_request(request: ModelRequest, *, threads: int, spark: Any = None,
+                    execution: str = DEFAULT_EXECUTION) -> ModelSpec:
+    """The spec for ``request``; the ``udf`` execution ships the model file by broadcast
+    unless ``ship`` says otherwise."""
+    options: dict[str, Any] = dict(request.options)
+    if execution == "udf" and options.get("ship", "auto") == "auto":
+        options["ship"] = "broadcast"
+    return resolve_model(request.model, task=request.task, engine=request.engine,
+                         threads=request.threads or threads, spark=spark, **options)
+
+
+def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
+            extensions: Iterable[str] | None = None,
+            path_col: str | None = None) -> RunSummary:
+    """Run a whole job and return its summary (also written as ``_summary.json``)."""
+    if run.sort_into and model.task != "classify":
+        raise ConfigError("--sort-into needs labels: use it with classify, not embed")
+    paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
+    labels = [label_from_path(p, run.label_from) for p in paths] if run.label_from else None
+    fmt = format_for(run.out, run.format)
+    if run.execution == "python":
+        return _run_python(model, run, paths, labels, fmt)
+    spark = job_session(run)
+    spec = resolve_request(model, threads=task_cpus(spark), spark=spark,
+                           execution=run.execution)
+    info = run_info(model.task, spec.name, fmt, labels is not None)
+    skipped = 0
+    if run.resume:
+        before = len(paths)
+        paths, labels = resume_inputs(spark, run, info, paths, labels, fmt)
+        skipped = before - len(paths)
+    seconds = predict_to_table(spark, spec, run, paths, labels, fmt, info=info)
+    return summarise(spark, run, fmt, seconds, skipped=skipped)
+
+
+def _run_python(model: ModelRequest, run: RunConfig, paths: list[str],
+                labels: list[str | None] | None, fmt: str) -> RunSummary:
+    from .local import run_local
+    from .sinks.local import read_columns
+
+    spec = resolve_request(model, threads=os.cpu_count() or 1)
+    counts = run_local(spec, run, paths, labels, fmt)
+    summary = new_summary(dict(counts.kinds), counts.seconds, run, fmt)
+    if counts.pairs:
+        summary.set_confusion((t, p, n) for (t, p), n in counts.pairs.items())
+    return finish_summary(summary, run, lambda: read_columns(run.out, fmt, ("path", "label")))
+
+
+def resume_inputs(spark: Any, run: RunConfig, info: dict[str, Any], paths: list[str],
+                  labels: list[str | None] | None,
+                  fmt: str) -> tuple[list[str], list[str | None] | None]:
+    """For ``--resume``: clear what a killed run left uncommitted in ``run.out`` and
+    return the inputs (and labels) that are not in it yet. See :mod:`sparkvision.resume`."""
+    check_run_info(run.out, info)
+    clean_incomplete(spark, run.out, fmt)
+    return pending(paths, labels, done_paths(spark, run.out, fmt))
+
+
+def job_session(run: RunConfig) -> Any:
+    """The SparkSession a run uses, with Arrow batches sized for its model batches."""
+    return get_session(
+        run.master,
+        conf={"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * run.batch_size, 64))},
+    )
+
+
+def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[str],
+                     labels: list[str | None] | None, fmt: str, *,
+                     info: Mapping[str, Any]) -> float:
+    """Predict for ``paths`` on Spark with ``run.execution`` and write ``run.out``;
     returns the seconds it took.
 
-    The inputs are written in chunks of ``job.chunk_size`` images, each its own committed
-    Spark job appending to ``job.out``, so a killed run keeps every finished chunk and
-    ``--resume`` redoes only the rest (see :mod:`sparkvision.resume`).
+    The inputs are written in chunks of ``run.chunk_size`` images, each its own committed
+    Spark job appending to ``run.out``, so a killed run keeps every finished chunk and
+    ``--resume`` redoes only the rest (see :mod:`sparkvision.resume`). ``info`` is
+    written beside the first chunk for ``--resume`` to check.
     """
-    spec = resolve_model(job.model, task=job.task, engine=job.engine,
-                         threads=job.threads or task_cpus(spark), spark=spark,
-                         **dict(job.model_options))
-    # 8 model batches per task: each task pays a fixed cost (the UDF unpickled, the worker's
-    # import caches invalidated, a part file opened and committed); with 4 batches per task
-    # that cost was ~9% of the CPU time per image, with 8 it is ~2% (docs/benchmarks.md).
-    per_partition = 8 * job.batch_size
-    size = job.chunk_size
+    per_partition = BATCHES_PER_TASK * run.batch_size
+    size = run.chunk_size
     if size is None:
         size = default_chunk_size(spark.sparkContext.defaultParallelism, per_partition)
-    udf = make_udf(spark, spec, execution=job.execution, batch_size=job.batch_size)
-    info = run_info(job.task, job.model, fmt, labels is not None)
-
-    base = f"sparkvision-{uuid.uuid4().hex[:8]}"
+    udf = make_udf(spec, execution=run.execution, batch_size=run.batch_size)
     sc = spark.sparkContext
-    progress = {"done": 0, "chunk": lambda: 0}
+    tracker = _ChunkProgress(sc, f"sparkvision-{uuid.uuid4().hex[:8]}", len(paths))
     started = time.monotonic()
     try:
-        with Progress(len(paths), lambda: progress["done"] + progress["chunk"](),
-                      enabled=not job.quiet):
+        with Progress(len(paths), tracker.done, enabled=not run.quiet):
             for number, (lo, hi) in enumerate(plan_chunks(len(paths), size)):
-                group = f"{base}-{number}"
-                sc.setJobGroup(group, f"sparkvision {job.task}: images {lo + 1}-{hi} of "
-                               f"{len(paths)}", interruptOnCancel=True)
-                progress["chunk"] = _tasks_progress(sc, group, hi - lo)
+                tracker.start(number, lo, hi)
                 frame = paths_frame(spark, paths[lo:hi],
                                     labels=labels[lo:hi] if labels is not None else None,
                                     rows_per_partition=per_partition)
-                result = apply_model(frame, spec, batch_size=job.batch_size, path_col="path",
-                                     execution=job.execution, udf=udf)
-                if number > 0 or job.resume:
-                    mode = "append"
-                else:
-                    mode = "overwrite" if job.overwrite else "errorifexists"
-                write_table(result, job.out, fmt, mode=mode)
+                result = apply_model(frame, spec, batch_size=run.batch_size, path_col="path",
+                                     execution=run.execution, udf=udf)
+                write_table(result, run.out, fmt, mode=_write_mode(run, number))
                 if number == 0:
-                    write_run_info(job.out, info)
-                progress["done"] += hi - lo
-                progress["chunk"] = lambda: 0
+                    write_run_info(run.out, dict(info))
+                tracker.finish(hi - lo)
     finally:
         sc.setLocalProperty("spark.jobGroup.id", None)
     return time.monotonic() - started
 
 
-def summarise(spark, job: Job, fmt: str, seconds: float, *, skipped: int = 0) -> RunSummary:
-    """Count, score and sort from the written table (no second model pass).
-
-    ``skipped`` images were already in the output (``--resume``): they count in the
-    totals but not in this run's throughput."""
-    from pyspark.sql import functions as F
-
-    written = read_table(spark, job.out, fmt)
-    kinds = {
-        row["error_kind"]: row["count"]
-        for row in written.groupBy("error_kind").count().collect()
-    }
-    ok = kinds.pop(None, 0)
-    failed = sum(kinds.values())
-    summary = RunSummary(
-        inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
-        seconds=round(seconds, 3),
-        images_per_s=round((ok + failed - skipped) / seconds, 2) if seconds else 0.0,
-        output=job.out, format=fmt, resumed=skipped,
-    )
-    if job.label_from and job.task == "classify":
-        pairs = (
-            written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
-            .groupBy("label_true", "label").count().collect()
-        )
-        summary.set_confusion((row["label_true"], row["label"], row["count"]) for row in pairs)
-    return finish_summary(summary, job, lambda: (
-        (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
-    ))
+def _write_mode(run: RunConfig, chunk: int) -> str:
+    if chunk > 0 or run.resume:
+        return "append"
+    return "overwrite" if run.overwrite else "errorifexists"
 
 
-def finish_summary(summary: RunSummary, job: Job, rows: Callable[[], Iterable]) -> RunSummary:
-    """Sort the images when the job asks for it (``rows()`` gives the ``(path, label)``
-    pairs read back from the written table) and write ``_summary.json`` into the output."""
-    if job.sort_into:
-        report = sort_into(rows(), job.sort_into, mode=job.sort_mode)
-        summary.sorted_into = job.sort_into
-        summary.sort_counts = report.counts
-    if os.path.isdir(job.out):
-        with open(os.path.join(job.out, "_summary.json"), "w", encoding="utf-8") as fh:
-            fh.write(summary.to_json())
-    return summary
+class _ChunkProgress:
+    """Images done: finished chunks plus an estimate for the running one from its finished
+    tasks (equal partitions)."""
 
+    def __init__(self, sc: Any, base: str, total: int) -> None:
+        self.sc, self.base, self.total = sc, base, total
+        self.finished = 0
+        self.group: str | None = None
+        self.size = 0
 
-def _tasks_progress(sc, group: str, total: int):
-    """Images done, estimated from finished tasks of the job group (equal partitions)."""
-    tracker = sc.statusTracker()
+    def start(self, number: int, lo: int, hi: int) -> None:
+        self.group, self.size = f"{self.base}-{number}", hi - lo
+        self.sc.setJobGroup(self.group, f"sparkvision: images {lo + 1}-{hi} of {self.total}",
+                            interruptOnCancel=True)
 
-    def poll() -> int:
+    def finish(self, count: int) -> None:
+        self.finished += count
+        self.group = None
+
+    def done(self) -> int:
+        group = self.group
+        if group is None:
+            return self.finished
+        tracker = self.sc.statusTracker()
         done = tasks = 0
         for job_id in tracker.getJobIdsForGroup(group):
             info = tracker.getJobInfo(job_id)
@@ -252,6 +230,54 @@ def _tasks_progress(sc, group: str, total: int):
                 if stage:
                     done += stage.numCompletedTasks
                     tasks += stage.numTasks
-        return int(total * done / tasks) if tasks else 0
+        return self.finished + (int(self.size * done / tasks) if tasks else 0)
 
-    return poll
+
+def new_summary(kinds: dict[Any, int], seconds: float, run: RunConfig, fmt: str, *,
+                skipped: int = 0) -> RunSummary:
+    """A summary from rows per ``error_kind`` (``None``: the rows that worked).
+
+    ``skipped`` images were already in the output (``--resume``): they count in the
+    totals but not in this run's throughput."""
+    kinds = dict(kinds)
+    ok = kinds.pop(None, 0)
+    failed = sum(kinds.values())
+    return RunSummary(
+        inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
+        seconds=round(seconds, 3),
+        images_per_s=round((ok + failed - skipped) / seconds, 2) if seconds else 0.0,
+        output=run.out, format=fmt, resumed=skipped,
+    )
+
+
+def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
+              skipped: int = 0) -> RunSummary:
+    """Count, score and sort from the written table (no second model pass)."""
+    from pyspark.sql import functions as F
+
+    written = read_table(spark, run.out, fmt)
+    kinds = {r["error_kind"]: r["count"] for r in written.groupBy("error_kind").count().collect()}
+    summary = new_summary(kinds, seconds, run, fmt, skipped=skipped)
+    if run.label_from and "label" in written.columns:
+        pairs = (
+            written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
+            .groupBy("label_true", "label").count().collect()
+        )
+        summary.set_confusion((row["label_true"], row["label"], row["count"]) for row in pairs)
+    return finish_summary(summary, run, lambda: (
+        (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
+    ))
+
+
+def finish_summary(summary: RunSummary, run: RunConfig,
+                   rows: Callable[[], Iterable[Any]]) -> RunSummary:
+    """Sort the images when the run asks for it (``rows()`` gives the ``(path, label)``
+    pairs read back from the written table) and write ``_summary.json`` into the output."""
+    if run.sort_into:
+        report = sort_into(rows(), run.sort_into, mode=run.sort_mode)
+        summary.sorted_into = run.sort_into
+        summary.sort_counts = report.counts
+    if os.path.isdir(run.out):
+        with open(os.path.join(run.out, "_summary.json"), "w", encoding="utf-8") as fh:
+            fh.write(summary.to_json())
+    return summary

@@ -43,7 +43,7 @@ def get_session(master: str | None = None, *, app_name: str = "sparkvision", con
         .config("spark.sql.execution.arrow.maxBytesPerBatch", str(ARROW_MAX_BYTES))
         .config("spark.sql.execution.python.udf.maxBytesPerBatch", str(ARROW_MAX_BYTES))
     )
-    if _is_loopback(master):
+    if is_loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
@@ -59,7 +59,7 @@ def get_session(master: str | None = None, *, app_name: str = "sparkvision", con
     return spark
 
 
-def _is_loopback(master: str) -> bool:
+def is_loopback(master: str) -> bool:
     if master.startswith("local"):
         return True
     host = urlparse(master).hostname or ""

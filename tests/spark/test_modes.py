@@ -10,7 +10,8 @@ import pytest
 from drawing import write_images
 from sparkvision.cli import main
 from sparkvision.config import EXECUTIONS
-from sparkvision.pipeline import Job, run_job
+from sparkvision.config import ModelRequest, RunConfig
+from sparkvision.pipeline import run_job
 
 pytestmark = pytest.mark.spark
 
@@ -26,9 +27,10 @@ def mixed(tmp_path_factory):
 
 
 def _run(mixed, out, execution, task="classify", fmt=None):
-    summary = run_job(Job(task=task, inputs=(mixed,), out=out, execution=execution,
-                          format=fmt, label_from="filename" if task == "classify" else None,
-                          batch_size=3, quiet=True))
+    model = ModelRequest(model="catdog" if task == "classify" else "embedding", task=task)
+    run = RunConfig(out=out, execution=execution, format=fmt, batch_size=3, quiet=True,
+                    label_from="filename" if task == "classify" else None)
+    summary = run_job([mixed], model, run)
     return summary
 
 
@@ -146,5 +148,5 @@ def test_unknown_execution_is_refused(tmp_path, capsys):
     assert "invalid choice" in capsys.readouterr().err
     from sparkvision.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="--execution must be one of python, udf"):
-        Job(task="classify", inputs=("x",), out="o", execution="threads")
+    with pytest.raises(ConfigError, match="--execution 'threads'; expected one of python, udf"):
+        RunConfig(out="o", execution="threads")

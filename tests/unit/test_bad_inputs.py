@@ -218,7 +218,7 @@ class _MeanEngine:
 
     def __call__(self, batch):
         means = batch.reshape(len(batch), -1).mean(1, keepdims=True)
-        return {"features": np.repeat(means, 4, axis=1).astype(np.float32)}
+        return {"output": np.repeat(means, 4, axis=1).astype(np.float32)}
 
 
 def test_batch_runner_gives_one_row_per_input_in_order(bad_folder):

@@ -21,7 +21,7 @@ from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import cache, predict_frame
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
-from sparkvision.models.byo import IMAGENET_MEAN, IMAGENET_STD
+from sparkvision.models.resolve import IMAGENET_MEAN, IMAGENET_STD
 from sparkvision.models.card import normalize, read_card
 from sparkvision.models.heads import SCHEMAS, apply_head, generic_head
 
@@ -139,7 +139,7 @@ def vgg3(tmp_path_factory):
 def test_keras_seed_cnn_defaults_from_the_model_and_equals_keras(vgg3, images, which):
     model, h5, native = vgg3
     spec = resolve_model(h5 if which == "h5" else native, labels="cat,dog")
-    assert spec.kind == "keras" and spec.head == "sigmoid" and not spec.from_logits
+    assert spec.format == "keras" and spec.head == "sigmoid" and not spec.from_logits
     pre = spec.preprocess
     assert (pre.size, pre.layout, pre.crop) == (48, "nhwc", "none")
     assert pre.scale == pytest.approx(1 / 255) and pre.mean == (0.0, 0.0, 0.0)
@@ -192,7 +192,7 @@ def test_torchscript_equals_torch(tmp_path, images):
     net = byo_nets.resnet_small()
     path = byo_nets.save_torchscript(net, str(tmp_path / "net.pt"), size=40)
     spec = resolve_model(path, labels=["a", "b", "c"], image_size=40)
-    assert spec.kind == "torchscript" and spec.head == "softmax" and spec.from_logits
+    assert spec.format == "torchscript" and spec.head == "softmax" and spec.from_logits
     pre = spec.preprocess
     assert (pre.size, pre.resize, pre.crop, pre.layout) == (40, 46, "center", "nchw")
     assert pre.mean == IMAGENET_MEAN and pre.std == IMAGENET_STD
@@ -242,7 +242,7 @@ def test_full_pickled_model_needs_trust(tmp_path, images):
 
 def test_module_callable_resnet50_features_keep_2048(images):
     spec = resolve_model("byo_nets:resnet50_features", task="embed", image_size=64)
-    assert spec.kind == "callable" and spec.head == "embedding"
+    assert spec.format == "callable" and spec.head == "embedding"
     frame = predict_frame(images[:2], spec, batch_size=2)
     got = np.stack(frame["embedding"].tolist())
     assert got.shape == (2, 2048)
@@ -255,7 +255,7 @@ def test_module_callable_resnet50_features_keep_2048(images):
 def test_live_module_and_sigmoid_ending_is_detected(images):
     net = torch.nn.Sequential(byo_nets.TinyNet(num_classes=1), torch.nn.Sigmoid())
     spec = resolve_model(net, labels=("no", "yes"), image_size=32)
-    assert spec.kind == "torch" and spec.head == "sigmoid" and not spec.from_logits
+    assert spec.format == "torch" and spec.head == "sigmoid" and not spec.from_logits
     frame = predict_frame(images[:3], spec, batch_size=3)
     with torch.no_grad():
         expected = net.eval()(torch.from_numpy(batch_of(images[:3], spec.preprocess))).numpy()
@@ -281,7 +281,7 @@ def test_onnx_layout_size_and_activation_read_from_the_graph(tmp_path, images, n
     path = byo_nets.export_onnx(net, str(tmp_path / "net.onnx"), size=36, nhwc=nhwc)
     spec = resolve_model(path, labels=["cat", "dog"])
     pre = spec.preprocess
-    assert spec.kind == "onnx" and spec.head == "sigmoid" and not spec.from_logits
+    assert spec.format == "onnx" and spec.head == "sigmoid" and not spec.from_logits
     assert pre.size == 36 and pre.layout == ("nhwc" if nhwc else "nchw")
     assert pre.crop == ("none" if nhwc else "center")  # NHWC ONNX: the Keras family
     frame = predict_frame(images, spec, batch_size=4)
@@ -363,11 +363,19 @@ def test_unpicklable_capture_is_reported_on_the_driver():
         resolve_model(Holder().build, image_size=32)
 
 
-def test_builtin_models_unchanged_and_refuse_byo_options():
+def test_builtin_models_are_an_onnx_file_and_a_card():
     spec = resolve_model("catdog")
-    assert spec.kind == "builtin" and spec.head == "catdog" and spec.preprocess.size == 224
-    with pytest.raises(ModelError, match="labels apply to your own models"):
+    assert (spec.format, spec.engine, spec.head, spec.output_name) == (
+        "onnx", "onnx", "catdog", "logits")
+    assert spec.preprocess.size == 224 and spec.artifact_sha256
+    embed = resolve_model("catdog", task="embed", engine="torch")
+    assert (embed.format, embed.head, embed.output_name) == ("torch", "embedding", "features")
+    # The same checks as for a user's model: the catdog head names its own classes...
+    with pytest.raises(ConfigError, match="the catdog head has none of its own to rename"):
         resolve_model("catdog", labels=["a", "b"])
+    # ...and an engine the format cannot run on is refused, not dropped.
+    with pytest.raises(ModelError, match="runs on onnx .default. or torch"):
+        resolve_model("catdog", engine="keras")
 
 
 def test_unknown_model_names_the_choices():
@@ -418,7 +426,7 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
     data = b"model bytes" * 100
     sha = hashlib.sha256(data).hexdigest()
     shipped = shipping.Shipped(FakeBroadcast(data), sha, ".onnx")
-    spec = ModelSpec(name="n", kind="onnx", artifact="/driver/only/net.onnx",
+    spec = ModelSpec(name="n", format="onnx", artifact="/driver/only/net.onnx",
                      artifact_sha256=sha, shipped=shipped)
     path = shipping.local_model_file(spec)
     assert path.endswith(f"{sha}.onnx") and open(path, "rb").read() == data
@@ -431,7 +439,7 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
 def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
     from sparkvision.models import shipping
 
-    spec = ModelSpec(name="n", kind="onnx", artifact=str(tmp_path / "gone.onnx"))
+    spec = ModelSpec(name="n", format="onnx", artifact=str(tmp_path / "gone.onnx"))
     with pytest.raises(ModelError, match="cannot read the model file.*--ship broadcast"):
         shipping.local_model_file(spec)
     changed = tmp_path / "net.onnx"
@@ -486,7 +494,7 @@ def test_py_files_make_a_module_callable_importable(tmp_path, images):
     with pytest.raises(ModelError, match="could not import module 'shipped_nets_for_test'"):
         resolve_model("shipped_nets_for_test:build", image_size=32)
     spec = resolve_model("shipped_nets_for_test:build", image_size=32, py_files=str(module))
-    assert spec.kind == "callable" and spec.head == "softmax"
+    assert spec.format == "callable" and spec.head == "softmax"
     assert predict_frame(images[:2], spec, batch_size=2)["error"].isna().all()
     with pytest.raises(ConfigError, match="--py-files: .*nope.py is not a file"):
         resolve_model("shipped_nets_for_test:build", py_files=str(tmp_path / "nope.py"))

@@ -1,27 +1,38 @@
-"""The row UDF builds its engine from broadcast bytes: same answers as from the file."""
+"""A model file shipped by broadcast gives the same answers as the file read by path:
+the row UDF's way and every other way load the built-in model through one registry."""
+
+import hashlib
 
 import numpy as np
+import pytest
 
+from sparkvision.errors import ModelError
 from sparkvision.models import resolve_model
-from sparkvision.models.engines import OnnxEngine, build_engine
-from sparkvision.udfs.row import engine_file
+from sparkvision.models.registry import build_engine
+from sparkvision.models.shipping import Shipped
 
 
-def test_engine_from_bytes_equals_engine_from_file():
+class FakeBroadcast:
+    def __init__(self, data: bytes) -> None:
+        self.value = data
+
+
+def test_builtin_engine_from_broadcast_bytes_equals_engine_from_file(tmp_path, monkeypatch):
     spec = resolve_model("catdog")
-    with open(engine_file(spec), "rb") as fh:
+    with open(spec.artifact, "rb") as fh:
         data = fh.read()
+    monkeypatch.setenv("SPARKVISION_CACHE", str(tmp_path))  # a worker with a cold cache
+    shipped = spec.with_(shipped=Shipped(FakeBroadcast(data), spec.artifact_sha256, ".onnx"),
+                         artifact="/not/on/this/worker.onnx")
     x = np.random.default_rng(0).normal(size=(2, 3, 224, 224)).astype(np.float32)
-    from_file = OnnxEngine(spec.artifact, threads=1)(x)
-    from_bytes = build_engine(spec, data)(x)
-    assert isinstance(build_engine(spec, data), OnnxEngine)
-    np.testing.assert_array_equal(from_file["logits"], from_bytes["logits"])
+    np.testing.assert_array_equal(build_engine(spec)(x)["output"],
+                                  build_engine(shipped)(x)["output"])
 
 
-def test_bad_bytes_name_their_size_not_their_content():
-    import pytest
-
-    from sparkvision.errors import ModelError
-
-    with pytest.raises(ModelError, match="a 12-byte ONNX model"):
-        OnnxEngine(b"not a model!", threads=1)
+def test_bad_model_bytes_are_refused_with_the_file_named(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model!")
+    spec = resolve_model("catdog").with_(artifact=str(bad),
+                                         artifact_sha256=hashlib.sha256(b"not a model!").hexdigest())
+    with pytest.raises(ModelError, match="ONNX Runtime could not load .*bad.onnx"):
+        build_engine(spec)

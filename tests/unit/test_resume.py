@@ -8,7 +8,7 @@ import os
 import pytest
 
 from sparkvision.errors import ConfigError
-from sparkvision.pipeline import Job
+from sparkvision.config import RunConfig
 from sparkvision.resume import (
     CHUNKS_TASKS_PER_CORE,
     RUN_INFO,
@@ -68,11 +68,10 @@ def test_nothing_committed_means_nothing_to_skip(tmp_path):
     assert not has_committed_data(None, str(out), "parquet")
 
 
-def test_job_options_that_contradict_are_refused():
-    base = dict(task="classify", inputs=("x",), out="o")
+def test_run_options_that_contradict_are_refused():
     with pytest.raises(ConfigError, match="pass only one"):
-        Job(**base, resume=True, overwrite=True)
+        RunConfig(out="o", resume=True, overwrite=True)
     with pytest.raises(ConfigError, match="Spark execution"):
-        Job(**base, resume=True, execution="python")
+        RunConfig(out="o", resume=True, execution="python")
     with pytest.raises(ConfigError, match="chunk-size"):
-        Job(**base, chunk_size=-1)
+        RunConfig(out="o", chunk_size=-1)

@@ -8,14 +8,6 @@
 - :mod:`.results`: ``results.csv``, ``bench.png`` and ``report.md``
   (``sparkvision bench-report``).
 
-See docs/benchmarks.md.
+See docs/benchmarks.md. Importing this package imports none of its modules: the command line parses its
+arguments without loading the runners.
 """
-
-from .dataset import make_dataset
-from .registry import ALL_RUNNERS, PEER_RUNNERS
-from .modes import CEILING_RUNNERS, MODE_RUNNERS
-from .results import write_report
-from .sweep import run_bench
-
-__all__ = ["ALL_RUNNERS", "CEILING_RUNNERS", "MODE_RUNNERS", "PEER_RUNNERS", "make_dataset",
-           "run_bench", "write_report"]

@@ -17,31 +17,34 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
 
+from ..config import ModelRequest, ModelSpec, RunConfig
 from .base import Runner, Settings, parquet_rows
 
 
-def _job(settings: Settings, mode: str, out: str, paths: list[str]):
-    from ..pipeline import Job
+def _run(settings: Settings, mode: str, out: str) -> RunConfig:
+    return RunConfig(out=out, execution=mode, batch_size=settings.batch_size,  # type: ignore[arg-type]
+                     master=f"local[{settings.cores}]", overwrite=True, quiet=True)
 
-    return Job(task="classify", inputs=tuple(paths[:1]), out=out, model=settings.model,
-               engine=settings.engine, batch_size=settings.batch_size,
-               master=f"local[{settings.cores}]", overwrite=True, quiet=True,
-               execution=mode, threads=settings.cores if mode == "python" else None)
+
+def _spec(settings: Settings, mode: str, threads: int, spark: Any = None) -> ModelSpec:
+    from ..pipeline import resolve_request
+
+    request = ModelRequest(model=settings.model, engine=settings.engine)  # type: ignore[arg-type]
+    return resolve_request(request, threads=threads, spark=spark, execution=mode)
 
 
 class PythonMode(Runner):
     name = "python"
 
     def setup(self) -> None:
-        from ..models import resolve_model
-
-        resolve_model(self.settings.model, engine=self.settings.engine)  # export once
+        self.spec = _spec(self.settings, "python", self.settings.cores)
 
     def run(self, paths: list[str], out: str) -> int:
         from ..local import run_local
 
-        run_local(_job(self.settings, "python", out, paths), paths, None, "parquet")
+        run_local(self.spec, _run(self.settings, "python", out), paths, None, "parquet")
         return parquet_rows(out)
 
 
@@ -51,21 +54,22 @@ class SparkMode(Runner):
     def __init__(self, settings: Settings, mode: str) -> None:
         super().__init__(settings)
         self.name = mode
-        self.spark = None
+        self.spark: Any = None
 
     def setup(self) -> None:
-        from ..models import resolve_model
         from ..pipeline import job_session
+        from ..spark import task_cpus
 
-        resolve_model(self.settings.model, engine=self.settings.engine)
-        self.spark = job_session(_job(self.settings, self.name, "unused", ["unused"]))
+        self.spark = job_session(_run(self.settings, self.name, "unused"))
         self.spark.range(1).count()  # the JVM and the first job are start-up too
+        self.spec = _spec(self.settings, self.name, task_cpus(self.spark), self.spark)
 
     def run(self, paths: list[str], out: str) -> int:
         from ..pipeline import predict_to_table
 
-        predict_to_table(self.spark, _job(self.settings, self.name, out, paths), paths, None,
-                         "parquet")
+        info = {"task": "classify", "model": self.spec.name}
+        predict_to_table(self.spark, self.spec, _run(self.settings, self.name, out), paths,
+                         None, "parquet", info=info)
         return parquet_rows(out)
 
     def teardown(self) -> None:

@@ -34,7 +34,7 @@ def get_engine(spec: ModelSpec, build: Callable[[ModelSpec], Any] | None = None)
             _stats["hits"] += 1
             return engine
         if build is None:
-            from ..models.engines import build_engine as build
+            from ..models.registry import build_engine as build
         engine = build(spec)
         _engines[key] = engine
         _stats["builds"] += 1

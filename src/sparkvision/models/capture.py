@@ -21,6 +21,7 @@ the workers unpickle it once per process.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -29,7 +30,7 @@ import re
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import ModelError
@@ -290,20 +291,12 @@ def callable_ref(obj: Any, *, what: str = "the model builder") -> CallableRef:
     if not callable(obj):
         raise ModelError(f"{what} must be callable; found {type(obj).__name__}")
     check_shippable(obj, what)
-    from pyspark import cloudpickle
-
     name = describe(obj)
-    registered = []
-    for module in _by_value_modules(obj):
-        try:
-            cloudpickle.register_pickle_by_value(sys.modules[module])
-            registered.append(module)
-        except (ValueError, KeyError):
-            pass
     try:
-        buf = io.BytesIO()
-        cloudpickle.dump(obj, buf)
-        payload = buf.getvalue()
+        with pickled_by_value(_by_value_modules(obj)) as cloudpickle:
+            buf = io.BytesIO()
+            cloudpickle.dump(obj, buf)
+            payload = buf.getvalue()
     except Exception as exc:  # noqa: BLE001 - anything unpicklable ends here
         raise ModelError(
             f"{what} {name} cannot be sent to the Spark workers: pickling it failed with "
@@ -312,9 +305,6 @@ def callable_ref(obj: Any, *, what: str = "the model builder") -> CallableRef:
             "pickled, such as a lock, an open file or a connection. Build those inside the "
             "function instead of capturing them."
         ) from exc
-    finally:
-        for module in registered:
-            cloudpickle.unregister_pickle_by_value(sys.modules[module])
     if len(payload) > MAX_CALLABLE_BYTES:
         raise ModelError(
             f"{what} {name} pickles to {len(payload) / 2**20:.0f} MiB (the limit is "
@@ -323,6 +313,48 @@ def callable_ref(obj: Any, *, what: str = "the model builder") -> CallableRef:
             "save the model to a file and pass that"
         )
     return CallableRef(name, payload)
+
+
+@contextlib.contextmanager
+def pickled_by_value(modules: Iterable[str]) -> Iterator[Any]:
+    """cloudpickle, with the code of ``modules`` (not installed on the workers) pickled by
+    value instead of by import while the block runs."""
+    from pyspark import cloudpickle
+
+    registered = []
+    for module in modules:
+        try:
+            cloudpickle.register_pickle_by_value(sys.modules[module])
+            registered.append(module)
+        except (ValueError, KeyError):
+            pass
+    try:
+        yield cloudpickle
+    finally:
+        for module in registered:
+            cloudpickle.unregister_pickle_by_value(sys.modules[module])
+
+
+def module_bytes(module: Any) -> bytes:
+    """A live ``nn.Module`` saved with ``torch.save``, its code pickled by value where it is
+    not installed, so it ships like a file instead of inside every task's closure."""
+    import torch
+
+    check_shippable(module, "the model")
+    tops = {type(m).__module__.split(".", 1)[0] for m in module.modules()}
+    local = sorted(t for t in tops if t in sys.modules and t != "__main__"
+                   and not installed_module(t))
+    buf = io.BytesIO()
+    try:
+        with pickled_by_value(local) as cloudpickle:
+            torch.save(module, buf, pickle_module=cloudpickle)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(
+            f"could not serialise the {type(module).__name__} module to send it to the "
+            f"workers: {type(exc).__name__}: {exc}. Save it with torch.jit.save or as a state "
+            "dict and pass the file"
+        ) from exc
+    return buf.getvalue()
 
 
 def _by_value_modules(obj: Any) -> list[str]:

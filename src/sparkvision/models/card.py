@@ -13,7 +13,7 @@ cat/dog CNN, for example::
     threshold = 0.5
 
 ============== =====================================================================
-``format``      keras | torchscript | torch | onnx (default: from the file)
+``format``      keras | torchscript | torch | onnx | hf (default: from the file)
 ``arch``        ``module:callable`` returning the ``nn.Module`` a state dict fits
 ``image_size``  side of the square model input, pixels
 ``resize``      shorter side before the center crop (``crop = "center"``)
@@ -23,7 +23,8 @@ cat/dog CNN, for example::
 ``std``         one or three numbers divided by after subtracting the mean
 ``layout``      ``nchw`` or ``nhwc``
 ``interpolation`` ``bilinear``, ``bicubic`` or ``nearest``
-``output``      ``softmax``, ``sigmoid``, ``logits`` or ``embedding``
+``output``      ``softmax``, ``sigmoid``, ``logits``, ``embedding``, or the ImageNet heads
+                ``catdog`` / ``imagenet`` (for a model giving the 1000 ImageNet scores)
 ``output_name`` ONNX output / Keras layer / index or key of a torch output tuple/dict
 ``labels``      class names, in output order (a list, or ``"cat,dog"``)
 ``threshold``   sigmoid: score >= threshold means the second label (default 0.5)
@@ -43,13 +44,11 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from ..config import CROPS
+from ..config import CROPS, FORMATS, HEADS, INTERPOLATIONS, LAYOUTS
 from ..errors import ConfigError
 
-FORMATS: tuple[str, ...] = ("keras", "torchscript", "torch", "onnx")
-OUTPUTS: tuple[str, ...] = ("softmax", "sigmoid", "logits", "embedding")
-LAYOUTS: tuple[str, ...] = ("nchw", "nhwc")
-INTERPOLATIONS: tuple[str, ...] = ("bilinear", "bicubic", "nearest")
+#: formats a card may name (a callable is code, not a file)
+CARD_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "callable")
 
 CARD_KEYS: tuple[str, ...] = (
     "format", "arch", "image_size", "resize", "crop", "scale", "mean", "std", "layout",
@@ -136,8 +135,8 @@ def _parse(key: str, value: Any, where: str) -> Any:
             return _bool(value)
         if key == "arch" and not isinstance(value, str):
             raise ValueError("expected a 'module:callable' string (pass a callable as arch=)")
-        choices = {"format": FORMATS, "crop": CROPS, "layout": LAYOUTS,
-                   "interpolation": INTERPOLATIONS, "output": OUTPUTS}.get(key)
+        choices = {"format": CARD_FORMATS, "crop": CROPS, "layout": LAYOUTS,
+                   "interpolation": INTERPOLATIONS, "output": HEADS}.get(key)
         text = str(value).strip()
         if choices is not None:
             text = text.lower()

@@ -13,7 +13,6 @@ import tempfile
 import warnings
 
 from ..config import cache_dir
-from ..fileutil import file_sha256
 from .builtin import NAME, weights_digest
 
 OPSET = 17
@@ -23,12 +22,12 @@ def onnx_path() -> str:
     return os.path.join(cache_dir(), f"{NAME}-{weights_digest()}-opset{OPSET}.onnx")
 
 
-def ensure_onnx() -> tuple[str, str]:
-    """Return (path, sha256) of the exported ONNX file, exporting it on first use."""
+def ensure_onnx() -> str:
+    """The path of the exported ONNX file, exporting it on first use."""
     path = onnx_path()
     if not os.path.isfile(path):
         export_onnx(path)
-    return path, file_sha256(path)
+    return path
 
 
 def export_onnx(path: str) -> None:

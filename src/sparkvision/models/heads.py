@@ -1,12 +1,17 @@
-"""Heads: how a network's raw outputs become result columns.
+"""Heads: how a network's output becomes result columns.
 
 Each head declares its Spark schema once (:data:`SCHEMAS`), and :func:`apply_head` turns a
 batch of engine outputs into those columns. The ``error`` and ``error_kind`` columns are
-common to all heads and filled by the executor.
+common to all heads and filled by the executor. Every engine returns the one output the
+spec names as ``{"output": array}``; a head reads that, whatever the model:
 
-The built-in network's heads (``catdog``, ``imagenet``, ``embedding``) read its
-``features``/``logits`` outputs. A user's model gives one array, ``output``, read by the
-generic heads, configured by the spec's ``labels``, ``threshold`` and ``from_logits``:
+=============  ==========================================================================
+``catdog``     1000 ImageNet logits -> ``cat`` / ``dog`` / ``other`` (see docs/models.md)
+``imagenet``   1000 ImageNet logits -> top-1 class name and probability, plus the top 5
+=============  ==========================================================================
+
+The generic heads are configured by the spec's ``labels``, ``threshold`` and
+``from_logits``:
 
 =============  ==========================================================================
 ``softmax``    one label per class: ``label`` = the most probable class, ``score`` its
@@ -23,7 +28,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import Any
+
+from ..config import ModelSpec
 from . import imagenet
+from .builtin import NUM_CLASSES
 
 ERROR_FIELDS = "error string, error_kind string"
 
@@ -54,23 +63,28 @@ EMPTY: dict[str, dict[str, object]] = {
 GENERIC_HEADS: tuple[str, ...] = ("softmax", "sigmoid", "logits")
 
 
-def apply_head(head: str, outputs: dict[str, np.ndarray], spec=None) -> dict[str, list]:
+def apply_head(head: str, outputs: dict[str, np.ndarray],
+               spec: ModelSpec | None = None) -> dict[str, list[Any]]:
     """Engine outputs for N images -> a dict of N-long result columns.
 
-    ``spec`` (a :class:`~sparkvision.config.ModelSpec`) configures the generic heads.
+    ``spec`` configures the generic heads.
+
+    >>> cols = apply_head("softmax", {"output": np.array([[0.0, 2.0]])})
+    >>> cols["label"], round(cols["score"][0], 3)
+    (['1'], 0.881)
     """
+    output = outputs["output"]
     if head == "embedding":
-        feats = outputs["features"] if "features" in outputs else outputs["output"]
-        feats = np.asarray(feats).reshape(len(feats), -1).astype(np.float32, copy=False)
+        feats = np.asarray(output).reshape(len(output), -1).astype(np.float32, copy=False)
         return {"embedding": list(feats)}
     if head in GENERIC_HEADS:
         return generic_head(
-            head, outputs["output"],
-            labels=tuple(getattr(spec, "labels", ()) or ()),
-            threshold=float(getattr(spec, "threshold", 0.5)),
-            from_logits=bool(getattr(spec, "from_logits", True)),
+            head, output,
+            labels=spec.labels if spec else (),
+            threshold=spec.threshold if spec else 0.5,
+            from_logits=spec.from_logits if spec else True,
         )
-    probs = imagenet.softmax(outputs["logits"])
+    probs = softmax(np.asarray(output, dtype=np.float32))
     if head == "catdog":
         labels, scores = imagenet.catdog(probs)
         return {"label": list(labels), "score": [float(s) for s in scores]}
@@ -112,6 +126,23 @@ def generic_head(head: str, output: np.ndarray, *, labels: tuple[str, ...] = (),
         "score": [float(probs[r, i]) for r, i in enumerate(best)],
         "scores": list(probs),
     }
+
+
+def check_head(head: str, width: int, labels: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` when ``head`` cannot read an output ``width`` wide with ``labels``."""
+    if head in GENERIC_HEADS:
+        class_names(head, width, labels)
+        return
+    if labels:
+        raise ValueError(
+            f"labels ({', '.join(labels)}) name the classes of softmax, sigmoid or logits "
+            f"outputs; the {head} head has none of its own to rename: drop --labels"
+        )
+    if head in ("catdog", "imagenet") and width != NUM_CLASSES:
+        raise ValueError(
+            f"the {head} head reads the {NUM_CLASSES} ImageNet class scores; the "
+            f"model gives {width} outputs per image. Use --output softmax (or sigmoid/logits)"
+        )
 
 
 def class_names(head: str, width: int, labels: tuple[str, ...]) -> tuple[str, ...]:

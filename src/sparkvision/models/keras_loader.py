@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 
+from typing import Any
+
 import numpy as np
 
 from ..config import ModelSpec
 from ..errors import MissingExtraError, ModelError
 from .device import TORCH_DTYPES, torch_device
-
-SUFFIXES: tuple[str, ...] = (".keras", ".h5", ".hdf5")
+from .facts import image_input_facts, short_error
 
 
 def import_keras():
@@ -50,9 +51,7 @@ def import_keras():
     return keras
 
 
-def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu"):
-    from .byo import short_error
-
+def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu") -> Any:
     keras = import_keras()
     try:
         with keras.device(device):
@@ -87,17 +86,16 @@ def select_output(model, output_name: str | None):
     return keras.Model(inputs, layer.output)
 
 
-def inspect(model) -> dict:
+def inspect(engine: "KerasEngine", path: str, spec: ModelSpec) -> dict[str, Any]:
     """Defaults read from a loaded Keras model: image size, layout, from_logits."""
-    facts: dict = {}
+    model = engine.model
+    facts: dict[str, Any] = {}
     shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     if shape is None or len(shape) != 4:
         raise ModelError(
             f"expected a Keras model with one image input of shape (batch, height, width, 3); "
             f"found input shape {model.input_shape}"
         )
-    from .loaders import image_input_facts
-
     facts.update(image_input_facts(
         shape, channels_first=False, what="the Keras model",
         square_hint=". Wrap the model with a resizing input layer of a square size",
@@ -105,7 +103,6 @@ def inspect(model) -> dict:
     activation = _last_activation(model)
     if activation in ("sigmoid", "softmax"):
         facts["from_logits"] = False
-        facts["activation"] = activation
     return facts
 
 

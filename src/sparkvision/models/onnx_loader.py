@@ -1,4 +1,4 @@
-"""ONNX models (``.onnx``), run by ONNX Runtime.
+"""ONNX models (``.onnx``), run by ONNX Runtime: users' files and the built-in network.
 
 What is read from the model: the input's layout and size (``[N, 3, H, W]`` means NCHW,
 ``[N, H, W, 3]`` NHWC; symbolic sizes leave the default), its element type (the batch is
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import Any
+
 from ..config import ModelSpec
 from ..errors import ModelError
 from .device import onnx_providers
-
-SUFFIXES: tuple[str, ...] = (".onnx",)
+from .facts import image_input_facts
 
 _ORT_TYPES = {
     "tensor(float)": np.float32,
@@ -29,9 +30,9 @@ _ORT_TYPES = {
 }
 
 
-def session(source: str | bytes, *, threads: int, device: str):
-    """An ONNX Runtime session over a file path or model bytes (as the row UDF broadcasts),
-    with full graph optimisation and ``threads`` intra-op threads, no inter-op pool."""
+def session(path: str, *, threads: int, device: str) -> Any:
+    """An ONNX Runtime session over a model file, with full graph optimisation and
+    ``threads`` intra-op threads, no inter-op pool."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -41,16 +42,15 @@ def session(source: str | bytes, *, threads: int, device: str):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(source, options, providers=onnx_providers(device))
+        return ort.InferenceSession(path, options, providers=onnx_providers(device))
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001
-        what = source if isinstance(source, str) else f"a {len(source):,}-byte ONNX model"
-        raise ModelError(f"ONNX Runtime could not load {what}: {exc}") from exc
+        raise ModelError(f"ONNX Runtime could not load {path}: {exc}") from exc
 
 
 class OnnxFileEngine:
-    """``__call__(batch) -> {"output": array}`` for a user's ONNX file."""
+    """``__call__(batch) -> {"output": array}`` for an ONNX file."""
 
     def __init__(self, path: str, spec: ModelSpec) -> None:
         self.session = session(path, threads=spec.threads, device=spec.device)
@@ -83,7 +83,7 @@ class OnnxFileEngine:
         return {"output": np.asarray(out, dtype=np.float32)}
 
 
-def inspect(path: str, output_name: str | None = None) -> dict:
+def inspect(engine: OnnxFileEngine, path: str, spec: ModelSpec) -> dict[str, Any]:
     """Defaults read from the ONNX graph (see module docstring)."""
     import onnx
 
@@ -94,22 +94,17 @@ def inspect(path: str, output_name: str | None = None) -> dict:
     graph = model.graph
     initializers = {i.name for i in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
-    facts: dict = {}
+    facts: dict[str, Any] = {}
     if len(inputs) == 1:
         dims = [
             d.dim_value if d.HasField("dim_value") else None
             for d in inputs[0].type.tensor_type.shape.dim
         ]
         if len(dims) == 4:
-            from .loaders import image_input_facts
-
             facts.update(image_input_facts(dims, channels_first=True, what=path))
-    outputs = [o.name for o in graph.output]
-    target = output_name or (outputs[0] if outputs else None)
-    producer = next((n for n in graph.node if target in n.output), None)
+    producer = next((n for n in graph.node if engine.output_name in n.output), None)
     if producer is not None and producer.op_type in ("Sigmoid", "Softmax"):
         facts["from_logits"] = False
-        facts["activation"] = producer.op_type.lower()
     return facts
 
 

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import threading
 from urllib.parse import urlparse
 
-from ..config import ModelSpec, cache_dir
+from ..config import SHIP_MODES, ModelSpec
 from ..errors import ConfigError, ModelError
-from ..fileutil import file_sha256
+from ..fileutil import cached_model_path, file_sha256, write_atomically
 from ..sources.reader import to_local_path
-
-SHIP_MODES: tuple[str, ...] = ("auto", "path", "broadcast")
+from ..spark import is_loopback
 
 
 class Shipped:
@@ -76,9 +74,7 @@ def choose_ship(ship: str, artifact: str, master: str | None) -> str:
         return ship
     if is_uri(artifact):
         return "path" if _has_fsspec() else "broadcast"
-    from ..spark import _is_loopback
-
-    if master is None or _is_loopback(master):
+    if master is None or is_loopback(master):
         return "path"
     return "broadcast"
 
@@ -137,6 +133,29 @@ def ship_bytes(spark, data: bytes, sha256: str, suffix: str) -> Shipped:
     return Shipped(handle, sha256, suffix)
 
 
+def ship_model(spark, ship: str, artifact: str, local: str, sha256: str) -> tuple[Shipped | None, str]:
+    """Driver side: ``(shipped, artifact)`` for a model file; ``shipped`` is the broadcast
+    of the file when ``ship`` (``auto`` decides from the master) says ``broadcast``."""
+    master = None
+    if spark is not None:
+        try:
+            master = spark.sparkContext.master
+        except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext, ship by path
+            master = None
+    if choose_ship(ship, artifact, master) == "path":
+        return None, artifact
+    if spark is None:
+        raise ConfigError("--ship broadcast needs a Spark session to broadcast the model file")
+    if os.path.isdir(local):
+        raise ConfigError(
+            f"the model {artifact} is a folder, which is shipped by path only: put it on "
+            "storage every worker can read and use --ship path"
+        )
+    with open(local, "rb") as fh:
+        data = fh.read()
+    return ship_bytes(spark, data, sha256, os.path.splitext(local)[1]), artifact
+
+
 # ---------------------------------------------------------------------------- worker side
 
 _verified: dict[str, str] = {}
@@ -151,9 +170,9 @@ def local_model_file(spec: ModelSpec) -> str:
     expected = spec.artifact_sha256
     if spec.shipped is not None:
         shipped: Shipped = spec.shipped  # type: ignore[assignment]
-        target = _cached_path(shipped.sha256, shipped.suffix)
+        target = cached_model_path(shipped.sha256, shipped.suffix)
         if not os.path.isfile(target):
-            _write_atomically(target, shipped.broadcast.value)
+            write_atomically(target, shipped.broadcast.value)
         return _verify(target, shipped.sha256, how="broadcast")
     path = spec.artifact
     if not path:
@@ -162,11 +181,11 @@ def local_model_file(spec: ModelSpec) -> str:
     if local is None:  # a URI: fetch it once into the local cache
         if expected is None:
             raise ModelError(f"model file {path} has no sha256 to check it against")
-        target = _cached_path(expected, os.path.splitext(urlparse(path).path)[1])
+        target = cached_model_path(expected, os.path.splitext(urlparse(path).path)[1])
         if not os.path.isfile(target):
-            _write_atomically(target, read_model_bytes(path))
+            write_atomically(target, read_model_bytes(path))
         return _verify(target, expected, how="path")
-    if not os.path.isfile(local):
+    if not os.path.exists(local):
         raise ModelError(
             f"the Python worker on host {socket.gethostname()} cannot read the model file "
             f"{path} (shipped by path: found no file there). Put the file on storage every "
@@ -194,20 +213,3 @@ def _verify(path: str, expected: str | None, *, how: str) -> str:
             )
         _verified[key] = expected
         return path
-
-
-def _cached_path(sha256: str, suffix: str) -> str:
-    folder = os.path.join(cache_dir(), "models")
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, f"{sha256}{suffix}")
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".ship-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -4,7 +4,8 @@
   process; it returns the network (with its weights: pretrained, or loaded inside).
 - ``--model weights.pth --arch mypkg.nets:build``: a state dict (or a checkpoint dict
   holding one under ``state_dict`` / ``model_state_dict`` / ``model``) loaded into the
-  network ``build()`` returns, with ``strict=True``.
+  network ``build()`` returns; every key must match (a missing or unexpected key is an
+  error naming a few of them).
 - ``--model full.pth --trust-model-code``: a whole pickled ``nn.Module``
   (``torch.save(model)``). Unpickling it can run code, so it needs the opt-in; every
   other file is read with ``torch.load(..., weights_only=True)``.
@@ -17,6 +18,7 @@ output the element ``output_name`` names (an index or a key; the first by defaul
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +27,6 @@ from ..errors import ModelError
 from .capture import load_callable
 from .device import torch_device, torch_dtype
 
-SUFFIXES: tuple[str, ...] = (".pt", ".pth", ".ckpt", ".bin")
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 
 
@@ -44,10 +45,17 @@ class TorchModuleEngine:
         if spec.precision != "fp32":
             module = module.to(self.dtype)
         self.module = module
+        # Image batches in channels-last order: the layout oneDNN and cuDNN convolutions
+        # run fastest on (4-d inputs only).
+        self.channels_last = spec.preprocess.layout == "nchw"
+        if self.channels_last:
+            self.module = module.to(memory_format=torch.channels_last)
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         torch = self.torch
         x = torch.from_numpy(batch).to(self.device, self.dtype)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             out = self.module(x)
         out = pick_output(out, self.output_name)
@@ -163,13 +171,14 @@ def state_dict_of(obj, path: str) -> dict:
     return state
 
 
-def inspect(module) -> dict:
+def inspect(engine: TorchModuleEngine, path: str | None, spec: ModelSpec) -> dict[str, Any]:
     """Defaults read from a module: an ending ``Sigmoid``/``Softmax`` means probabilities."""
+    module = engine.module
     children = list(module.children())
     last = children[-1] if children else None
     name = getattr(last, "original_name", None) or type(last).__name__
     if name in ("Sigmoid", "Softmax"):
-        return {"from_logits": False, "activation": name.lower()}
+        return {"from_logits": False}
     return {}
 
 

@@ -15,6 +15,7 @@ import zipfile
 from ..config import ModelSpec
 from ..errors import ModelError
 from .torch_loader import TorchModuleEngine
+from .torch_loader import inspect as inspect
 
 
 def is_torchscript(path: str) -> bool:

@@ -3,7 +3,7 @@
 ==============  ===========================================================================
 ``iterator``    :func:`iterator_udf`: iterator Pandas UDF, engine looked up once per task
 ``pandas``      :func:`scalar_udf`: scalar Pandas UDF, ``Series -> DataFrame`` per batch
-``udf``         :func:`row_udf`: row-at-a-time UDF with the engine file broadcast
+``udf``         :func:`row_udf`: row-at-a-time UDF (model file broadcast)
 ==============  ===========================================================================
 
 All three call :func:`sparkvision.executor.predict_frame` and return the same struct.
@@ -11,10 +11,12 @@ All three call :func:`sparkvision.executor.predict_frame` and return the same st
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..config import ModelSpec
 from ..errors import ConfigError
 from .iterator import iterator_udf
-from .row import broadcast_weights, row_udf
+from .row import row_udf
 from .scalar import scalar_udf
 
 SPARK_EXECUTIONS = ("udf", "pandas", "iterator")
@@ -22,14 +24,14 @@ SPARK_EXECUTIONS = ("udf", "pandas", "iterator")
 __all__ = ["SPARK_EXECUTIONS", "iterator_udf", "make_udf", "row_udf", "scalar_udf"]
 
 
-def make_udf(spark, spec: ModelSpec, *, execution: str = "iterator", batch_size: int):
-    """The UDF of ``execution`` for ``spec`` (``spark`` is used to broadcast for ``udf``)."""
+def make_udf(spec: ModelSpec, *, execution: str = "iterator", batch_size: int) -> Any:
+    """The UDF of ``execution`` for ``spec``."""
     if execution == "iterator":
         return iterator_udf(spec, batch_size=batch_size)
     if execution == "pandas":
         return scalar_udf(spec, batch_size=batch_size)
     if execution == "udf":
-        return row_udf(spec, broadcast_weights(spark, spec))
+        return row_udf(spec)
     raise ConfigError(
         f"execution {execution!r} has no Spark UDF; expected one of {', '.join(SPARK_EXECUTIONS)} "
         "('python' runs without Spark: use it through run_job or the CLI)"

@@ -65,7 +65,7 @@ def onnx_session(threads: int = 1):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return ort.InferenceSession(ensure_onnx()[0], options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(ensure_onnx(), options, providers=["CPUExecutionProvider"])
 
 
 def labels_and_scores(logits: np.ndarray) -> tuple[list[str], list[float]]:

@@ -1,0 +1,259 @@
+"""Driver side of every model: what it is, how to feed it, how to read it, how to ship it.
+
+:func:`resolve_model` turns a model reference (a built-in name, a Keras/TorchScript/torch/
+ONNX file, a Hugging Face folder, a ``module:callable``, or in Python a callable or an
+``nn.Module``) plus options into one :class:`~sparkvision.config.ModelSpec`, the same way
+for all of them:
+
+1. what the model is: its format and file (:mod:`.locate`); the built-in names are a file
+   plus a card (:mod:`.builtin`);
+2. the engine: ``auto`` is the format's default; one the format cannot run on is refused
+   (:mod:`.registry`);
+3. a probe: the model is built here, on the driver, by the loader the workers use and run
+   on one blank image, so a wrong architecture, input size or label count fails now,
+   before any job starts;
+4. one precedence rule for every key: the format's defaults, then what the model says
+   (input size and layout, a final sigmoid/softmax, a processor config), then the model's
+   own card, then the user's card (``model_config``), then explicit options;
+5. the head (one output: ``sigmoid``, several: ``softmax``, unless a card says) checked
+   against the output width and the labels;
+6. shipping: ``path`` or ``broadcast`` (:mod:`.shipping`).
+
+Defaults per format (where the model does not say):
+
+=========================  ============================================================
+Keras, NHWC ONNX           ``crop = none`` (squash to the input size), ``scale = 1/255``,
+                           mean 0, std 1: Keras' ``image_dataset_from_directory`` + Rescaling
+torch, TorchScript,        224 px, ``resize`` 256/224 of it, ``crop = center``,
+callable, NCHW ONNX        ``scale = 1/255``, ImageNet mean/std: torchvision's recipe
+=========================  ============================================================
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..config import ModelSpec, Preprocess
+from ..errors import ConfigError, ModelError
+from ..fileutil import file_sha256
+from . import registry
+from .card import normalize, read_card
+from .capture import callable_ref, load_callable
+from .facts import short_error
+from .heads import GENERIC_HEADS, check_head
+from .locate import Located, locate
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: format family -> preprocessing defaults
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "keras": {"image_size": 224, "crop": "none", "scale": 1 / 255, "mean": (0.0, 0.0, 0.0),
+              "std": (1.0, 1.0, 1.0), "layout": "nhwc", "interpolation": "bilinear"},
+    "torch": {"image_size": 224, "crop": "center", "scale": 1 / 255, "mean": IMAGENET_MEAN,
+              "std": IMAGENET_STD, "layout": "nchw", "interpolation": "bilinear"},
+}
+
+
+def resolve_model(
+    model: Any = "catdog",
+    *,
+    task: str = "classify",
+    engine: str = "auto",
+    threads: int = 1,
+    spark: Any = None,
+    model_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    arch: Any = None,
+    ship: str = "auto",
+    device: str = "auto",
+    precision: str = "fp32",
+    trust_model_code: bool = False,
+    py_files: Sequence[str] | str | None = None,
+    **options: Any,
+) -> ModelSpec:
+    """A :class:`ModelSpec` for ``model`` (see the module docstring).
+
+    ``options`` are model-card keys (``image_size=200, labels=("cat", "dog")``...); they
+    override ``model_config`` (a card file or a dict of the same keys). ``py_files`` are
+    ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
+    process's ``sys.path`` and shipped to the workers with ``addPyFile``. ``spark`` is the
+    session to broadcast with.
+
+    >>> spec = resolve_model("catdog")
+    >>> (spec.format, spec.engine, spec.head, spec.preprocess.size)
+    ('onnx', 'onnx', 'catdog', 224)
+    """
+    if isinstance(model, ModelSpec):
+        return model
+    opts = _gather_options(model_config, options, arch)
+    if py_files:
+        add_py_files([py_files] if isinstance(py_files, str) else list(py_files), spark)
+    arch_ref = _arch_ref(opts)
+    found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
+                   trust=trust_model_code, spark=spark)
+    base = ModelSpec(
+        name=found.name, format=found.format,  # type: ignore[arg-type]
+        engine=registry.pick_engine(found.format, engine, found.name),  # type: ignore[arg-type]
+        head="logits", threads=threads, artifact=found.artifact,
+        artifact_sha256=file_sha256(found.local) if found.local else None,
+        arch=_arch_value(found, opts, arch_ref),
+        output_name=opts.get("output_name", found.card.get("output_name")),
+        device="cpu", precision="fp32", trust_code=found.trust,
+    )
+    _check_precision(base, precision)
+    spec = _fit(base, found, opts, task)
+    shipped, artifact = None, spec.artifact
+    if found.local is not None and artifact is not None:
+        from .shipping import ship_model
+
+        shipped, artifact = ship_model(spark, ship, artifact, found.local,
+                                       spec.artifact_sha256 or "")
+    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+
+def _fit(base: ModelSpec, found: Located, opts: dict[str, Any], task: str) -> ModelSpec:
+    """Probe the model and settle preprocessing, head and labels (steps 3-5)."""
+    engine = registry.build_engine(base)
+    facts = registry.inspect(base, engine)
+    nhwc = facts.get("layout") == "nhwc" and base.format == "onnx"
+    family = "keras" if base.format == "keras" or nhwc else "torch"
+    said = {**facts, **found.card, **opts}  # what the model, its card and the user say
+    merged = {**FAMILY_DEFAULTS[family], **said}
+    preprocess = _preprocess(merged, resize_given="resize" in said)
+    width = _probe_width(engine, preprocess, base.name)
+    head = _head(task, merged.get("output"), width, base.name)
+    # Labels the model names itself (a Hugging Face id2label) apply only to class outputs.
+    labels = tuple(merged.get("labels", ()) if head in GENERIC_HEADS
+                   else {**found.card, **opts}.get("labels", ()))
+    try:
+        check_head(head, width, labels)
+    except ValueError as exc:
+        raise ConfigError(f"model {base.name}: {exc}") from None
+    return base.with_(
+        head=head, preprocess=preprocess, labels=labels,
+        threshold=float(merged.get("threshold", 0.5)),
+        from_logits=bool(merged.get("from_logits", True)),
+    )
+
+
+def _gather_options(model_config: Any, options: Mapping[str, Any], arch: Any) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if model_config is not None:
+        if isinstance(model_config, Mapping):
+            opts.update(normalize(model_config, where="model_config"))
+        else:
+            opts.update(read_card(os.fspath(model_config)))
+    opts.update(normalize(options, where="model options"))
+    if arch is not None:
+        opts["arch"] = arch if callable(arch) else normalize({"arch": arch})["arch"]
+    return opts
+
+
+def _arch_ref(opts: dict[str, Any]) -> Any:
+    """A callable ``arch`` checked and pickled first: a callable that cannot reach the
+    workers is the likeliest mistake."""
+    if "arch" in opts and not isinstance(opts["arch"], str):
+        return callable_ref(opts["arch"], what="the architecture")
+    return None
+
+
+def _arch_value(found: Located, opts: dict[str, Any], arch_ref: Any) -> Any:
+    """What builds the torch network: the callable model itself, or ``--arch``."""
+    if "arch" not in opts:
+        if found.format == "callable" and isinstance(found.arch, str):
+            load_callable(found.arch)  # fail now if it cannot be imported
+        return found.arch
+    if found.format == "callable":
+        raise ConfigError("--arch goes with a weights file; --model is already a callable")
+    if found.format != "torch":
+        raise ConfigError(
+            f"--arch builds the network for a torch state-dict file; {found.name} is a "
+            f"{found.format} model, which carries its own architecture: drop --arch"
+        )
+    if arch_ref is None:
+        load_callable(opts["arch"])  # fail now if it cannot be imported
+    return arch_ref or opts["arch"]
+
+
+def _check_precision(spec: ModelSpec, precision: str) -> None:
+    if spec.engine == "onnx" and precision != "fp32":
+        raise ConfigError(
+            f"--precision {precision} does not apply to ONNX models: an ONNX file runs in the "
+            "precision it was saved in (convert it to float16 with onnxconverter-common to run "
+            "it in half precision); use --precision fp32"
+        )
+
+
+def add_py_files(files: list[str], spark: Any = None) -> None:
+    """Make each ``.py``/``.zip`` importable here and, through ``addPyFile``, on the workers."""
+    for item in files:
+        for path in (p.strip() for p in item.split(",")):
+            if not path:
+                continue
+            if not os.path.isfile(path):
+                raise ConfigError(f"--py-files: {path} is not a file; expected a .py or .zip file")
+            entry = os.path.abspath(path)
+            if path.endswith(".py"):
+                entry = os.path.dirname(entry)
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+            if spark is not None:
+                spark.sparkContext.addPyFile(os.path.abspath(path))
+
+
+def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
+    size = int(merged["image_size"])
+    crop = merged["crop"]
+    if resize_given:
+        resize = int(merged["resize"])
+    elif crop == "none":
+        resize = size
+    else:
+        resize = int(round(size * 256 / 224))
+    return Preprocess(
+        size=size, resize=resize, crop=crop, scale=float(merged["scale"]),
+        mean=tuple(merged["mean"]), std=tuple(merged["std"]), layout=merged["layout"],
+        interpolation=merged["interpolation"],
+    )
+
+
+def _probe_width(engine: Any, pre: Preprocess, name: str) -> int:
+    shape = (1, 3, pre.size, pre.size) if pre.layout == "nchw" else (1, pre.size, pre.size, 3)
+    try:
+        out = engine(np.zeros(shape, dtype=np.float32))["output"]
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(
+            f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
+            f"(input shape {shape}): {type(exc).__name__}: {short_error(exc)}. Check "
+            "--image-size and --layout (or the model card)"
+        ) from exc
+    out = np.asarray(out)
+    if out.ndim == 0 or out.shape[0] != 1:
+        raise ModelError(
+            f"model {name} returned an output of shape {out.shape} for a batch of one image; "
+            "expected one row per image"
+        )
+    return int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
+
+
+def _head(task: str, output: str | None, width: int, name: str) -> str:
+    if task == "embed":
+        if output not in (None, "embedding"):
+            raise ConfigError(
+                f"embed writes the model's output as a vector; --output {output} is for "
+                "classify"
+            )
+        return "embedding"
+    if output == "embedding":
+        raise ConfigError(
+            f"model {name} gives embeddings, not labels (--output embedding): use the embed "
+            "command, or classify with 'catdog' or 'imagenet'"
+        )
+    if output is not None:
+        return output
+    return "sigmoid" if width == 1 else "softmax"
