@@ -6,7 +6,6 @@
 """
 
 from .api import classify, embed, predict_udf
-from .config import ModelSpec, Preprocess
 from .errors import (
     ConfigError,
     InputError,
@@ -15,6 +14,7 @@ from .errors import (
     OutputError,
     SparkVisionError,
 )
+from .config import ModelRequest, ModelSpec, Preprocess, RunConfig
 from .models import list_models, resolve_model
 
 __version__ = "0.1.0"
@@ -24,9 +24,11 @@ __all__ = [
     "InputError",
     "MissingExtraError",
     "ModelError",
+    "ModelRequest",
     "ModelSpec",
     "OutputError",
     "Preprocess",
+    "RunConfig",
     "SparkVisionError",
     "__version__",
     "classify",

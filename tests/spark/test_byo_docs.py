@@ -61,7 +61,7 @@ def test_every_documented_command_runs(tmp_path):
             (work / name.group(1)).write_text(body)
         elif lang == "bash":
             commands.append(body)
-    assert len(commands) >= 7, "the page lost its runnable examples"
+    assert len(commands) >= 8, "the page lost its runnable examples"
 
     env = dict(os.environ)
     env.update(
@@ -87,6 +87,9 @@ def test_every_documented_command_runs(tmp_path):
     assert set(shapes["label"]) <= {"circle", "square", "triangle"}
     assert {len(v) for v in table("features")["embedding"]} == {2048}
     assert set(table("small_preds")["label"]) <= {"cat", "dog"}
+    vit = table("vit_preds")
+    assert set(vit["label"]) <= {"cat", "dog"} and {len(v) for v in vit["scores"]} == {2}
+    assert {len(v) for v in table("vit_vectors")["embedding"]} == {48}
     outdoor = table("outdoor_preds")
     p = np.array([s[0] for s in outdoor["scores"]])
     assert outdoor["label"].tolist() == ["outdoor" if v >= 0.7 else "indoor" for v in p]

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 from typing import Any
 
-from ..config import ModelRequest, ModelSpec, RunConfig
+from ..config import EXECUTIONS, ModelRequest, ModelSpec, RunConfig
 from .base import Runner, Settings, parquet_rows
 
 
@@ -170,14 +170,14 @@ class DecodeCeiling(_PoolCeiling):
         return sum(self.pool.map(_decode_chunk, chunks, chunksize=1))
 
 
-MODE_RUNNERS = ("python", "udf", "pandas", "iterator")
+MODE_RUNNERS: tuple[str, ...] = EXECUTIONS
 CEILING_RUNNERS = ("ceiling-engine", "ceiling-decode")
 
 
 def make_mode_runner(name: str, settings: Settings) -> Runner:
     if name == "python":
         return PythonMode(settings)
-    if name in ("udf", "pandas", "iterator"):
+    if name in EXECUTIONS:
         return SparkMode(settings, name)
     if name == "ceiling-engine":
         return EngineCeiling(settings)

@@ -12,8 +12,9 @@ The folder holds ``config.json``, the weights (``model.safetensors`` or
 
 ``classify`` loads the image-classification model (``AutoModelForImageClassification``)
 and reads its ``logits`` through softmax; ``embed`` loads the base model
-(``AutoModel``) and writes ``pooler_output`` (the mean over tokens or positions of
-``last_hidden_state`` where a model has no pooler). ``output_name`` picks another output.
+(``AutoModel``) and writes ``pooler_output``, or the mean over tokens (or positions) of
+``last_hidden_state`` where the model has no trained pooler, as classification
+checkpoints don't. ``output_name`` picks another output.
 Nothing is downloaded (``local_files_only``) and code shipped in a model folder is never
 run (``trust_remote_code=False``). Needs the ``hf`` extra:
 ``pip install 'sparkvision[hf]'``.
@@ -69,12 +70,17 @@ class HFEngine:
         auto = (transformers.AutoModelForImageClassification
                 if self.output_name == CLASSIFY_OUTPUT else transformers.AutoModel)
         try:
-            model = auto.from_pretrained(path, local_files_only=True, trust_remote_code=False)
+            model, info = auto.from_pretrained(path, local_files_only=True,
+                                               trust_remote_code=False, output_loading_info=True)
         except Exception as exc:  # noqa: BLE001
             raise ModelError(
                 f"transformers could not load {path} as {auto.__name__}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        # A classification checkpoint has no trained pooler: its freshly initialised one
+        # would give random vectors, so the mean of the last hidden state is used instead.
+        self.trained_pooler = not any(
+            key.split(".")[0] == "pooler" for key in info.get("missing_keys", ()))
         self.device = torch_device(spec.device)
         self.dtype = torch_dtype(spec.precision)
         self.model = model.eval().to(self.device, self.dtype)
@@ -85,6 +91,8 @@ class HFEngine:
         with torch.inference_mode():
             out = self.model(pixel_values=x)
         value = out.get(self.output_name) if hasattr(out, "get") else None
+        if self.output_name == EMBED_OUTPUT and not self.trained_pooler:
+            value = None
         if value is None and self.output_name == EMBED_OUTPUT:
             hidden = out["last_hidden_state"]
             value = hidden.mean(dim=1) if hidden.dim() == 3 else hidden.mean(dim=(2, 3))

@@ -209,10 +209,10 @@ def add_py_files(files: list[str], spark: Any = None) -> None:
 def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
     size = int(merged["image_size"])
     crop = merged["crop"]
-    if resize_given:
-        resize = int(merged["resize"])
-    elif crop == "none":
+    if crop == "none":
         resize = size
+    elif resize_given and int(merged["resize"]) >= size:
+        resize = int(merged["resize"])
     else:
         resize = int(round(size * 256 / 224))
     return Preprocess(
@@ -229,7 +229,7 @@ def _probe_width(engine: Any, pre: Preprocess, name: str) -> int:
     except Exception as exc:  # noqa: BLE001
         raise ModelError(
             f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
-            f"(input shape {shape}): {type(exc).__name__}: {short_error(exc)}. Check "
+            f"(input shape {shape}): {type(exc).__name__}: {short_error(exc).rstrip('.')}. Check "
             "--image-size and --layout (or the model card)"
         ) from exc
     out = np.asarray(out)

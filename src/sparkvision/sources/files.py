@@ -16,6 +16,7 @@ from ..errors import InputError
 from .reader import to_local_path
 
 LIST_SUFFIXES = (".txt", ".lst", ".csv", ".parquet", ".pq")
+#: the columns a path-list file or a DataFrame may name its paths in, first match wins
 PATH_COLUMNS = ("path", "file", "filename", "image", "uri")
 
 

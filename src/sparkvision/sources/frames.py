@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 
 from ..errors import InputError
+from .files import PATH_COLUMNS
 
 CONTENT_COLUMNS = ("content",)
-PATH_COLUMNS = ("path", "uri", "file", "filename", "image")
 
 
 def paths_frame(

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import ModelSpec
+from ..config import EXECUTIONS, ModelSpec
 from ..errors import ConfigError
 from .iterator import iterator_udf
 from .row import row_udf
 from .scalar import scalar_udf
 
-SPARK_EXECUTIONS = ("udf", "pandas", "iterator")
+#: the executions that run on Spark (``python`` runs in one process)
+SPARK_EXECUTIONS: tuple[str, ...] = tuple(e for e in EXECUTIONS if e != "python")
 
 __all__ = ["SPARK_EXECUTIONS", "iterator_udf", "make_udf", "row_udf", "scalar_udf"]
 
