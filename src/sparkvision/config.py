@@ -24,7 +24,7 @@ EngineChoice = Literal["auto", "onnx", "torch", "keras"]
 #: How outputs become result columns (see :mod:`sparkvision.models.heads`).
 Head = Literal["catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits"]
 #: What a model file or reference is (see :mod:`sparkvision.models.registry`).
-Format = Literal["onnx", "torch", "torchscript", "callable", "keras", "hf"]
+Format = Literal["onnx", "torch", "torchscript", "callable", "keras", "hf", "trained"]
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "fp16", "bf16"]
 Crop = Literal["center", "none"]
@@ -109,6 +109,7 @@ class ModelSpec:
     - ``output_name`` picks the output the head reads (an ONNX output, a Keras layer, an
       index or key of a torch output); ``head``, ``labels``, ``threshold`` and
       ``from_logits`` say how it becomes result columns;
+    - ``backbone`` is the embedding model a ``trained`` head reads (``sparkvision train``);
     - ``threads`` is the engine's intra-op threads per worker; ``device`` and ``precision``
       where and in which float type the network runs; ``trust_code`` allows loading
       formats that run code.
@@ -131,6 +132,7 @@ class ModelSpec:
     device: Device = "auto"
     precision: Precision = "fp32"
     trust_code: bool = False
+    backbone: ModelSpec | None = None
 
     def __post_init__(self) -> None:
         _check_choice("model format", self.format, FORMATS)

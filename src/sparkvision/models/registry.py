@@ -20,6 +20,7 @@ format          engine      loader                                  extra
 ``torchscript`` ``torch``   :mod:`.torchscript_loader`              ``torch``
 ``keras``       ``keras``   :mod:`.keras_loader`                    ``keras``
 ``hf``          ``torch``   :mod:`.hf_loader`                       ``hf``
+``trained``     any         :mod:`.trained_loader` (head + backbone) (backbone's)
 ==============  ==========  ======================================  =============
 
 Adding an engine or a format is one loader module and one row in :data:`LOADERS`.
@@ -51,6 +52,8 @@ LOADERS: dict[tuple[str, str], str] = {
     ("torchscript", "torch"): "torchscript_loader",
     ("keras", "keras"): "keras_loader",
     ("hf", "torch"): "hf_loader",
+    # a head trained by `sparkvision train`, fused with its backbone on the backbone's engine
+    **{("trained", engine): "trained_loader" for engine in ("onnx", "torch", "keras")},
 }
 
 

@@ -47,6 +47,7 @@ from .capture import callable_ref, load_callable
 from .facts import short_error
 from .heads import GENERIC_HEADS, check_head
 from .locate import Located, locate
+from .trained import CARD, HEAD, is_trained_directory, read_backbone
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -90,6 +91,14 @@ def resolve_model(
     """
     if isinstance(model, ModelSpec):
         return model
+    if is_trained_directory(model):
+        if model_config is not None or options or arch is not None:
+            raise ConfigError(
+                f"{os.fspath(model)} is a trained model: its card and backbone say how to feed "
+                "and read it; drop the model options"
+            )
+        return _resolve_trained(os.fspath(model), task=task, engine=engine, threads=threads,
+                                spark=spark, ship=ship, device=device, precision=precision)
     opts = _gather_options(model_config, options, arch)
     if py_files:
         add_py_files([py_files] if isinstance(py_files, str) else list(py_files), spark)
@@ -113,6 +122,38 @@ def resolve_model(
 
         shipped, artifact = ship_model(spark, ship, artifact, found.local,
                                        spec.artifact_sha256 or "")
+    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+
+def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark: Any,
+                     ship: str, device: str, precision: str) -> ModelSpec:
+    """A ``sparkvision train`` folder: its backbone resolved for embeddings (its weights
+    checked against the hash training recorded), fused with the head (:mod:`.trained`)."""
+    if task != "classify":
+        raise ConfigError(
+            f"{folder} is a trained classifier; embed with its backbone instead "
+            f"(--model {read_backbone(folder).model})"
+        )
+    backbone = read_backbone(folder)
+    inner = resolve_model(backbone.model, task="embed",
+                          engine=backbone.engine if engine == "auto" else engine,
+                          threads=threads, spark=spark, ship=ship, device=device,
+                          precision=precision, **backbone.options)
+    labels = tuple(read_card(os.path.join(folder, CARD)).get("labels", ()))
+    head = os.path.abspath(os.path.join(folder, HEAD))
+    spec = ModelSpec(
+        name=os.path.basename(os.path.abspath(folder)), format="trained", engine=inner.engine,
+        head="softmax", preprocess=inner.preprocess, threads=threads, artifact=head,
+        artifact_sha256=file_sha256(head), labels=labels, backbone=inner,
+    )
+    width = _probe_width(registry.build_engine(spec), spec.preprocess, spec.name)
+    try:
+        check_head("softmax", width, labels)
+    except ValueError as exc:
+        raise ConfigError(f"trained model {folder}: {exc}") from None
+    from .shipping import ship_model
+
+    shipped, artifact = ship_model(spark, ship, head, head, spec.artifact_sha256 or "")
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
 
 
