@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= test,bench,delta,demo,keras,hf
+EXTRAS ?= test,bench,delta,demo,keras,hf,connect
 DEMO   := demo-output
 
 .PHONY: demo test test-fast venv clean
@@ -38,6 +38,6 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
 clean:
-	rm -rf $(VENV) $(DEMO) .cluster build src/*.egg-info
+	rm -rf $(VENV) $(DEMO) .cluster .connect build src/*.egg-info
 
 include mk/cluster.mk
