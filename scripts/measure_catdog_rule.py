@@ -1,9 +1,9 @@
 """Measure the built-in cat/dog/other rule: the old majority rule against the current one.
 
 Each FOLDER holds one sub-folder per true label (``cat/``, ``dog/``, ``other/``; the
-label is the sub-folder name, lower-cased; files directly in FOLDER are skipped). Every image goes once through
-the built-in network with the package's own reading, decoding and preprocessing; the
-rules are then applied to the saved softmax probabilities:
+label is the sub-folder name, lower-cased; files directly in FOLDER are skipped). Every
+image goes once through the built-in network with the package's own reading, decoding and
+preprocessing; the rules are then applied to the saved softmax probabilities:
 
 * ``old (>= 0.5)``: ``cat`` if the cat-group sum is at least 0.5, ``dog`` if the dog-group
   sum is, else ``other`` (the rule before the threshold was lowered);
@@ -38,7 +38,15 @@ import numpy as np
 from sparkvision.executor import get_engine
 from sparkvision.imaging import prepare_batch
 from sparkvision.models import resolve_model
-from sparkvision.models.imagenet import CAT_CLASSES, DOG_CLASSES, OTHER_THRESHOLD, catdog, softmax, topk
+from sparkvision.errors import InputError
+from sparkvision.models.imagenet import (
+    CAT_CLASSES,
+    DOG_CLASSES,
+    OTHER_THRESHOLD,
+    catdog,
+    softmax,
+    topk,
+)
 from sparkvision.sources.files import resolve_inputs
 from sparkvision.sources.reader import read_image_bytes
 
@@ -152,7 +160,7 @@ def misses_table(paths: list[str], truth: list[str], probs: np.ndarray) -> str:
     """Every image the built-in rule gets wrong, with its group sums and top class."""
     labels, _ = catdog(probs)
     p_cat, p_dog = group_sums(probs)
-    lines = ["| image | true | predicted | p_cat | p_dog | top-1 class |", "|---|---|---|---|---|---|"]
+    lines = ["| image | true | predicted | p_cat | p_dog | top-1 class |", "|---" * 6 + "|"]
     for i, (t, got) in enumerate(zip(truth, labels)):
         if t != got:
             name, top = topk(probs[i : i + 1], 1)
@@ -233,14 +241,20 @@ def measure(folders: dict[str, str], thresholds: tuple[float, ...], batch_size: 
     all_probs: list[np.ndarray] = []
     failures = 0
     for title, folder in folders.items():
-        paths, truth, probs, failed = load_probs(folder, batch_size)
+        try:
+            paths, truth, probs, failed = load_probs(folder, batch_size)
+        except InputError:
+            print(f"{folder}: no images found; expected image files in label sub-folders "
+                  "such as cat/, dog/, other/", file=sys.stderr)
+            return 2
         report(title, paths, truth, probs, thresholds, failed)
         all_paths += paths
         all_truth += truth
         all_probs.append(probs)
         failures += failed
     if len(folders) > 1:
-        report("all folders together", all_paths, all_truth, np.concatenate(all_probs), thresholds, failures)
+        report("all folders together", all_paths, all_truth, np.concatenate(all_probs),
+               thresholds, failures)
     return 0
 
 
