@@ -32,6 +32,7 @@ from typing import Any
 
 from ..config import ModelSpec
 from . import imagenet
+from .activations import sigmoid, softmax
 from .builtin import NUM_CLASSES
 
 ERROR_FIELDS = "error string, error_kind string"
@@ -160,19 +161,3 @@ def class_names(head: str, width: int, labels: tuple[str, ...]) -> tuple[str, ..
             f"{wanted} labels. Fix --labels (or the model card's labels)"
         )
     return labels
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, overflow-safe, float32."""
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32, copy=False)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Element-wise logistic function, overflow-safe, float32."""
-    out = np.empty_like(x, dtype=np.float32)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out

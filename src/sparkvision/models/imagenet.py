@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .activations import softmax as _softmax
+
 __all__ = [
     "IMAGENET_CLASSES",
     "CAT_CLASSES",
@@ -219,16 +221,11 @@ def _as_2d(a: np.ndarray, what: str) -> np.ndarray:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, ``(N, 1000) -> (N, 1000)`` float32.
+    """Row-wise softmax of ImageNet logits, ``(N, 1000) -> (N, 1000)`` float32.
 
-    The row maximum is subtracted before exponentiating, so large logits cannot overflow.
     A single row of shape ``(1000,)`` is accepted and returned as ``(1, 1000)``.
     """
-    x = _as_2d(logits, "logits").astype(np.float32, copy=False)
-    shifted = x - x.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    out = e / e.sum(axis=1, keepdims=True)
-    return out.astype(np.float32, copy=False)
+    return _softmax(_as_2d(logits, "logits").astype(np.float32, copy=False))
 
 
 def catdog(
