@@ -31,7 +31,7 @@ from .models.trained import FEATURES, REPORT, Backbone, backbone_sha256, write_m
 
 MIN_PER_CLASS = 5
 #: L2 regularisation strengths tried by cross-validation
-REG_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
+REG_GRID: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
 
 
 @dataclass(frozen=True)
