@@ -335,28 +335,6 @@ def pickled_by_value(modules: Iterable[str]) -> Iterator[Any]:
             cloudpickle.unregister_pickle_by_value(sys.modules[module])
 
 
-def module_bytes(module: Any) -> bytes:
-    """A live ``nn.Module`` saved with ``torch.save``, its code pickled by value where it is
-    not installed, so it ships like a file instead of inside every task's closure."""
-    import torch
-
-    check_shippable(module, "the model")
-    tops = {type(m).__module__.split(".", 1)[0] for m in module.modules()}
-    local = sorted(t for t in tops if t in sys.modules and t != "__main__"
-                   and not installed_module(t))
-    buf = io.BytesIO()
-    try:
-        with pickled_by_value(local) as cloudpickle:
-            torch.save(module, buf, pickle_module=cloudpickle)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(
-            f"could not serialise the {type(module).__name__} module to send it to the "
-            f"workers: {type(exc).__name__}: {exc}. Save it with torch.jit.save or as a state "
-            "dict and pass the file"
-        ) from exc
-    return buf.getvalue()
-
-
 def _by_value_modules(obj: Any) -> list[str]:
     """Top-level packages of the user code ``obj`` reaches that are not installed."""
     found: set[str] = set()
