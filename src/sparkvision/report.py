@@ -153,7 +153,7 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._start = time.monotonic()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         self._start = time.monotonic()
         if self.enabled:
             self._thread = threading.Thread(target=self._run, name="sparkvision-progress", daemon=True)

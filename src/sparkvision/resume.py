@@ -141,7 +141,7 @@ def done_paths(spark, out: str, fmt: str) -> set[str]:
         return set()
     try:
         table = read_table(spark, out, fmt)
-    except Exception as exc:  # noqa: BLE001 - say which output and what to do
+    except Exception as exc:  # say which output and what to do
         raise OutputError(
             f"cannot resume from '{out}': its committed files could not be read as {fmt} "
             f"({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "

@@ -9,8 +9,7 @@ import pytest
 
 from drawing import write_images
 from sparkvision.cli import main
-from sparkvision.config import EXECUTIONS
-from sparkvision.config import ModelRequest, RunConfig
+from sparkvision.config import EXECUTIONS, ModelRequest, RunConfig
 from sparkvision.pipeline import run_job
 
 pytestmark = pytest.mark.spark

@@ -21,9 +21,9 @@ from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import cache, predict_frame
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
-from sparkvision.models.resolve import IMAGENET_MEAN, IMAGENET_STD
 from sparkvision.models.card import normalize, read_card
 from sparkvision.models.heads import SCHEMAS, apply_head, generic_head
+from sparkvision.models.resolve import IMAGENET_MEAN, IMAGENET_STD
 
 
 @pytest.fixture(scope="module")

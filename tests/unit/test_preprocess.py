@@ -7,7 +7,6 @@ from sparkvision.config import Preprocess
 from sparkvision.errors import ConfigError
 from sparkvision.imaging import prepare, prepare_batch, to_array
 from sparkvision.imaging.decode import ImageProblem
-from sparkvision.config import Preprocess
 
 PREPROCESS = Preprocess()  # the built-in models' preprocessing
 

@@ -19,7 +19,7 @@ from ..config import ModelSpec
 
 _MAX_MODELS = 2
 _lock = threading.Lock()
-_engines: "OrderedDict[str, Any]" = OrderedDict()
+_engines: OrderedDict[str, Any] = OrderedDict()
 _stats = {"builds": 0, "hits": 0}
 _builds_by_model: dict[str, int] = {}
 

@@ -78,7 +78,7 @@ class CallableRef:
     def __hash__(self) -> int:
         return hash(self.digest)
 
-    def __deepcopy__(self, memo: dict) -> "CallableRef":
+    def __deepcopy__(self, memo: dict) -> CallableRef:
         return self  # immutable; lets dataclasses.asdict copy a spec that holds one
 
     def __getstate__(self) -> tuple[str, bytes]:
@@ -97,7 +97,7 @@ class CallableRef:
 
                 try:
                     fn = pickle.loads(self.payload)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     raise ModelError(
                         f"could not unpickle the model builder {self.name} on this worker: "
                         f"{type(exc).__name__}: {exc}. It references code that is not "
@@ -297,7 +297,7 @@ def callable_ref(obj: Any, *, what: str = "the model builder") -> CallableRef:
             buf = io.BytesIO()
             cloudpickle.dump(obj, buf)
             payload = buf.getvalue()
-    except Exception as exc:  # noqa: BLE001 - anything unpicklable ends here
+    except Exception as exc:  # anything unpicklable ends here
         raise ModelError(
             f"{what} {name} cannot be sent to the Spark workers: pickling it failed with "
             f"{type(exc).__name__}: {exc}. It (or something it references: the object of a "

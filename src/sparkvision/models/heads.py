@@ -26,9 +26,9 @@ The generic heads are configured by the spec's ``labels``, ``threshold`` and
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from ..config import ModelSpec
 from . import imagenet

@@ -42,8 +42,8 @@ from ..config import ModelSpec, Preprocess
 from ..errors import ConfigError, ModelError
 from ..fileutil import file_sha256
 from . import registry
-from .card import normalize, read_card
 from .capture import callable_ref, load_callable
+from .card import normalize, read_card
 from .facts import short_error
 from .heads import GENERIC_HEADS, check_head
 from .locate import Located, locate
@@ -267,7 +267,7 @@ def _probe_width(engine: Any, pre: Preprocess, name: str) -> int:
     shape = (1, 3, pre.size, pre.size) if pre.layout == "nchw" else (1, pre.size, pre.size, 3)
     try:
         out = engine(np.zeros(shape, dtype=np.float32))["output"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
             f"(input shape {shape}): {type(exc).__name__}: {short_error(exc).rstrip('.')}. Check "

@@ -50,7 +50,7 @@ class Shipped:
     def __hash__(self) -> int:
         return hash(self.sha256)
 
-    def __deepcopy__(self, memo: dict) -> "Shipped":
+    def __deepcopy__(self, memo: dict) -> Shipped:
         return self  # a broadcast cannot be copied; lets dataclasses.asdict copy the spec
 
     def __getstate__(self):
@@ -105,7 +105,7 @@ def read_model_bytes(path: str, spark=None) -> bytes:
         try:
             with fsspec.open(path, "rb") as fh:
                 return fh.read()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelError(f"could not read the model file {path}: {exc}") from exc
     if spark is None:
         raise ModelError(

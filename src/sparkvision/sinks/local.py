@@ -86,7 +86,7 @@ class LocalTableWriter:
         self._writer = None
         self._fh = None
 
-    def __enter__(self) -> "LocalTableWriter":
+    def __enter__(self) -> LocalTableWriter:
         if self.overwrite and os.path.lexists(self.out):
             _remove(self.out)
         if self.fmt == "delta":
