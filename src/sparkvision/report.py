@@ -187,7 +187,7 @@ def format_progress(done: int, total: int, elapsed: float, width: int = 30) -> s
     '[###############...............]  50/100 images  5.0 img/s  ETA 0:10'
     """
     frac = done / total if total else 1.0
-    filled = int(round(frac * width))
+    filled = round(frac * width)
     rate = done / elapsed if elapsed > 0 else 0.0
     eta = (total - done) / rate if rate > 0 else None
     eta_text = f"{int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else "--:--"

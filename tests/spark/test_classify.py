@@ -23,7 +23,7 @@ def test_classify_binaryfile_frame_equals_single_process(spark, image_folder):
     rows = _by_path(out)
     paths = sorted(rows)
     local = predict_frame(paths, resolve_model("catdog"), batch_size=4)
-    for path, (_, ref) in zip(paths, local.iterrows()):
+    for path, (_, ref) in zip(paths, local.iterrows(), strict=True):
         assert rows[path]["error"] is None
         assert rows[path]["label"] == ref["label"]
         assert abs(rows[path]["score"] - ref["score"]) < 1e-5
@@ -35,7 +35,7 @@ def test_classify_path_column_and_imagenet_top5(spark, image_folder):
     out = sv.classify(df, model="imagenet", path_col="path").orderBy("id").collect()
     assert [r["id"] for r in out] == list(range(len(paths)))  # the user's columns are kept
     local = predict_frame(paths, resolve_model("imagenet"), batch_size=32)
-    for row, (_, ref) in zip(out, local.iterrows()):
+    for row, (_, ref) in zip(out, local.iterrows(), strict=True):
         assert row["top5_labels"] == list(ref["top5_labels"])
         np.testing.assert_allclose(row["top5_scores"], ref["top5_scores"], atol=1e-5)
         assert row["label"] == row["top5_labels"][0]
@@ -48,7 +48,7 @@ def test_embed_gives_full_length_float_vectors_equal_to_single_process(spark, im
     rows = _by_path(result.collect())
     paths = sorted(rows)
     local = predict_frame(paths, resolve_model("embedding", task="embed"), batch_size=8)
-    for path, ref in zip(paths, local["embedding"]):
+    for path, ref in zip(paths, local["embedding"], strict=True):
         vec = np.asarray(rows[path]["embedding"], dtype=np.float32)
         assert vec.shape == (FEATURE_DIM,)
         np.testing.assert_allclose(vec, ref, atol=1e-5)

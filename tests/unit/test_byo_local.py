@@ -429,7 +429,8 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
     spec = ModelSpec(name="n", format="onnx", artifact="/driver/only/net.onnx",
                      artifact_sha256=sha, shipped=shipped)
     path = shipping.local_model_file(spec)
-    assert path.endswith(f"{sha}.onnx") and open(path, "rb").read() == data
+    with open(path, "rb") as fh:
+        assert path.endswith(f"{sha}.onnx") and fh.read() == data
     assert str(shipped) in json.dumps(dataclasses.asdict(spec), default=str)
     bad = shipping.Shipped(FakeBroadcast(b"other"), "0" * 64, ".onnx")
     with pytest.raises(ModelError, match="not the file the driver read.*--ship broadcast"):

@@ -291,10 +291,10 @@ def test_topk_many_rows_and_other_k():
     names, top = topk(probs, 3)
     assert len(names) == 6 and all(len(r) == 3 for r in names)
     order = np.argsort(-probs, axis=1)[:, :3]
-    for row, idx in zip(names, order):
+    for row, idx in zip(names, order, strict=True):
         assert row == [IMAGENET_CLASSES[i] for i in idx]
     np.testing.assert_allclose(top, np.take_along_axis(probs, order, 1))
-    names1, top1 = topk(probs, 1)
+    _, top1 = topk(probs, 1)
     assert top1.shape == (6, 1)
 
 

@@ -124,7 +124,7 @@ def plot(rows: list[dict], path: str) -> None:
             continue
         kind = next(r["kind"] for r in rows if r["mode"] == mode)
         style = {"mode": "-", "peer": "--", "ceiling": ":"}.get(kind, "-")
-        ns, secs, rates = zip(*points)
+        ns, secs, rates = zip(*points, strict=True)
         left.plot(ns, secs, style, marker="o", label=mode)
         right.plot(ns, rates, style, marker="o", label=mode)
     left.set(xlabel="images", ylabel="seconds (lower is better)", title="Time to label N images")

@@ -166,7 +166,7 @@ def _children(obj: Any) -> Iterator[tuple[str, Any]]:
         return
     if isinstance(obj, types.FunctionType):
         code = obj.__code__
-        for var, cell in zip(code.co_freevars, obj.__closure__ or ()):
+        for var, cell in zip(code.co_freevars, obj.__closure__ or (), strict=True):
             try:
                 value = cell.cell_contents
             except ValueError:  # an empty cell

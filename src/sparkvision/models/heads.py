@@ -118,7 +118,7 @@ def generic_head(head: str, output: np.ndarray, *, labels: tuple[str, ...] = (),
         second = p >= np.float32(threshold)
         return {
             "label": [names[1] if s else names[0] for s in second],
-            "score": [float(v if s else 1.0 - v) for v, s in zip(p, second)],
+            "score": [float(v if s else 1.0 - v) for v, s in zip(p, second, strict=True)],
             "scores": list(probs),
         }
     best = probs.argmax(axis=1)

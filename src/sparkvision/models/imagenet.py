@@ -254,7 +254,7 @@ def catdog(
     sure = best >= threshold
     labels = [
         ("cat" if c else "dog") if s else "other"
-        for c, s in zip(is_cat.tolist(), sure.tolist())
+        for c, s in zip(is_cat.tolist(), sure.tolist(), strict=True)
     ]
     p_other = np.clip(1.0 - p_cat - p_dog, 0.0, 1.0)
     scores = np.where(sure, best, p_other).astype(np.float32)

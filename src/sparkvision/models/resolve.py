@@ -255,7 +255,7 @@ def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
     elif resize_given and int(merged["resize"]) >= size:
         resize = int(merged["resize"])
     else:
-        resize = int(round(size * 256 / 224))
+        resize = round(size * 256 / 224)
     return Preprocess(
         size=size, resize=resize, crop=crop, scale=float(merged["scale"]),
         mean=tuple(merged["mean"]), std=tuple(merged["std"]), layout=merged["layout"],

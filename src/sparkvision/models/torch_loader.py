@@ -184,8 +184,5 @@ def inspect(engine: TorchModuleEngine, path: str | None, spec: ModelSpec) -> dic
 
 def load(path: str | None, spec: ModelSpec) -> TorchModuleEngine:
     """Engine for ``kind`` ``torch`` (a checkpoint file) or ``callable`` (no file)."""
-    if path is None:
-        module = build_from_callable(spec.arch)
-    else:
-        module = load_checkpoint(path, spec)
+    module = build_from_callable(spec.arch) if path is None else load_checkpoint(path, spec)
     return TorchModuleEngine(module, spec)

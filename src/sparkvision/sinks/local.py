@@ -100,10 +100,10 @@ class LocalTableWriter:
 
         if self.fmt == "json":
             if self._fh is None:
-                self._fh = open(self.tmp, "w", encoding="utf-8")
+                self._fh = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
             names = self.schema.names
             for row in frame[names].itertuples(index=False, name=None):
-                record = {k: _json_value(v) for k, v in zip(names, row)}
+                record = {k: _json_value(v) for k, v in zip(names, row, strict=True)}
                 self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.rows += len(frame)
             return
@@ -161,7 +161,7 @@ def read_columns(out: str, fmt: str, columns: Sequence[str]) -> Iterator[tuple]:
         dataset = ds.dataset(out, format=fmt, exclude_invalid_files=False,
                              ignore_prefixes=[".", "_"])
     for batch in dataset.to_batches(columns=list(columns)):
-        yield from zip(*(batch.column(c).to_pylist() for c in columns))
+        yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
 
 
 def _for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
@@ -177,7 +177,7 @@ def _arrays_as_json(table):
     import pyarrow as pa
 
     columns, fields = [], []
-    for field, column in zip(table.schema, table.columns):
+    for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_list(field.type):
             values = [None if v is None else json.dumps(v) for v in column.to_pylist()]
             columns.append(pa.array(values, pa.string()))

@@ -26,7 +26,7 @@ def paths_frame(
     fields = [StructField("path", StringType(), False)]
     if labels is not None:
         fields.append(StructField("label_true", StringType(), True))
-        rows = list(zip(paths, labels))
+        rows = list(zip(paths, labels, strict=True))
     else:
         rows = [(p,) for p in paths]
     parallelism = max(1, spark.sparkContext.defaultParallelism)
