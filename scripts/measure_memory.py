@@ -131,8 +131,10 @@ def main() -> None:
     spark = job_session(run)  # the session above, with the run's Arrow settings
     results: dict = {"batch_size": batch, "master": args.master, "file_mb": big,
                      "driver_memory": spark.conf.get("spark.driver.memory"),
-                     "arrow_max_bytes": spark.conf.get("spark.sql.execution.arrow.maxBytesPerBatch"),
-                     "arrow_max_records": spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")}
+                     "arrow_max_bytes":
+                         spark.conf.get("spark.sql.execution.arrow.maxBytesPerBatch"),
+                     "arrow_max_records":
+                         spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")}
 
     with WorkerSampler() as sampler:
         started = time.monotonic()

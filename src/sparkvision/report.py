@@ -156,7 +156,8 @@ class Progress:
     def __enter__(self) -> Progress:
         self._start = time.monotonic()
         if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="sparkvision-progress", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="sparkvision-progress",
+                                            daemon=True)
             self._thread.start()
         return self
 

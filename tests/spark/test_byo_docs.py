@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PAGE = os.path.join(ROOT, "docs", "byo-models.md")
 BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
-TORCHVISION_STANDIN = '''"""Stand-in for torchvision.models (not installable here): random weights."""
+TORCHVISION_STANDIN = '''"""Stand-in for torchvision.models (not installable): random weights."""
 from byo_nets import resnet50 as _resnet50
 
 

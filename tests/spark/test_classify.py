@@ -82,7 +82,8 @@ def test_model_is_built_once_per_python_worker(spark, image_folder):
     # threads=2 makes a spec no other test uses, so its builds are counted from zero.
     spec_id = resolve_model("catdog", threads=2).model_id
     labels = sv.classify(df, path_col="path", threads=2, batch_size=4).select("label").collect()
-    assert len(labels) == 44 and all(r["label"] for r in labels)  # (count() alone would skip the UDF)
+    # (count() alone would skip the UDF)
+    assert len(labels) == 44 and all(r["label"] for r in labels)
 
     def probe(batches):
         import pandas as pd
@@ -91,7 +92,8 @@ def test_model_is_built_once_per_python_worker(spark, image_folder):
             info = cache_info(spec_id)
             yield pd.DataFrame({"pid": [info["pid"]], "builds": [info["model_builds"]]})
 
-    stats = spark.range(0, 16, numPartitions=16).mapInPandas(probe, "pid long, builds long").collect()
+    stats = (spark.range(0, 16, numPartitions=16)
+             .mapInPandas(probe, "pid long, builds long").collect())
     builds = {r["pid"]: r["builds"] for r in stats}
     assert max(builds.values()) == 1  # built in a worker, and never twice in one process
     assert sum(builds.values()) <= 2  # local[2]: at most two Python workers ran it

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.spark
 def seed_named(tmp_path_factory):
     """Flat folder named like the seed's data: cat.1.jpeg, dog.2.jpeg ..."""
     root = tmp_path_factory.mktemp("seed")
-    write_images(str(root), [f"cat.{i}.jpeg" for i in range(3)] + [f"dog.{i}.jpeg" for i in range(3)])
+    write_images(str(root),
+                 [f"cat.{i}.jpeg" for i in range(3)] + [f"dog.{i}.jpeg" for i in range(3)])
     return str(root)
 
 

@@ -321,7 +321,8 @@ def test_bf16_on_cpu_for_torch_and_keras(tmp_path, images, vgg3):
     np.testing.assert_allclose(a, b, atol=0.02)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason="checks the message on a machine without a GPU")
 def test_cuda_without_a_gpu_says_so():
     spec = resolve_model("byo_nets:tiny_net", image_size=32).with_(device="cuda")
     with pytest.raises(ModelError, match=r"--device cuda.*no CUDA GPU.*--device auto"):
@@ -491,7 +492,8 @@ def test_cli_flags_become_model_options():
 
 def test_py_files_make_a_module_callable_importable(tmp_path, images):
     module = tmp_path / "shipped_nets_for_test.py"
-    module.write_text("import byo_nets\n\ndef build():\n    return byo_nets.TinyNet(num_classes=2)\n")
+    module.write_text("import byo_nets\n\n"
+                      "def build():\n    return byo_nets.TinyNet(num_classes=2)\n")
     with pytest.raises(ModelError, match="could not import module 'shipped_nets_for_test'"):
         resolve_model("shipped_nets_for_test:build", image_size=32)
     spec = resolve_model("shipped_nets_for_test:build", image_size=32, py_files=str(module))

@@ -40,7 +40,9 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(s) for s in parse_list(text, what="--sizes")})
     except ValueError:
-        raise ConfigError(f"--sizes must be comma-separated whole numbers; found {text!r}") from None
+        raise ConfigError(
+            f"--sizes must be comma-separated whole numbers; found {text!r}"
+        ) from None
     if sizes[0] < 1:
         raise ConfigError(f"--sizes must be at least 1; found {sizes[0]}")
     return sizes
@@ -221,7 +223,8 @@ def _environment(cores: int) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+            cpu = next(line.split(":", 1)[1].strip() for line in fh
+                       if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     try:

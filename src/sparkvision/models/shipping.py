@@ -133,7 +133,8 @@ def ship_bytes(spark, data: bytes, sha256: str, suffix: str) -> Shipped:
     return Shipped(handle, sha256, suffix)
 
 
-def ship_model(spark, ship: str, artifact: str, local: str, sha256: str) -> tuple[Shipped | None, str]:
+def ship_model(spark, ship: str, artifact: str, local: str,
+               sha256: str) -> tuple[Shipped | None, str]:
     """Driver side: ``(shipped, artifact)`` for a model file; ``shipped`` is the broadcast
     of the file when ``ship`` (``auto`` decides from the master) says ``broadcast``."""
     master = None

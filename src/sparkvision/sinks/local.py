@@ -66,7 +66,9 @@ class LocalTableWriter:
 
     def __init__(self, out: str, fmt: str, schema, *, overwrite: bool = False) -> None:
         if fmt not in FORMATS:
-            raise OutputError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+            raise OutputError(
+                f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}"
+            )
         check_writable(out, "overwrite" if overwrite else "errorifexists")
         if fmt == "delta":
             try:
@@ -125,7 +127,8 @@ class LocalTableWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None and self._writer is None and self._fh is None:
             # No rows at all: still an empty, readable part file with the schema.
-            self.write(pd.DataFrame({name: pd.Series([], dtype=object) for name in self.schema.names}))
+            empty = {name: pd.Series([], dtype=object) for name in self.schema.names}
+            self.write(pd.DataFrame(empty))
         if self._writer is not None:
             self._writer.close()
         if self._fh is not None:

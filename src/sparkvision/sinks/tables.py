@@ -22,7 +22,9 @@ def format_for(out: str, fmt: str | None) -> str:
     """The explicit ``fmt``, else the one ``out``'s suffix names, else Parquet."""
     if fmt:
         if fmt not in FORMATS:
-            raise OutputError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+            raise OutputError(
+                f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}"
+            )
         return fmt
     return _SUFFIXES.get(os.path.splitext(out.rstrip("/"))[1].lower(), "parquet")
 
