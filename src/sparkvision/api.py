@@ -17,6 +17,7 @@ from .udfs import iterator_udf
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+    from typing_extensions import TypeIs
 
 #: A model: a built-in name, a model file or folder, a ``"module:callable"``, a callable
 #: returning an ``nn.Module`` (or an ``nn.Module``), or a resolved spec.
@@ -144,7 +145,7 @@ def predict_udf(
                          spark=spark, model_config=model_config, arch=arch, device=device,
                          precision=precision, ship=ship, trust_model_code=trust_model_code,
                          **options)
-    return iterator_udf(spec, batch_size=batch_size)  # type: ignore[no-any-return]
+    return iterator_udf(spec, batch_size=batch_size)
 
 
 def train(
@@ -200,18 +201,21 @@ def train(
 def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None,
              content_col: str | None, output_col: str | None, batch_size: int, engine: str,
              threads: int | None, model_options: dict[str, Any]) -> DataFrame:
-    if isinstance(data, (str, bytes)) or _is_sequence_of_str(data):
+    if _is_paths(data):
         spark = get_session()
-        data = paths_frame(spark, resolve_inputs(data),  # type: ignore[arg-type]
+        data = paths_frame(spark, resolve_inputs(data),
                            rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"
     else:
-        spark = data.sparkSession  # type: ignore[union-attr]
+        spark = data.sparkSession
     spec = resolve_model(model, task=task, engine=engine, threads=threads or task_cpus(spark),
                          spark=spark, **model_options)
-    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,  # type: ignore[no-any-return]
+    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
                        content_col=content_col, output_col=output_col)
 
 
-def _is_sequence_of_str(data: object) -> bool:
+def _is_paths(data: object) -> TypeIs[str | Sequence[str]]:
+    """Whether ``data`` names files to list (a path or paths), not a DataFrame."""
+    if isinstance(data, str):
+        return True
     return isinstance(data, Sequence) and all(isinstance(x, str) for x in data)

@@ -94,8 +94,9 @@ def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000) 
             ratio = cpu_ratio = None
             if mine and theirs:
                 ratio = mine["images_per_s"] / theirs["images_per_s"]
-                if cpu_ms_per_image(mine) and cpu_ms_per_image(theirs):
-                    cpu_ratio = cpu_ms_per_image(theirs) / cpu_ms_per_image(mine)
+                my_cpu, their_cpu = cpu_ms_per_image(mine), cpu_ms_per_image(theirs)
+                if my_cpu and their_cpu:
+                    cpu_ratio = their_cpu / my_cpu
             out.append({"n_images": n, "reference": ref, "target": goal, "ratio": ratio,
                         "cpu_ratio": cpu_ratio, "met": None if ratio is None else ratio >= goal})
     return out
@@ -106,7 +107,7 @@ def _order(rows: list[dict]) -> list[str]:
     seen: dict[str, tuple] = {}
     for i, r in enumerate(rows):
         seen.setdefault(r["mode"], (kinds.get(r["kind"], 3), i))
-    return sorted(seen, key=seen.get)
+    return sorted(seen, key=lambda mode: seen[mode])
 
 
 def plot(rows: list[dict], path: str) -> None:

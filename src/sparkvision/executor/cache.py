@@ -34,7 +34,9 @@ def get_engine(spec: ModelSpec, build: Callable[[ModelSpec], Any] | None = None)
             _stats["hits"] += 1
             return engine
         if build is None:
-            from ..models.registry import build_engine as build
+            from ..models.registry import build_engine
+
+            build = build_engine
         engine = build(spec)
         _engines[key] = engine
         _stats["builds"] += 1

@@ -242,7 +242,9 @@ def pickled_by_reference(obj: Any) -> bool:
     """Whether ``obj`` (a function or class) is pickled as an import of its module, not
     by value: true for code of installed packages and the standard library."""
     module = getattr(obj, "__module__", None)
-    return bool(module) and installed_module(module)
+    if not module:
+        return False
+    return installed_module(module)
 
 
 def installed_module(module: str) -> bool:

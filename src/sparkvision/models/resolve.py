@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelSpec, Preprocess
+from ..config import ENGINES, FORMATS, ModelSpec, Preprocess, one_of
 from ..errors import ConfigError, ModelError
 from ..fileutil import file_sha256
 from . import registry
@@ -106,8 +106,8 @@ def resolve_model(
     found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
                    trust=trust_model_code, spark=spark)
     base = ModelSpec(
-        name=found.name, format=found.format,  # type: ignore[arg-type]
-        engine=registry.pick_engine(found.format, engine, found.name),  # type: ignore[arg-type]
+        name=found.name, format=one_of("model format", found.format, FORMATS),
+        engine=one_of("engine", registry.pick_engine(found.format, engine, found.name), ENGINES),
         head="logits", threads=threads, artifact=found.artifact,
         artifact_sha256=file_sha256(found.local) if found.local else None,
         arch=_arch_value(found, opts, arch_ref),

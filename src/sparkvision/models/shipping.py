@@ -169,8 +169,8 @@ def local_model_file(spec: ModelSpec) -> str:
     Called on the worker when the engine is built (once per process).
     """
     expected = spec.artifact_sha256
-    if spec.shipped is not None:
-        shipped: Shipped = spec.shipped  # type: ignore[assignment]
+    shipped = spec.shipped
+    if shipped is not None:
         target = cached_model_path(shipped.sha256, shipped.suffix)
         if not os.path.isfile(target):
             write_atomically(target, shipped.broadcast.value)

@@ -22,6 +22,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -85,8 +86,8 @@ class LocalTableWriter:
         self.final = os.path.join(self.folder, f"part-00000-{uuid.uuid4()}{ext}")
         self.tmp = os.path.join(self.folder, f".{os.path.basename(self.final)}.inprogress")
         self.rows = 0
-        self._writer = None
-        self._fh = None
+        self._writer: Any = None  # a pyarrow CSV or Parquet writer
+        self._fh: TextIO | None = None
 
     def __enter__(self) -> LocalTableWriter:
         if self.overwrite and os.path.lexists(self.out):

@@ -92,8 +92,10 @@ def delta_from_parquet(parquet: str, out: str, mode: str) -> None:
     from deltalake import write_deltalake
 
     reader = ds.dataset(parquet, format="parquet").scanner().to_reader()
-    delta_mode = {"overwrite": "overwrite", "append": "append"}.get(mode, "error")
-    write_deltalake(out, reader, mode=delta_mode)
+    if mode == "overwrite":
+        write_deltalake(out, reader, mode="overwrite")
+    else:
+        write_deltalake(out, reader, mode="append" if mode == "append" else "error")
 
 
 def read_table(spark, out: str, fmt: str):
