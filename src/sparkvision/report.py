@@ -184,7 +184,9 @@ class Progress:
 
 
 def format_progress(done: int, total: int, elapsed: float, width: int = 30) -> str:
-    """>>> format_progress(50, 100, 10.0)
+    """One progress line: the bar, images done, the rate and the time left.
+
+    >>> format_progress(50, 100, 10.0)
     '[###############...............]  50/100 images  5.0 img/s  ETA 0:10'
     """
     frac = done / total if total else 1.0
