@@ -108,7 +108,7 @@ def test_dataframe_without_image_column_is_a_clear_error(spark):
 def test_output_col_is_one_struct_and_user_columns_are_never_clobbered(spark, image_folder):
     paths = sorted(r["path"] for r in sv.classify(image_folder).select("path").collect())[:4]
     df = spark.createDataFrame([(p, "mine") for p in paths], "path string, label string")
-    with pytest.raises(sv.ConfigError, match="already has column.*label.*output_col='pred'"):
+    with pytest.raises(sv.ConfigError, match=r"already has column.*label.*output_col='pred'"):
         sv.classify(df, path_col="path")
     out = sv.classify(df, path_col="path", output_col="pred").orderBy("path").collect()
     assert [r["label"] for r in out] == ["mine"] * 4  # the user's own column, untouched
