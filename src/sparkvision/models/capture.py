@@ -26,6 +26,7 @@ import functools
 import hashlib
 import importlib
 import io
+import itertools
 import re
 import sys
 import threading
@@ -158,60 +159,66 @@ _LEAF_TYPES = (str, bytes, bytearray, int, float, complex, bool, type(None), ran
 
 
 def _children(obj: Any) -> Iterator[tuple[str, Any]]:
+    """What cloudpickle pickles along with ``obj``, as ``(label, object)`` pairs."""
     if isinstance(obj, _LEAF_TYPES) or _is_array(obj):
         return
     if isinstance(obj, types.MethodType):
         yield f"self ({type(obj.__self__).__name__})", obj.__self__
         yield "its function", obj.__func__
-        return
-    if isinstance(obj, types.FunctionType):
-        code = obj.__code__
-        for var, cell in zip(code.co_freevars, obj.__closure__ or (), strict=True):
-            try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell
-                continue
-            yield f"closure variable '{var}' ({type(value).__name__})", value
-        if not pickled_by_reference(obj):
-            for global_name in sorted(_global_names(code)):
-                if global_name in obj.__globals__:
-                    value = obj.__globals__[global_name]
-                    yield f"global '{global_name}' ({type(value).__name__})", value
-        for i, value in enumerate(obj.__defaults__ or ()):
-            yield f"default argument {i} ({type(value).__name__})", value
-        for key, value in (obj.__kwdefaults__ or {}).items():
-            yield f"default argument '{key}' ({type(value).__name__})", value
-        return
-    if isinstance(obj, functools.partial):
+    elif isinstance(obj, types.FunctionType):
+        yield from _function_children(obj)
+    elif isinstance(obj, functools.partial):
         yield "partial function", obj.func
-        for i, value in enumerate(obj.args):
-            yield f"partial argument {i} ({type(value).__name__})", value
-        for key, value in obj.keywords.items():
-            yield f"partial argument '{key}' ({type(value).__name__})", value
-        return
-    if isinstance(obj, type):
-        if pickled_by_reference(obj):
-            return
-        for key, value in list(vars(obj).items())[:_MAX_ITEMS]:
-            if isinstance(value, (types.FunctionType, staticmethod, classmethod, property)):
-                fn = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
-                if isinstance(fn, types.FunctionType):
-                    yield f"{obj.__name__}.{key}", fn
-            elif not key.startswith("__"):
-                yield f"{obj.__name__}.{key} ({type(value).__name__})", value
-        return
-    if isinstance(obj, dict):
-        for i, (key, value) in enumerate(obj.items()):
-            if i >= _MAX_ITEMS:
-                break
+        yield from _arguments("partial argument", obj.args, obj.keywords)
+    elif isinstance(obj, type):
+        yield from _class_children(obj)
+    elif isinstance(obj, dict):
+        for key, value in itertools.islice(obj.items(), _MAX_ITEMS):
             yield f"[{key!r}] ({type(value).__name__})", value
-        return
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        for i, value in enumerate(obj):
-            if i >= _MAX_ITEMS:
-                break
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for i, value in enumerate(itertools.islice(obj, _MAX_ITEMS)):
             yield f"[{i}] ({type(value).__name__})", value
+    else:
+        yield from _instance_children(obj)
+
+
+def _function_children(fn: types.FunctionType) -> Iterator[tuple[str, Any]]:
+    code = fn.__code__
+    for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        yield f"closure variable '{var}' ({type(value).__name__})", value
+    if not pickled_by_reference(fn):
+        for global_name in sorted(_global_names(code)):
+            if global_name in fn.__globals__:
+                value = fn.__globals__[global_name]
+                yield f"global '{global_name}' ({type(value).__name__})", value
+    yield from _arguments("default argument", fn.__defaults__ or (), fn.__kwdefaults__ or {})
+
+
+def _arguments(what: str, args: Iterable[Any],
+               kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    for i, value in enumerate(args):
+        yield f"{what} {i} ({type(value).__name__})", value
+    for key, value in kwargs.items():
+        yield f"{what} '{key}' ({type(value).__name__})", value
+
+
+def _class_children(cls: type) -> Iterator[tuple[str, Any]]:
+    if pickled_by_reference(cls):
         return
+    for key, value in list(vars(cls).items())[:_MAX_ITEMS]:
+        if isinstance(value, (types.FunctionType, staticmethod, classmethod, property)):
+            fn = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+            if isinstance(fn, types.FunctionType):
+                yield f"{cls.__name__}.{key}", fn
+        elif not key.startswith("__"):
+            yield f"{cls.__name__}.{key} ({type(value).__name__})", value
+
+
+def _instance_children(obj: Any) -> Iterator[tuple[str, Any]]:
     state = getattr(obj, "__dict__", None)
     if isinstance(state, dict):
         for key, value in list(state.items())[:_MAX_ITEMS]:
