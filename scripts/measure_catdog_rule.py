@@ -35,10 +35,10 @@ import tempfile
 
 import numpy as np
 
+from sparkvision.errors import InputError
 from sparkvision.executor import get_engine
 from sparkvision.imaging import prepare_batch
 from sparkvision.models import resolve_model
-from sparkvision.errors import InputError
 from sparkvision.models.imagenet import (
     CAT_CLASSES,
     DOG_CLASSES,
@@ -101,7 +101,8 @@ def group_sums(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def old_rule(probs: np.ndarray) -> list[str]:
     """cat if p_cat >= 0.5, dog if p_dog >= 0.5, else other."""
     p_cat, p_dog = group_sums(probs)
-    return ["cat" if c >= 0.5 else "dog" if d >= 0.5 else "other" for c, d in zip(p_cat, p_dog)]
+    return ["cat" if c >= 0.5 else "dog" if d >= 0.5 else "other"
+            for c, d in zip(p_cat, p_dog, strict=True)]
 
 
 def rules(probs: np.ndarray, thresholds: tuple[float, ...]) -> dict[str, list[str]]:
@@ -135,7 +136,8 @@ def confusion_table(truth: list[str], labels: list[str]) -> str:
     truths = sorted(set(truth))
     lines = ["| true \\ predicted | " + " | ".join(ANSWERS) + " |", "|---" * 4 + "|"]
     for t in truths:
-        row = [sum(1 for a, b in zip(truth, labels) if a == t and b == p) for p in ANSWERS]
+        row = [sum(1 for a, b in zip(truth, labels, strict=True) if a == t and b == p)
+               for p in ANSWERS]
         lines.append(f"| {t} ({truth.count(t)}) | " + " | ".join(map(str, row)) + " |")
     return "\n".join(lines)
 
@@ -161,7 +163,7 @@ def misses_table(paths: list[str], truth: list[str], probs: np.ndarray) -> str:
     labels, _ = catdog(probs)
     p_cat, p_dog = group_sums(probs)
     lines = ["| image | true | predicted | p_cat | p_dog | top-1 class |", "|---" * 6 + "|"]
-    for i, (t, got) in enumerate(zip(truth, labels)):
+    for i, (t, got) in enumerate(zip(truth, labels, strict=True)):
         if t != got:
             name, top = topk(probs[i : i + 1], 1)
             lines.append(
@@ -206,7 +208,7 @@ def parse_thresholds(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise SystemExit(f"--thresholds: expected numbers like 0.1,0.2; found {text!r}")
+        raise SystemExit(f"--thresholds: expected numbers like 0.1,0.2; found {text!r}") from None
     if not values or not all(0.0 <= v <= 1.0 for v in values):
         raise SystemExit(f"--thresholds: expected values in [0, 1]; found {text!r}")
     return values

@@ -38,7 +38,8 @@ def trained(spark, tmp_path_factory):
 def test_train_writes_an_open_model_folder_and_its_report(trained, capsys):
     _, model_dir = trained
     assert {"card.toml", "head.npz", "backbone.json", "report.json"} <= set(os.listdir(model_dir))
-    report = json.load(open(os.path.join(model_dir, "report.json")))
+    with open(os.path.join(model_dir, "report.json"), encoding="utf-8") as fh:
+        report = json.load(fh)
     assert report["classes"] == sorted(PATTERNS)
     assert report["counts"] == {"checks": 8, "rings": 9, "stripes": 8}
     assert report["cv_accuracy"] >= 0.9 and report["regularisation"] in (1e-3, 1e-2, 1e-1, 1.0)
@@ -80,9 +81,11 @@ def test_a_changed_backbone_is_refused(trained, tmp_path):
     copy = str(tmp_path / "copy")
     shutil.copytree(model_dir, copy)
     path = os.path.join(copy, "backbone.json")
-    data = json.load(open(path))
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
     data["sha256"] = "0" * 64
-    json.dump(data, open(path, "w"))
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
     with pytest.raises(ModelError, match="has changed since the head was trained"):
         resolve_model(copy)
 

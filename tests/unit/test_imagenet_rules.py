@@ -229,7 +229,7 @@ def test_score_is_the_probability_of_the_reported_answer():
     p_cat = probs[:, list(CAT_CLASSES)].astype(np.float64).sum(1)
     p_dog = probs[:, list(DOG_CLASSES)].astype(np.float64).sum(1)
     assert {"cat", "dog", "other"} <= set(labels)
-    for lab, s, c, d in zip(labels, scores, p_cat, p_dog):
+    for lab, s, c, d in zip(labels, scores, p_cat, p_dog, strict=True):
         if lab == "other":
             assert max(c, d) < OTHER_THRESHOLD
             assert s == pytest.approx(1 - c - d, abs=1e-5)

@@ -159,7 +159,7 @@ def module_bytes(module: Any) -> bytes:
     try:
         with pickled_by_value(local) as cloudpickle:
             torch.save(module, buf, pickle_module=cloudpickle)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"could not serialise the {type(module).__name__} module to send it to the "
             f"workers: {type(exc).__name__}: {exc}. Save it with torch.jit.save or as a state "
