@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from .facts import short_error
 from .heads import GENERIC_HEADS, check_head
 from .locate import Located, locate
 from .trained import CARD, HEAD, is_trained_directory, read_backbone
+
+if TYPE_CHECKING:
+    from .shipping import Shipped
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -105,7 +108,17 @@ def resolve_model(
     arch_ref = _arch_ref(opts)
     found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
                    trust=trust_model_code, spark=spark)
-    base = ModelSpec(
+    base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads)
+    _check_precision(base, precision)
+    spec = _fit(base, found, opts, task)
+    shipped, artifact = _ship(spec, found, spark, ship)
+    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+
+def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: str,
+               threads: int) -> ModelSpec:
+    """What ``found`` is before its card is fitted: raw outputs, fp32, on the CPU."""
+    return ModelSpec(
         name=found.name, format=one_of("model format", found.format, FORMATS),
         engine=one_of("engine", registry.pick_engine(found.format, engine, found.name), ENGINES),
         head="logits", threads=threads, artifact=found.artifact,
@@ -114,15 +127,16 @@ def resolve_model(
         output_name=opts.get("output_name", found.card.get("output_name")),
         device="cpu", precision="fp32", trust_code=found.trust,
     )
-    _check_precision(base, precision)
-    spec = _fit(base, found, opts, task)
-    shipped, artifact = None, spec.artifact
-    if found.local is not None and artifact is not None:
-        from .shipping import ship_model
 
-        shipped, artifact = ship_model(spark, ship, artifact, found.local,
-                                       spec.artifact_sha256 or "")
-    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+def _ship(spec: ModelSpec, found: Located, spark: Any,
+          ship: str) -> tuple[Shipped | None, str | None]:
+    """``(shipped, artifact)``: how the workers get the model file (see :mod:`.shipping`)."""
+    if found.local is None or spec.artifact is None:
+        return None, spec.artifact
+    from .shipping import ship_model
+
+    return ship_model(spark, ship, spec.artifact, found.local, spec.artifact_sha256 or "")
 
 
 def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark: Any,
