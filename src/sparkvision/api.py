@@ -188,7 +188,10 @@ def train(
                          overwrite=overwrite)
     options = tuple(model_options.items())
     if label_from is not None:
-        paths = [data] if isinstance(data, str) else list(data)  # type: ignore[arg-type]
+        if not _is_paths(data):
+            raise ConfigError("label_from= reads the labels from file paths: pass folders, "
+                              "globs or files, or pass a DataFrame with label_col=")
+        paths = [data] if isinstance(data, str) else list(data)
         run = RunConfig(out=out, batch_size=batch_size, quiet=True)
         train_from_paths(paths, label_from=label_from, config=config, run=run,
                          model_options=options)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ModelRequest, RunConfig
+from .config import ENGINE_CHOICES, ModelRequest, RunConfig, one_of
 from .errors import ConfigError, InputError
 from .models.trained import FEATURES, REPORT, Backbone, backbone_sha256, write_model
 
@@ -112,7 +112,8 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
     embed_run = RunConfig(out=features, format="parquet", execution=run.execution,
                           batch_size=run.batch_size, master=run.master,
                           label_from=label_from, quiet=run.quiet)
-    request = ModelRequest(model=config.model, task="embed", engine=config.engine,  # type: ignore[arg-type]
+    request = ModelRequest(model=config.model, task="embed",
+                           engine=one_of("engine", config.engine, ENGINE_CHOICES),
                            options=model_options)
     summary = run_job(paths, request, embed_run)
     spark = job_session(embed_run)
