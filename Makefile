@@ -31,7 +31,7 @@ demo: $(STAMP)
 	@echo "         $(DEMO)/sorted/<label>/ (sorted copies, manifest in $(DEMO)/sorted/_manifest.csv)"
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests scripts
+	$(PY) -m ruff check src tests scripts tools
 	$(PY) -m mypy
 
 test: $(STAMP) lint
