@@ -73,7 +73,7 @@ def load_probs(folder: str, batch_size: int) -> tuple[list[str], list[str], np.n
         batch, ok, bad = prepare_batch((_read(p) for p in chunk), spec.preprocess)
         failed += len(bad)
         if ok:
-            probs.append(softmax(engine(batch)["logits"]))
+            probs.append(softmax(engine(batch)["output"]))
             kept.extend(chunk[i] for i in ok)
     truth = [_label(folder, p) for p in kept]
     stacked = np.concatenate(probs) if probs else np.zeros((0, 1000), dtype=np.float32)

@@ -51,7 +51,7 @@ def main() -> None:
         for data in big:
             arrays.append(to_array(decode_image(data, min_side=min_side), pre))
         timings[name] = (time.perf_counter() - started) / len(big) * 1000
-        logits = engine(np.stack(arrays))["logits"]
+        logits = engine(np.stack(arrays))["output"]  # the logits (output_name)
         tops[name] = softmax(logits).argmax(axis=1)
     same = float((tops["draft"] == tops["full"]).mean())
     mean_mb = np.mean([len(b) for b in big]) / 1e6

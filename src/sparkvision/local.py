@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import executor
 from .config import ModelSpec, RunConfig
-from .executor import predict_frame
 from .models.heads import SCHEMAS
 from .report import Progress
 from .sinks.local import LocalTableWriter, arrow_schema
@@ -51,7 +51,7 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             LocalTableWriter(run.out, fmt, schema, overwrite=run.overwrite) as writer:
         for start in range(0, len(paths), run.batch_size):
             chunk = list(paths[start : start + run.batch_size])
-            frame = predict_frame(chunk, spec, batch_size=run.batch_size)
+            frame = executor.predict_frame(chunk, spec, batch_size=run.batch_size)
             frame.insert(0, "path", chunk)
             if labels is not None:
                 frame.insert(1, "label_true", list(labels[start : start + run.batch_size]))
