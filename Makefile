@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= test,bench,delta,demo,keras,hf,connect
+EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect
 DEMO   := demo-output
 
 .PHONY: demo lint test test-fast venv clean

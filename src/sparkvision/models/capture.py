@@ -34,7 +34,7 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import ModelError
+from ..errors import MissingExtraError, ModelError
 
 #: ``package.module:attr.attr``
 CALLABLE_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -380,7 +380,11 @@ def load_callable(arch: Any) -> Any:
     module_name, attr = arch.split(":", 1)
     try:
         target: Any = importlib.import_module(module_name)
+    except MissingExtraError:
+        raise
     except ImportError as exc:
+        if exc.name == "torch":
+            raise MissingExtraError("torch", "torch", f"The model builder {arch}") from exc
         raise ModelError(
             f"could not import module {module_name!r} for {arch!r}: {exc}. It must be "
             "importable in every Python process that runs the model: install it, put it on "

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..config import ModelSpec
 from ..errors import MissingExtraError, ModelError
-from .device import TORCH_DTYPES, torch_device
+from .device import TORCH_DTYPES, import_torch, torch_device
 from .facts import image_input_facts, short_error
 
 
@@ -32,6 +32,7 @@ def import_keras():
             "Unset KERAS_BACKEND or set it to 'torch'"
         )
     os.environ["KERAS_BACKEND"] = "torch"
+    import_torch("Running a Keras model (on the torch backend)", extra="keras")
     try:
         import keras
     except ImportError as exc:
@@ -120,11 +121,10 @@ class KerasEngine:
     """``__call__(batch) -> {"output": array}`` for a Keras model."""
 
     def __init__(self, path: str, spec: ModelSpec) -> None:
-        import torch
-
+        self.keras = import_keras()
+        torch = import_torch("Running a Keras model (on the torch backend)", extra="keras")
         torch.set_num_threads(spec.threads)
         self.torch = torch
-        self.keras = import_keras()
         self.device = torch_device(spec.device)
         self.device_name = str(self.device)
         model = load_keras_model(path, trust_code=spec.trust_code, device=self.device_name)

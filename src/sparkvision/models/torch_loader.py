@@ -25,7 +25,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ModelError
 from .capture import load_callable
-from .device import torch_device, torch_dtype
+from .device import import_torch, torch_device, torch_dtype
 
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 
@@ -184,5 +184,6 @@ def inspect(engine: TorchModuleEngine, path: str | None, spec: ModelSpec) -> dic
 
 def load(path: str | None, spec: ModelSpec) -> TorchModuleEngine:
     """Engine for ``kind`` ``torch`` (a checkpoint file) or ``callable`` (no file)."""
+    import_torch("Running a PyTorch model")
     module = build_from_callable(spec.arch) if path is None else load_checkpoint(path, spec)
     return TorchModuleEngine(module, spec)
