@@ -11,10 +11,8 @@ from drawing import write_patterns
 from sparkvision.cli import main
 
 
-def _no_spark_started():
-    from pyspark.sql import SparkSession
-
-    return SparkSession.getActiveSession() is None
+def _refuse_spark(*args, **kwargs):
+    raise AssertionError("a Spark session or job was started")
 
 
 @pytest.mark.parametrize("case, expected", [
@@ -23,7 +21,12 @@ def _no_spark_started():
     ("no-labels", "no label could be read from 3 of 3 paths"),
     ("out-exists", "already exists; pass --overwrite"),
 ])
-def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, case, expected):
+def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, monkeypatch, case, expected):
+    import sparkvision.pipeline
+
+    # Another test may have left a shared session active: refuse any new session or job.
+    for name in ("run_job", "job_session", "get_session"):
+        monkeypatch.setattr(sparkvision.pipeline, name, _refuse_spark)
     photos = tmp_path / "photos"
     args = ["--label-from", "folder"]
     if case == "one-class":
@@ -48,4 +51,3 @@ def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, case, expected
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
     assert re.search(expected, err), err
-    assert _no_spark_started()
