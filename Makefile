@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= test,bench,delta,demo,keras,hf
+EXTRAS ?= test,bench,delta,demo,keras,hf,openvino,int8
 DEMO   := demo-output
 
 .PHONY: demo test test-fast venv clean

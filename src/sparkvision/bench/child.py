@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from .base import Settings, Usage
+from .base import Settings, Usage, variant_label
 from .dataset import dataset_paths
 
 
@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cores", type=int, required=True)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--model", default="catdog")
+    p.add_argument("--engine", default="onnx")
+    p.add_argument("--precision", default="fp32")
     p.add_argument("--warmup", type=int, default=16)
     p.add_argument("--budget-s", type=float, default=0.0)
     args = p.parse_args(argv)
@@ -38,9 +40,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     settings = Settings(cores=args.cores, batch_size=args.batch_size, model=args.model,
-                        work_dir=args.work)
+                        engine=args.engine, precision=args.precision, work_dir=args.work)
     runner = make_runner(args.runner, settings)
-    base = {"mode": runner.name, "kind": runner.kind, "engine": runner.engine,
+    base = {"mode": variant_label(runner.name, args.engine, args.precision),
+            "kind": runner.kind, "engine": runner.engine, "precision": runner.precision,
             "batch_size": args.batch_size, "cores": args.cores}
 
     def emit(**row) -> None:
