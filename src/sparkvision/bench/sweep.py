@@ -85,7 +85,7 @@ def run_bench(
     os.makedirs(logs, exist_ok=True)
     environment = _environment(cores)
     rows: list[dict] = []
-    echo(f"{'runner':<22}{'images':>8}{'seconds':>10}{'img/s':>9}{'peak MB':>9}  status")
+    echo(f"{'runner':<30}{'images':>8}{'seconds':>10}{'img/s':>9}{'peak MB':>9}  status")
     for name, engine, precision in _jobs(runners, variants):
         label = variant_label(name, engine, precision)
         rows_file = os.path.join(logs, f"{label}.jsonl")
@@ -236,7 +236,7 @@ def _line(row: dict) -> str:
     status = row.get("status", "")
     if row.get("note"):
         status += f": {row['note']}"
-    return (f"{row['mode']:<22}{row['n_images']:>8}{num('seconds', 2):>10}"
+    return (f"{row['mode']:<30}{row['n_images']:>8}{num('seconds', 2):>10}"
             f"{num('images_per_s', 1):>9}{num('peak_rss_mb', 0):>9}  {status}")
 
 

@@ -44,7 +44,8 @@ CALIBRATION_BATCH = 4
 #: what else decides the quantized file; part of its cache key
 SETTINGS: dict[str, Any] = {
     "activations": "QUInt8", "weights": "QInt8", "per_channel": True,
-    "method": "MinMax", "reduce_range": False, "preprocessed": True, "version": 1,
+    "method": "MinMax", "reduce_range": False, "preprocessed": True, "float_tail": True,
+    "version": 1,
 }
 
 
@@ -95,7 +96,7 @@ def _build(source: str, target: str, fmt: str, pre: Preprocess,
         reader = _Reader(name, _batches(calibration, pre, batch))
         try:
             quantize_static(
-                prepared, target, reader,
+                prepared, target, reader, nodes_to_exclude=float_tail(prepared),
                 quant_format=getattr(QuantFormat, fmt),
                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                 per_channel=True, reduce_range=False,
@@ -111,6 +112,37 @@ def _build(source: str, target: str, fmt: str, pre: Preprocess,
     if reader.images == 0:
         raise ConfigError(f"no image of {calibration.description} could be decoded for "
                           "calibration; pass --calibrate with photos like your inputs")
+
+
+#: operators passed through on the way back from an output (shape, pooling, activations)
+_TAIL_OPS = {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Transpose",
+             "Softmax", "Sigmoid", "LogSoftmax", "GlobalAveragePool", "ReduceMean"}
+
+
+def float_tail(path: str) -> list[str]:
+    """The nodes kept in float: from each graph output back through shape, pooling and
+    activation operators and constant bias/scale ``Add``/``Mul``, up to and including the
+    first other node (the last ``Gemm``/``MatMul``/``Conv``). An 8-bit output would round
+    close logits onto the same step (ties for the top class) and coarsen the embedding;
+    the tail costs next to nothing in float."""
+    import onnx
+
+    graph = onnx.load(path, load_external_data=False).graph
+    constants = {i.name for i in graph.initializer} | {
+        o for n in graph.node if n.op_type == "Constant" for o in n.output}
+    producer = {out: node for node in graph.node for out in node.output}
+    keep: list[str] = []
+    todo = [producer[o.name] for o in graph.output if o.name in producer]
+    while todo:
+        node = todo.pop()
+        if node.name in keep:
+            continue
+        keep.append(node.name)
+        passes = node.op_type in _TAIL_OPS or (
+            node.op_type in ("Add", "Mul") and any(i in constants for i in node.input))
+        if passes:
+            todo += [producer[i] for i in node.input if i in producer and i not in constants]
+    return keep
 
 
 def _input(source: str) -> tuple[str, int | None]:
