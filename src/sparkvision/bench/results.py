@@ -211,8 +211,9 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
                          f"{last.get('precision') or 'fp32'} |")
     lines.append("")
 
+    ran = {r["mode"] for r in rows}  # a reference this sweep did not run gets no rows
     lines += _target_table("iterator against the targets (ratio of images/s)",
-                           target_rows(rows), "iterator")
+                           [t for t in target_rows(rows) if t["reference"] in ran], "iterator")
     lines += _target_table("other engines and precisions against the targets (ratio of "
                            "images/s; `iterator` is fp32 ONNX Runtime)",
                            variant_target_rows(rows), None)

@@ -88,10 +88,15 @@ class OpenVinoEngine:
             raise ModelError(f"{path} has no output {spec.output_name!r}; its outputs: "
                              f"{', '.join(names)}")
         self.output = self.compiled.outputs[names.index(self.output_name)]
+        self.input_type = np.dtype(self.compiled.inputs[0].get_element_type().to_dtype())
         self.request = self.compiled.create_infer_request()
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = np.ascontiguousarray(batch, dtype=np.float32)
+        x = batch
+        if self.input_type.kind in "iu":  # a uint8/int8 model: whole pixel values
+            info = np.iinfo(self.input_type)
+            x = np.clip(np.rint(batch), info.min, info.max)
+        x = np.ascontiguousarray(x, dtype=self.input_type)
         result = self.request.infer({0: x})
         return {"output": np.array(result[self.output], dtype=np.float32)}
 

@@ -229,8 +229,8 @@ def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> M
     else:
         raise ConfigError(
             f"--precision int8 measures activation ranges on sample images; for your model "
-            f"{spec.name} pass --calibrate PHOTOS (a folder or files like your inputs; "
-            f"the command line uses the first inputs when it is missing)"
+            f"{spec.name} pass --calibrate PHOTOS / calibrate= (a folder or files like your "
+            f"inputs; the command line uses the first inputs when it is missing)"
         )
     if not calibration.count:
         raise ConfigError(f"--calibrate: {calibration.description} holds no image")
