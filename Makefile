@@ -5,10 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= test,bench,delta,demo,keras,hf,openvino,int8
+EXTRAS ?= test,bench,delta,demo,keras,hf,connect,openvino,int8
 DEMO   := demo-output
 
-.PHONY: demo test test-fast venv clean
+.PHONY: demo lint test test-fast venv clean
 
 venv: $(STAMP)
 
@@ -30,7 +30,11 @@ demo: $(STAMP)
 	@echo "Results: $(DEMO)/preds.parquet (labels), $(DEMO)/vectors.parquet (embeddings),"
 	@echo "         $(DEMO)/sorted/<label>/ (sorted copies, manifest in $(DEMO)/sorted/_manifest.csv)"
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check src tests scripts tools
+	$(PY) -m mypy
+
+test: $(STAMP) lint
 	# GPU tests need a CUDA machine: there run  .venv/bin/python -m pytest -m gpu tests/gpu
 	$(PY) -m pytest -q -p no:cacheprovider -m "not gpu"
 
@@ -38,6 +42,6 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
 
 clean:
-	rm -rf $(VENV) $(DEMO) .cluster build src/*.egg-info
+	rm -rf $(VENV) $(DEMO) .cluster .connect build src/*.egg-info
 
 include mk/cluster.mk

@@ -54,7 +54,7 @@ def measure(engine: str, precision: str, paths: list[str], truth: list[str]) -> 
     catdog = run("catdog", engine, precision, paths)["label"].tolist()
     top1 = run("imagenet", engine, precision, paths)["label"].tolist()
     vectors = np.stack(run("embedding", engine, precision, paths, "embed")["embedding"])
-    return {"accuracy": float(np.mean([a == b for a, b in zip(catdog, truth)])),
+    return {"accuracy": float(np.mean([a == b for a, b in zip(catdog, truth, strict=True)])),
             "top1": top1, "vectors": vectors}
 
 
@@ -79,7 +79,7 @@ def main() -> int:
         except Exception as exc:  # noqa: BLE001 - a row that says why
             print(f"| {engine} | {precision} | not run: {str(exc).splitlines()[0][:120]} |||")
             continue
-        agree = np.mean([a == b for a, b in zip(got["top1"], reference["top1"])])
+        agree = np.mean([a == b for a, b in zip(got["top1"], reference["top1"], strict=True)])
         cos = cosine(got["vectors"], reference["vectors"])
         print(f"| {engine} | {precision} | {got['accuracy']:.1%} | {agree:.1%} | "
               f"{cos.mean():.4f} / {cos.min():.4f} |")

@@ -119,7 +119,7 @@ def main() -> int:
             rates[label].append(n / (time.perf_counter() - w0))
             cpu[label].append((time.process_time() - c0) * 1000 / n)
     print(f"load average before the last round: {os.getloadavg()[0]:.1f}")
-    print(f"| engine, precision | images/s (1 thread) | CPU ms per image |\n|---|---:|---:|")
+    print("| engine, precision | images/s (1 thread) | CPU ms per image |\n|---|---:|---:|")
     for label in engines:
         print(f"| {label} | {statistics.median(rates[label]):.0f} | "
               f"{statistics.median(cpu[label]):.2f} |")

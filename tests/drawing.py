@@ -49,3 +49,41 @@ def write_images(folder: str, names: list[str], *, size=(320, 240), seed: int = 
         img.save(path, fmt)
         paths.append(os.path.abspath(path))
     return paths
+
+
+#: visually distinct synthetic classes for training tests
+PATTERNS = ("stripes", "checks", "rings")
+
+
+def pattern_image(kind: str, seed: int, size: tuple[int, int] = (160, 120)) -> Image.Image:
+    """A picture of one of :data:`PATTERNS`, with random colours, scale and offset."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    period = float(rng.uniform(10, 24))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xx += rng.uniform(0, period)
+    yy += rng.uniform(0, period)
+    if kind == "stripes":
+        mask = (yy // period) % 2 == 0
+    elif kind == "checks":
+        mask = ((xx // period) + (yy // period)) % 2 == 0
+    elif kind == "rings":
+        cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h
+        mask = (np.hypot(xx - cx, yy - cy) // period) % 2 == 0
+    else:
+        raise ValueError(f"unknown pattern {kind!r}; expected one of {PATTERNS}")
+    fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    arr = np.where(mask[..., None], fg, bg).astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+def write_patterns(folder: str, per_class: int, *, seed: int = 0) -> list[str]:
+    """``folder/<pattern>/<pattern>.<i>.jpg`` for every pattern."""
+    paths = []
+    for c, kind in enumerate(PATTERNS):
+        for i in range(per_class):
+            path = os.path.join(folder, kind, f"{kind}.{i}.jpg")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            pattern_image(kind, seed + 1000 * c + i).save(path, "JPEG", quality=90)
+            paths.append(os.path.abspath(path))
+    return paths

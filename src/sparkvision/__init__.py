@@ -5,7 +5,8 @@
 ['catdog', 'efficientnet-lite0']
 """
 
-from .api import classify, embed, predict_udf
+from .api import classify, embed, predict_udf, train
+from .config import ModelRequest, ModelSpec, Preprocess, RunConfig
 from .errors import (
     ConfigError,
     InputError,
@@ -14,8 +15,8 @@ from .errors import (
     OutputError,
     SparkVisionError,
 )
-from .config import ModelRequest, ModelSpec, Preprocess, RunConfig
 from .models import list_models, resolve_model
+from .training import TrainedModel
 
 __version__ = "0.1.0"
 
@@ -30,10 +31,12 @@ __all__ = [
     "Preprocess",
     "RunConfig",
     "SparkVisionError",
+    "TrainedModel",
     "__version__",
     "classify",
     "embed",
     "list_models",
     "predict_udf",
     "resolve_model",
+    "train",
 ]

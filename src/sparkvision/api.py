@@ -7,14 +7,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from .config import DEFAULT_BATCH_SIZE, ModelSpec
+from .errors import ConfigError
 from .models import resolve_model
 from .pipeline import BATCHES_PER_TASK, apply_model
 from .sources import paths_frame, resolve_inputs
 from .spark import get_session, task_cpus
+from .training import TrainedModel
 from .udfs import iterator_udf
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+    from typing_extensions import TypeIs
 
 #: A model: a built-in name, a model file or folder, a ``"module:callable"``, a callable
 #: returning an ``nn.Module`` (or an ``nn.Module``), or a resolved spec.
@@ -142,24 +145,80 @@ def predict_udf(
                          spark=spark, model_config=model_config, arch=arch, device=device,
                          precision=precision, ship=ship, trust_model_code=trust_model_code,
                          **options)
-    return iterator_udf(spec, batch_size=batch_size)  # type: ignore[no-any-return]
+    return iterator_udf(spec, batch_size=batch_size)
+
+
+def train(
+    data: ImagesInput,
+    *,
+    label_col: str | None = None,
+    label_from: str | None = None,
+    out: str | None = None,
+    model: str = "embedding",
+    engine: str = "auto",
+    folds: int = 3,
+    holdout: float = 0.0,
+    overwrite: bool = False,
+    path_col: str | None = None,
+    content_col: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    **model_options: Any,
+) -> TrainedModel:
+    """Fit a classifier for your own labels on ``model``'s embeddings, on Spark MLlib
+    (see :mod:`sparkvision.training`), and return it, saved in ``out`` (default: a new
+    folder in the cache). The result works as ``model=`` everywhere.
+
+    ``data`` is a DataFrame of images with a ``label_col``, or folders/paths whose labels
+    are read with ``label_from`` (``folder`` or ``filename``)::
+
+        clf = sv.train("photos/", label_from="folder", out="my-model")
+        sv.classify(df, model=clf)
+        clf.evaluate("other-photos/", label_from="folder")["accuracy"]
+    """
+    from .config import RunConfig, cache_dir
+    from .training import TrainConfig, train_from_frame, train_from_paths
+
+    if (label_col is None) == (label_from is None):
+        raise ConfigError("train needs exactly one of label_col= (a DataFrame) or label_from=")
+    if out is None:
+        import uuid
+
+        out = os.path.join(cache_dir(), "trained", uuid.uuid4().hex[:12])
+    config = TrainConfig(out=out, model=model, engine=engine, folds=folds, holdout=holdout,
+                         overwrite=overwrite)
+    options = tuple(model_options.items())
+    if label_from is not None:
+        if not _is_paths(data):
+            raise ConfigError("label_from= reads the labels from file paths: pass folders, "
+                              "globs or files, or pass a DataFrame with label_col=")
+        paths = [data] if isinstance(data, str) else list(data)
+        run = RunConfig(out=out, batch_size=batch_size, quiet=True)
+        train_from_paths(paths, label_from=label_from, config=config, run=run,
+                         model_options=options)
+    else:
+        train_from_frame(data, label_col=label_col or "", config=config, path_col=path_col,
+                         content_col=content_col, batch_size=batch_size, model_options=options)
+    return TrainedModel(out)
 
 
 def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None,
              content_col: str | None, output_col: str | None, batch_size: int, engine: str,
              threads: int | None, model_options: dict[str, Any]) -> DataFrame:
-    if isinstance(data, (str, bytes)) or _is_sequence_of_str(data):
+    if _is_paths(data):
         spark = get_session()
-        data = paths_frame(spark, resolve_inputs(data),  # type: ignore[arg-type]
+        data = paths_frame(spark, resolve_inputs(data),
                            rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"
     else:
-        spark = data.sparkSession  # type: ignore[union-attr]
+        spark = data.sparkSession
     spec = resolve_model(model, task=task, engine=engine, threads=threads or task_cpus(spark),
                          spark=spark, **model_options)
-    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,  # type: ignore[no-any-return]
+    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
                        content_col=content_col, output_col=output_col)
 
 
-def _is_sequence_of_str(data: object) -> bool:
+def _is_paths(data: object) -> TypeIs[str | Sequence[str]]:
+    """Whether ``data`` names files to list (a path or paths), not a DataFrame."""
+    if isinstance(data, str):
+        return True
     return isinstance(data, Sequence) and all(isinstance(x, str) for x in data)

@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "one its format runs on for yours; for --precision int8 or bf16 the "
                        "fastest installed: openvino, else onnx)")
         p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
-                       help="how the model runs: python (one process, no Spark), udf (row-at-a-time "
-                       "Spark UDF), pandas (scalar Pandas UDF), iterator (iterator Pandas UDF, "
+                       help="how the model runs: python (one process, no Spark), "
+                       "udf (row-at-a-time Spark UDF), pandas (scalar Pandas UDF), "
+                       "iterator (iterator Pandas UDF, "
                        f"default {DEFAULT_EXECUTION}); see docs/benchmarks.md")
         p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                        help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
@@ -93,8 +94,48 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--mode", choices=MODES, default="copy",
                            help="how --sort-into places files (default copy; never overwrites)")
         add_model_arguments(p)
+    _add_train_parser(sub)
     add_bench_commands(sub)
     return parser
+
+
+def _add_train_parser(sub: argparse._SubParsersAction) -> None:
+    helptext = "fit a classifier for your own labels on a model's embeddings (Spark MLlib)"
+    p = sub.add_parser("train", help=helptext, description=helptext)
+    p.add_argument("inputs", nargs="+", help="labelled photos: folders (recursive), globs, "
+                   "image files or path-list files")
+    p.add_argument("--label-from", choices=("folder", "filename"), required=True,
+                   help="the label of each photo: its parent folder, or its file-name prefix")
+    p.add_argument("--out", required=True, help="the model folder to write (then: classify "
+                   "--model OUT)")
+    p.add_argument("--model", default="embedding", help="the backbone whose embeddings the "
+                   "classifier reads: embedding (built-in, default) or your own model")
+    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto", help="backbone engine")
+    p.add_argument("--holdout", type=float, default=0.0, metavar="SHARE",
+                   help="also measure on this share of the photos, kept out of fitting (e.g. 0.2)")
+    p.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3)")
+    p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
+                   help="how the embeddings are computed (as for embed)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    p.add_argument("--master", help="Spark master URL (default local[*,4])")
+    p.add_argument("--extensions", help="comma-separated extensions to pick up from folders")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_model_arguments(p)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from .training import TrainConfig, render_report, train_from_paths
+
+    config = TrainConfig(out=args.out, model=args.model, engine=args.engine,
+                         folds=args.folds, holdout=args.holdout, overwrite=args.overwrite)
+    run = RunConfig(out=args.out, execution=args.execution, batch_size=args.batch_size,
+                    master=args.master, quiet=args.quiet)
+    extensions = [e.strip() for e in args.extensions.split(",")] if args.extensions else None
+    report = train_from_paths(args.inputs, label_from=args.label_from, config=config, run=run,
+                              extensions=extensions, model_options=model_options(args))
+    print(render_report(report, args.out))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print("sparkvision: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - anything else is a failed run, said plainly
-        out = getattr(args, "out", None)
+        out = getattr(args, "out", None) if args.command in ("classify", "embed") else None
         hint = (f"Finished chunks are kept in '{out}'; after fixing the cause, rerun the same "
                 "command with --resume to process only what is missing. " if out else "")
         print(f"sparkvision: run failed: {describe_failure(exc)}\n{hint}"
@@ -137,6 +178,8 @@ def describe_failure(exc: BaseException) -> str:
 def _run(args: argparse.Namespace) -> int:
     if args.command in BENCH_COMMANDS:
         return run_bench_command(args)
+    if args.command == "train":
+        return _run_train(args)
     from .pipeline import run_job
 
     model = ModelRequest(model=args.model, task=args.command, engine=args.engine,

@@ -12,9 +12,12 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .models.shipping import Shipped
 
 Layout = Literal["nchw", "nhwc"]
 #: What runs the network: ONNX Runtime, PyTorch, Keras 3 (on its torch backend), or
@@ -26,7 +29,7 @@ EngineChoice = Literal["auto", "onnx", "torch", "keras", "openvino"]
 #: How outputs become result columns (see :mod:`sparkvision.models.heads`).
 Head = Literal["catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits"]
 #: What a model file or reference is (see :mod:`sparkvision.models.registry`).
-Format = Literal["onnx", "torch", "torchscript", "callable", "keras", "hf"]
+Format = Literal["onnx", "torch", "torchscript", "callable", "keras", "hf", "trained"]
 Device = Literal["auto", "cpu", "cuda"]
 #: The number type the network runs in: ``fp16``/``bf16`` for torch and Keras models,
 #: ``bf16`` on OpenVINO, ``int8`` (static post-training quantization) for ONNX models.
@@ -40,17 +43,17 @@ Task = Literal["classify", "embed"]
 Execution = Literal["python", "udf", "pandas", "iterator"]
 
 LAYOUTS: tuple[str, ...] = get_args(Layout)
-ENGINES: tuple[str, ...] = get_args(Engine)
-ENGINE_CHOICES: tuple[str, ...] = get_args(EngineChoice)
+ENGINES: tuple[Engine, ...] = get_args(Engine)
+ENGINE_CHOICES: tuple[EngineChoice, ...] = get_args(EngineChoice)
 HEADS: tuple[str, ...] = get_args(Head)
-FORMATS: tuple[str, ...] = get_args(Format)
+FORMATS: tuple[Format, ...] = get_args(Format)
 DEVICES: tuple[str, ...] = get_args(Device)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 CROPS: tuple[str, ...] = get_args(Crop)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
 SHIP_MODES: tuple[str, ...] = get_args(Ship)
 TASKS: tuple[str, ...] = get_args(Task)
-EXECUTIONS: tuple[str, ...] = get_args(Execution)
+EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 DEFAULT_EXECUTION: Execution = "iterator"
 
 #: Image extensions picked up from folders and globs when none are given.
@@ -113,6 +116,7 @@ class ModelSpec:
     - ``output_name`` picks the output the head reads (an ONNX output, a Keras layer, an
       index or key of a torch output); ``head``, ``labels``, ``threshold`` and
       ``from_logits`` say how it becomes result columns;
+    - ``backbone`` is the embedding model a ``trained`` head reads (``sparkvision train``);
     - ``threads`` is the engine's intra-op threads per worker; ``device`` and ``precision``
       where and in which float type the network runs; ``trust_code`` allows loading
       formats that run code.
@@ -127,7 +131,7 @@ class ModelSpec:
     artifact: str | None = None
     artifact_sha256: str | None = None
     arch: object = None
-    shipped: object = None
+    shipped: Shipped | None = None
     labels: tuple[str, ...] = ()
     threshold: float = 0.5
     from_logits: bool = True
@@ -135,6 +139,7 @@ class ModelSpec:
     device: Device = "auto"
     precision: Precision = "fp32"
     trust_code: bool = False
+    backbone: ModelSpec | None = None
 
     def __post_init__(self) -> None:
         _check_choice("model format", self.format, FORMATS)
@@ -214,9 +219,23 @@ class RunConfig:
             raise ConfigError(f"--chunk-size must be >= 0 (0: one chunk); found {self.chunk_size}")
 
 
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def one_of(what: str, value: object, choices: tuple[_Choice, ...]) -> _Choice:
+    """``value`` as the member of ``choices`` it equals; a ConfigError naming ``what`` if none.
+
+    >>> one_of("layout", "nhwc", LAYOUTS)
+    'nhwc'
+    """
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise ConfigError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}.")
+
+
 def _check_choice(what: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}.")
+    one_of(what, value, choices)
 
 
 def cache_dir() -> str:

@@ -59,7 +59,7 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             counts.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
             if labels is not None and "label" in frame:
                 ok = frame[frame["error"].isna() & frame["label_true"].notna()]
-                counts.pairs.update(zip(ok["label_true"], ok["label"]))
+                counts.pairs.update(zip(ok["label_true"], ok["label"], strict=True))
             with lock:
                 done[0] += len(frame)
     counts.seconds = time.monotonic() - started

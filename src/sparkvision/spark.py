@@ -13,7 +13,8 @@ DEFAULT_MASTER = "local[*,4]"
 ARROW_MAX_BYTES = 64 * 1024 * 1024
 
 
-def get_session(master: str | None = None, *, app_name: str = "sparkvision", conf: dict | None = None):
+def get_session(master: str | None = None, *, app_name: str = "sparkvision",
+                conf: dict | None = None):
     """The active session if there is one and no master is asked for, else a new one.
 
     ``master`` defaults to ``local[*,4]``: every core, and a failed task (a Python worker

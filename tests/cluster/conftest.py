@@ -1,9 +1,9 @@
 """Fixtures for the tests that need a real Spark standalone cluster (1 master + 2 workers).
 
-The cluster is started once per test session from the installed PySpark, on 127.0.0.1 only,
-with its logs and work dirs in a pytest temp dir; it is always stopped at the end, also when
-tests fail. Tests using it should carry ``pytest.mark.cluster`` (skip them with
-``-m "not cluster"``).
+The cluster is started once per test session by tools/sparkcluster.py (with the installed
+PySpark's sbin/spark-daemon.sh), on 127.0.0.1 only, with its logs and work dirs in a pytest temp
+dir; it is always stopped at the end, also when tests fail. Tests using it should carry
+``pytest.mark.cluster`` (skip them with ``-m "not cluster"``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sparkvision.standalone import Cluster, start_cluster, stop_cluster
+from sparkcluster import Cluster, start_cluster, stop_cluster
 
 CLUSTER_WORKERS = 2
 

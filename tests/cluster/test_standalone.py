@@ -1,4 +1,4 @@
-"""The standalone cluster tooling (sparkvision.standalone) against a real master + workers.
+"""The standalone cluster tooling (tools/sparkcluster.py) against a real master + workers.
 
 The Spark driver of these tests runs in a child Python process (DRIVER below): one process can
 hold only one SparkContext, and other test modules may keep a local-mode session open in the
@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -21,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from sparkvision import standalone
-from sparkvision.standalone import Cluster, ClusterError, read_cluster, start_cluster, stop_cluster
+import sparkcluster
+import sparkdaemons
+from sparkcluster import Cluster, ClusterError, read_cluster, start_cluster, stop_cluster
 
 pytestmark = pytest.mark.cluster
 
@@ -162,11 +164,11 @@ class Driver:
 
 
 def _json(url: str) -> Any:
-    return standalone._http_json(url + "/json/")
+    return sparkdaemons.http_json(url + "/json/")
 
 
 def _alive(pids: set[int]) -> set[int]:
-    return {p for p in pids if standalone._pid_alive(p)}
+    return {p for p in pids if sparkdaemons.pid_alive(p)}
 
 
 def _check_rows(result: dict[str, Any], state_dir: Path, executors: int) -> dict[str, set[str]]:
@@ -205,11 +207,17 @@ def test_master_reports_all_workers_alive(standalone_cluster: Cluster) -> None:
     assert len(alive) == 2, info["workers"]
     assert all(w["cores"] == 1 and w["memory"] == 2048 for w in alive), alive
     assert all(w["host"] == "127.0.0.1" for w in alive), alive
-    assert len(cluster.pids) == 3 and all(standalone._pid_alive(p) for p in cluster.pids)
+    assert len(cluster.pids) == 3 and all(sparkdaemons.pid_alive(p) for p in cluster.pids)
     assert read_cluster(cluster.state_dir) == cluster
     state = json.loads((cluster.state_dir / "cluster.json").read_text(encoding="utf-8"))
-    assert state["master_url"] == cluster.master_url
-    assert [p["pid"] for p in state["processes"]] == list(cluster.pids)
+    assert (state["master_url"], state["workers"]) == (cluster.master_url, 2)
+    # spark-daemon.sh's pid files and logs are in the state dir
+    daemons = [(sparkcluster.MASTER, 1), (sparkcluster.WORKER, 1), (sparkcluster.WORKER, 2)]
+    pid_files = [sparkdaemons.pid_file(cluster.state_dir, *d) for d in daemons]
+    assert [int(f.read_text()) for f in pid_files] == list(cluster.pids)
+    for cls, instance in daemons:
+        log = sparkdaemons.log_file(cluster.state_dir, cls, instance)
+        assert log.parent == cluster.state_dir and cls in log.read_text(encoding="utf-8")
 
 
 def test_second_start_on_same_state_dir_is_refused(standalone_cluster: Cluster) -> None:
@@ -221,15 +229,36 @@ def test_second_start_on_same_state_dir_is_refused(standalone_cluster: Cluster) 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"workers": 0}, "workers must be at least 1"),
-        ({"cores_per_worker": 0}, "cores_per_worker must be at least 1"),
-        ({"memory_per_worker": "lots"}, "memory_per_worker must look like"),
+        ({"workers": 0}, "at least 1 worker with at least 1 core, got workers=0"),
+        ({"cores_per_worker": 0}, "at least 1 worker .*, got.*cores_per_worker=0"),
+        ({"memory_per_worker": "lots"}, "memory_per_worker like '2g' or '1536m', got 'lots'"),
     ],
 )
 def test_bad_arguments_are_rejected(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ClusterError, match=message):
         start_cluster(state_dir=tmp_path, **kwargs)
     assert not (tmp_path / "cluster.json").exists()
+
+
+def test_taken_port_and_missing_java_are_reported(tmp_path: Path, monkeypatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ClusterError, match=f"port {port} on 127.0.0.1 to be free, but it is"):
+            start_cluster(state_dir=tmp_path / "a", port=port)
+
+        # a port taken after the check: the master exits, and the error shows its log
+        monkeypatch.setattr(sparkcluster, "free_port", lambda port=0: taken.getsockname()[1])
+        with pytest.raises(ClusterError, match="(?s)Master 1: it exited during the start. A port "
+                           "it needs is taken.*Read its log .*Master-1-.*Address already in use"):
+            start_cluster(state_dir=tmp_path / "b", workers=1, timeout=180)
+    assert not list((tmp_path / "b").glob("*.pid")) and read_cluster(tmp_path / "b") is None
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ClusterError, match="needs a Java runtime"):
+        start_cluster(state_dir=tmp_path / "c")
 
 
 def test_job_runs_in_python_workers_on_both_executors(
@@ -247,16 +276,16 @@ def test_job_runs_in_python_workers_on_both_executors(
 
         # the Python workers that made the rows are processes under the cluster's workers,
         # not under the driver
-        family = standalone._family(list(cluster.pids), list(cluster.pids))
+        family = sparkdaemons.family(list(cluster.pids))
         assert {r["pid"] for r in result["rows"]} <= family
         assert result["driver_pid"] not in family
 
         # the cluster's own view: the app is running with one executor on each worker
         info = _json(cluster.webui_url)
         assert [a["id"] for a in info["activeapps"]] == [result["app_id"]]
-        state = json.loads((cluster.state_dir / "cluster.json").read_text(encoding="utf-8"))
-        for proc in state["processes"][1:]:
-            worker = _json(proc["webui_url"])
+        assert len(info["workers"]) == 2
+        for entry in info["workers"]:
+            worker = _json(entry["webuiaddress"])
             assert [(e["appid"], e["memory"]) for e in worker["executors"]] == [
                 (result["app_id"], 1024)
             ], worker["executors"]
@@ -268,7 +297,7 @@ def test_job_runs_in_python_workers_on_both_executors(
 def test_stop_leaves_no_process_behind_and_is_idempotent(tmp_path: Path) -> None:
     """Its own 1-worker cluster, started with the CLI and stopped while an app still runs."""
     state_dir = tmp_path / "state"
-    cli = [sys.executable, "-m", "sparkvision.standalone"]
+    cli = [sys.executable, sparkcluster.__file__]
     opts = ["--state-dir", str(state_dir)]
     driver = None
     try:
@@ -292,13 +321,14 @@ def test_stop_leaves_no_process_behind_and_is_idempotent(tmp_path: Path) -> None
         _check_rows(result, cluster.state_dir, executors=1)
 
         # master, worker, executor JVM, PySpark daemon (own process group) and its workers
-        family = standalone._family(list(cluster.pids), list(cluster.pids))
+        family = sparkdaemons.family(list(cluster.pids))
         assert {r["pid"] for r in result["rows"]} <= family
         assert len(family) >= 4, family
 
         stop_cluster(state_dir)
         assert _alive(family) == set()
         assert not (state_dir / "cluster.json").exists()
+        assert not list(state_dir.glob("*.pid"))  # spark-daemon.sh's pid files
         assert read_cluster(state_dir) is None
 
         stop_cluster(state_dir)  # idempotent

@@ -59,11 +59,12 @@ def test_engine_and_precision_give_the_fp32_labels(drawn, reference, engine, pre
     assert got["error"].isna().all()
     same = (got["label"] == reference["label"]).to_numpy()
     share, score_tol = TOLERANCE[precision]
-    assert same.mean() >= share, list(zip(got["label"], reference["label"]))
+    assert same.mean() >= share, list(zip(got["label"], reference["label"], strict=True))
     gap = np.abs(got["score"] - reference["score"]).to_numpy()[same]
     assert gap.max() <= score_tol
     if precision == "int8":
-        assert all(ref in list(top5) for ref, top5 in zip(reference["label"], got["top5_labels"]))
+        pairs = zip(reference["label"], got["top5_labels"], strict=True)
+        assert all(ref in list(top5) for ref, top5 in pairs)
         catdog = predict_frame(drawn, resolve_model("catdog", engine=engine,
                                                     precision=precision), batch_size=8)
         fp32 = predict_frame(drawn, resolve_model("catdog"), batch_size=8)

@@ -5,7 +5,8 @@ A built-in name is a model file plus a card: with the ``onnx`` engine (default) 
 is the network exported once to ONNX (:mod:`.export`); with ``torch`` it is the weights
 file, loaded into the architecture :func:`sparkvision.models.efficientnet.lite0` builds.
 From there on it is resolved, built, cached, shipped and checked by the same code as a
-user's model (:mod:`.locate`, :mod:`.resolve`). The names differ only in the head that reads the output:
+user's model (:mod:`.locate`, :mod:`.resolve`). The names differ only in the head that reads
+the output:
 
 =================  ==========================================================
 ``catdog``         ``cat`` / ``dog`` / ``other`` with a score (see docs/models.md)

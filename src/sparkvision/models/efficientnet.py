@@ -20,7 +20,7 @@ class Lite0(EfficientNet):
     """EfficientNet-Lite0 whose ``forward`` returns ``{"features", "logits"}``; its
     parameter names are those of the weights file."""
 
-    def forward(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:  # type: ignore[override]
+    def forward(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self._avg_pooling(self.extract_features(inputs)).flatten(1)
         return {"features": features, "logits": self._fc(features)}
 

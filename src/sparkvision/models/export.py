@@ -50,7 +50,7 @@ def export_onnx(path: str) -> None:
                 tmp,
                 input_names=["input"],
                 output_names=["features", "logits"],
-                dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}, "logits": {0: "batch"}},
+                dynamic_axes={name: {0: "batch"} for name in ("input", "features", "logits")},
                 opset_version=OPSET,
                 dynamo=False,
             )

@@ -72,7 +72,7 @@ class HFEngine:
         try:
             model, info = auto.from_pretrained(path, local_files_only=True,
                                                trust_remote_code=False, output_loading_info=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelError(
                 f"transformers could not load {path} as {auto.__name__}: "
                 f"{type(exc).__name__}: {exc}"

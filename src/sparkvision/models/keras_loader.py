@@ -13,7 +13,6 @@ means NHWC, ``(None, 3, H, W)`` NCHW) and whether the last layer already applies
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import numpy as np
@@ -64,7 +63,7 @@ def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu") -> Any
                 "file: --trust-model-code (trust_model_code=True)"
             ) from exc
         raise ModelError(f"Keras could not load {path}: {short_error(exc)}") from exc
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"Keras could not load {path}: {type(exc).__name__}: {short_error(exc)}"
         ) from exc
@@ -86,7 +85,7 @@ def select_output(model, output_name: str | None):
     return keras.Model(inputs, layer.output)
 
 
-def inspect(engine: "KerasEngine", path: str, spec: ModelSpec) -> dict[str, Any]:
+def inspect(engine: KerasEngine, path: str, spec: ModelSpec) -> dict[str, Any]:
     """Defaults read from a loaded Keras model: image size, layout, from_logits."""
     model = engine.model
     facts: dict[str, Any] = {}

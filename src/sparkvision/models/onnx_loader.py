@@ -13,9 +13,9 @@ A model runs in the precision it was saved in: to run in fp16, convert the file;
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from ..config import ModelSpec
 from ..errors import ModelError
@@ -46,7 +46,7 @@ def session(path: str, *, threads: int, device: str) -> Any:
         return ort.InferenceSession(path, options, providers=onnx_providers(device))
     except ModelError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(f"ONNX Runtime could not load {path}: {exc}") from exc
 
 
@@ -86,13 +86,14 @@ class OnnxFileEngine:
         return {"output": np.asarray(out, dtype=np.float32)}
 
 
-def inspect(engine: OnnxFileEngine, path: str, spec: ModelSpec) -> dict[str, Any]:
-    """Defaults read from the ONNX graph (see module docstring)."""
+def inspect(engine: Any, path: str, spec: ModelSpec) -> dict[str, Any]:
+    """Defaults read from the ONNX graph (see module docstring); ``engine`` is any engine
+    with the ``output_name`` it reads (ONNX Runtime's or OpenVINO's)."""
     import onnx
 
     try:
         model = onnx.load(path, load_external_data=False)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(f"could not read {path} as an ONNX model: {exc}") from exc
     graph = model.graph
     initializers = {i.name for i in graph.initializer}

@@ -76,7 +76,7 @@ class OpenVinoEngine:
         try:
             model = core.read_model(path)
             self.compiled = core.compile_model(model, "CPU", compile_config(spec))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelError(f"OpenVINO could not load {path}: {type(exc).__name__}: "
                              f"{exc}") from exc
         if len(self.compiled.inputs) != 1:

@@ -106,7 +106,7 @@ def _build(source: str, target: str, fmt: str, pre: Preprocess,
             )
         except (ConfigError, ModelError):
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelError(f"could not quantize {source} to int8: {type(exc).__name__}: "
                              f"{exc}") from exc
     if reader.images == 0:

@@ -11,17 +11,18 @@ builds the live engine on the worker, once per process (through the cache in
 - ``inspect(engine, path, spec) -> dict``: defaults read from the model (``layout``,
   ``image_size``, ``from_logits``, ``labels``, preprocessing...), used on the driver.
 
-==============  ============  ======================================  =============
-format          engine        loader                                  extra
-==============  ============  ======================================  =============
-``onnx``        ``onnx``      :mod:`.onnx_loader`                     (core)
-``onnx``        ``openvino``  :mod:`.openvino_loader`                 ``openvino``
-``torch``       ``torch``     :mod:`.torch_loader`  (state dict/model) ``torch``
-``callable``    ``torch``     :mod:`.torch_loader`  (module:callable)  ``torch``
-``torchscript`` ``torch``     :mod:`.torchscript_loader`              ``torch``
-``keras``       ``keras``     :mod:`.keras_loader`                    ``keras``
-``hf``          ``torch``     :mod:`.hf_loader`                       ``hf``
-==============  ============  ======================================  =============
+==============  ============  ========================================  =============
+format          engine        loader                                    extra
+==============  ============  ========================================  =============
+``onnx``        ``onnx``      :mod:`.onnx_loader`                       (core)
+``onnx``        ``openvino``  :mod:`.openvino_loader`                   ``openvino``
+``torch``       ``torch``     :mod:`.torch_loader`  (state dict/model)  ``torch``
+``callable``    ``torch``     :mod:`.torch_loader`  (module:callable)   ``torch``
+``torchscript`` ``torch``     :mod:`.torchscript_loader`                ``torch``
+``keras``       ``keras``     :mod:`.keras_loader`                      ``keras``
+``hf``          ``torch``     :mod:`.hf_loader`                         ``hf``
+``trained``     any           :mod:`.trained_loader` (head + backbone)  (backbone's)
+==============  ============  ========================================  =============
 
 Adding an engine or a format is one loader module and one row in :data:`LOADERS`.
 
@@ -60,6 +61,9 @@ LOADERS: dict[tuple[str, str], str] = {
     ("torchscript", "torch"): "torchscript_loader",
     ("keras", "keras"): "keras_loader",
     ("hf", "torch"): "hf_loader",
+    # a head trained by `sparkvision train`, fused with its backbone on the backbone's engine
+    **{("trained", engine): "trained_loader"
+       for engine in ("onnx", "torch", "keras", "openvino")},
 }
 
 

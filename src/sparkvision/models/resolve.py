@@ -34,19 +34,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import ModelSpec, Preprocess
+from ..config import ENGINES, FORMATS, ModelSpec, Preprocess, one_of
 from ..errors import ConfigError, ModelError
 from ..fileutil import file_sha256
 from . import registry
-from .card import normalize, read_card
 from .capture import callable_ref, load_callable
+from .card import normalize, read_card
 from .facts import short_error
 from .heads import GENERIC_HEADS, check_head
 from .locate import Located, locate
+from .trained import CARD, HEAD, is_trained_directory, read_backbone
+
+if TYPE_CHECKING:
+    from .shipping import Shipped
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,35 +97,89 @@ def resolve_model(
     """
     if isinstance(model, ModelSpec):
         return model
+    if is_trained_directory(model):
+        if model_config is not None or options or arch is not None:
+            raise ConfigError(
+                f"{os.fspath(model)} is a trained model: its card and backbone say how to feed "
+                "and read it; drop the model options"
+            )
+        return _resolve_trained(os.fspath(model), task=task, engine=engine, threads=threads,
+                                spark=spark, ship=ship, device=device, precision=precision)
     opts = _gather_options(model_config, options, arch)
     if py_files:
         add_py_files([py_files] if isinstance(py_files, str) else list(py_files), spark)
     arch_ref = _arch_ref(opts)
     found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
                    trust=trust_model_code, spark=spark)
-    base = ModelSpec(
-        name=found.name, format=found.format,  # type: ignore[arg-type]
-        engine=registry.pick_engine(found.format, engine, found.name,  # type: ignore[arg-type]
-                                    precision),
+    base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads,
+                      precision=precision)
+    _check_precision(base, precision, device)
+    spec = _fit(base, found, opts, task)
+    local = found.local
+    if precision == "int8":
+        spec = _quantized(spec, found, model, calibrate)
+        local = spec.artifact
+    elif calibrate is not None:
+        raise ConfigError(f"--calibrate goes with --precision int8; found --precision {precision}")
+    shipped, artifact = _ship(spec, local, spark, ship)
+    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+
+def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: str,
+               threads: int, precision: str) -> ModelSpec:
+    """What ``found`` is before its card is fitted: raw outputs, fp32, on the CPU."""
+    picked = registry.pick_engine(found.format, engine, found.name, precision)
+    return ModelSpec(
+        name=found.name, format=one_of("model format", found.format, FORMATS),
+        engine=one_of("engine", picked, ENGINES),
         head="logits", threads=threads, artifact=found.artifact,
         artifact_sha256=file_sha256(found.local) if found.local else None,
         arch=_arch_value(found, opts, arch_ref),
         output_name=opts.get("output_name", found.card.get("output_name")),
         device="cpu", precision="fp32", trust_code=found.trust,
     )
-    _check_precision(base, precision, device)
-    spec = _fit(base, found, opts, task)
-    local, artifact = found.local, spec.artifact
-    if precision == "int8":
-        spec = _quantized(spec, found, model, calibrate)
-        local = artifact = spec.artifact
-    elif calibrate is not None:
-        raise ConfigError(f"--calibrate goes with --precision int8; found --precision {precision}")
-    shipped = None
-    if local is not None and artifact is not None:
-        from .shipping import ship_model
 
-        shipped, artifact = ship_model(spark, ship, artifact, local, spec.artifact_sha256 or "")
+
+def _ship(spec: ModelSpec, local: str | None, spark: Any,
+          ship: str) -> tuple[Shipped | None, str | None]:
+    """``(shipped, artifact)``: how the workers get the model file ``local`` (the driver's
+    copy of ``spec.artifact``; see :mod:`.shipping`)."""
+    if local is None or spec.artifact is None:
+        return None, spec.artifact
+    from .shipping import ship_model
+
+    return ship_model(spark, ship, spec.artifact, local, spec.artifact_sha256 or "")
+
+
+def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark: Any,
+                     ship: str, device: str, precision: str) -> ModelSpec:
+    """A ``sparkvision train`` folder: its backbone resolved for embeddings (its weights
+    checked against the hash training recorded), fused with the head (:mod:`.trained`)."""
+    if task != "classify":
+        raise ConfigError(
+            f"{folder} is a trained classifier; embed with its backbone instead "
+            f"(--model {read_backbone(folder).model})"
+        )
+    backbone = read_backbone(folder)
+    inner = resolve_model(backbone.model, task="embed",
+                          engine=backbone.engine if engine == "auto" else engine,
+                          threads=threads, spark=spark, ship=ship, device=device,
+                          precision=precision, **backbone.options)
+    labels = tuple(read_card(os.path.join(folder, CARD)).get("labels", ()))
+    head = os.path.abspath(os.path.join(folder, HEAD))
+    spec = ModelSpec(
+        name=os.path.basename(os.path.abspath(folder)), format="trained", engine=inner.engine,
+        head="softmax", preprocess=inner.preprocess, threads=threads, artifact=head,
+        artifact_sha256=file_sha256(head), labels=labels, backbone=inner,
+    )
+    width = _probe_width(registry.build_engine(spec), spec.preprocess, spec.name)
+    try:
+        check_head("softmax", width, labels)
+    except ValueError as exc:
+        raise ConfigError(f"trained model {folder}: {exc}") from None
+    from .shipping import ship_model
+
+    shipped, artifact = ship_model(spark, ship, head, head, spec.artifact_sha256 or "")
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
 
 
@@ -274,7 +332,7 @@ def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
     elif resize_given and int(merged["resize"]) >= size:
         resize = int(merged["resize"])
     else:
-        resize = int(round(size * 256 / 224))
+        resize = round(size * 256 / 224)
     return Preprocess(
         size=size, resize=resize, crop=crop, scale=float(merged["scale"]),
         mean=tuple(merged["mean"]), std=tuple(merged["std"]), layout=merged["layout"],
@@ -286,7 +344,7 @@ def _probe_width(engine: Any, pre: Preprocess, name: str) -> int:
     shape = (1, 3, pre.size, pre.size) if pre.layout == "nchw" else (1, pre.size, pre.size, 3)
     try:
         out = engine(np.zeros(shape, dtype=np.float32))["output"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
             f"(input shape {shape}): {type(exc).__name__}: {short_error(exc).rstrip('.')}. Check "

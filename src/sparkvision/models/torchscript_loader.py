@@ -35,7 +35,7 @@ def load_module(path: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(path, map_location="cpu")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"torch.jit.load could not load {path}: {type(exc).__name__}: {exc}"
         ) from exc

@@ -24,9 +24,10 @@ def paths_frame(
     from pyspark.sql.types import StringType, StructField, StructType
 
     fields = [StructField("path", StringType(), False)]
+    rows: list[tuple[str | None, ...]]
     if labels is not None:
         fields.append(StructField("label_true", StringType(), True))
-        rows = list(zip(paths, labels))
+        rows = list(zip(paths, labels, strict=True))
     else:
         rows = [(p,) for p in paths]
     parallelism = max(1, spark.sparkContext.defaultParallelism)

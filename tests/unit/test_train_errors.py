@@ -1,0 +1,51 @@
+"""What `sparkvision train` cannot train on is refused with one line and exit status 2,
+before any Spark session exists."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from drawing import write_patterns
+from sparkvision.cli import main
+
+
+def _no_spark_started():
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession() is None
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("one-class", "at least 2 classes; found 1 \\(checks\\)"),
+    ("small-class", "at least 5 images .* too few: rings \\(3\\)"),
+    ("no-labels", "no label could be read from 3 of 3 paths"),
+    ("out-exists", "already exists; pass --overwrite"),
+])
+def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, case, expected):
+    photos = tmp_path / "photos"
+    args = ["--label-from", "folder"]
+    if case == "one-class":
+        write_patterns(str(photos), 6)
+        for kind in ("stripes", "rings"):
+            for path in (photos / kind).iterdir():
+                path.unlink()
+    elif case == "small-class":
+        write_patterns(str(photos), 6)
+        for path in sorted((photos / "rings").iterdir())[:3]:
+            path.unlink()
+    elif case == "no-labels":
+        photos.mkdir()
+        for i in range(3):
+            (photos / f"{i}.jpg").write_bytes(b"x")
+        args = ["--label-from", "filename"]
+    else:
+        write_patterns(str(photos), 6)
+        (tmp_path / "model").mkdir()
+    code = main(["train", str(photos), *args, "--out", str(tmp_path / "model"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert re.search(expected, err), err
+    assert _no_spark_started()
