@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(see 'your own model' below)")
         p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                        help="inference engine (default auto: onnx for the built-in models, the "
-                       "one its format runs on for yours)")
+                       "one its format runs on for yours; for --precision int8 or bf16 the "
+                       "fastest installed: openvino, else onnx)")
         p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
                        help="how the model runs: python (one process, no Spark), "
                        "udf (row-at-a-time Spark UDF), pandas (scalar Pandas UDF), "

@@ -20,16 +20,20 @@ if TYPE_CHECKING:
     from .models.shipping import Shipped
 
 Layout = Literal["nchw", "nhwc"]
-#: What runs the network: ONNX Runtime, PyTorch, or Keras 3 (on its torch backend).
-Engine = Literal["onnx", "torch", "keras"]
-#: ``auto`` picks the engine the model's format runs on (ONNX Runtime for the built-ins).
-EngineChoice = Literal["auto", "onnx", "torch", "keras"]
+#: What runs the network: ONNX Runtime, PyTorch, Keras 3 (on its torch backend), or
+#: OpenVINO (ONNX files on the CPU).
+Engine = Literal["onnx", "torch", "keras", "openvino"]
+#: ``auto`` picks the engine the model's format runs on (ONNX Runtime for the built-ins;
+#: for ``int8``/``bf16`` the fastest installed one, see :mod:`sparkvision.models.registry`).
+EngineChoice = Literal["auto", "onnx", "torch", "keras", "openvino"]
 #: How outputs become result columns (see :mod:`sparkvision.models.heads`).
 Head = Literal["catdog", "imagenet", "embedding", "softmax", "sigmoid", "logits"]
 #: What a model file or reference is (see :mod:`sparkvision.models.registry`).
 Format = Literal["onnx", "torch", "torchscript", "callable", "keras", "hf", "trained"]
 Device = Literal["auto", "cpu", "cuda"]
-Precision = Literal["fp32", "fp16", "bf16"]
+#: The number type the network runs in: ``fp16``/``bf16`` for torch and Keras models,
+#: ``bf16`` on OpenVINO, ``int8`` (static post-training quantization) for ONNX models.
+Precision = Literal["fp32", "fp16", "bf16", "int8"]
 Crop = Literal["center", "none"]
 Interpolation = Literal["bilinear", "bicubic", "nearest"]
 Ship = Literal["auto", "path", "broadcast"]

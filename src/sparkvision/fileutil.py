@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 
 from .config import cache_dir
 
@@ -37,6 +39,50 @@ def write_atomically(path: str, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created if missing) for the ``with``
+    block: other processes, on this machine, that take the same lock wait for it. Where
+    there is no ``fcntl`` (Windows) nothing is locked: a file made by :func:`build_once`
+    may then be built twice, but is still never seen half-written."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def build_once(path: str, build: Callable[[str], None]) -> bool:
+    """Make the file ``path`` with ``build(tmp)`` unless it exists, once even when several
+    processes ask at the same time: under a lock beside it (``path + ".lock"``), into a
+    temporary file of the same folder, renamed into place when complete. True when this
+    call built it."""
+    if os.path.isfile(path):
+        return False
+    folder = os.path.dirname(path) or "."
+    with file_lock(path + ".lock"):
+        if os.path.isfile(path):
+            return False
+        suffix = os.path.splitext(path)[1]
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+        os.close(fd)
+        try:
+            build(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return True
 
 
 def cached_model_path(sha256: str, suffix: str) -> str:

@@ -66,7 +66,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=DEVICES, default="auto",
                    help="auto: a GPU when the worker has one; cpu; cuda (fail without a GPU)")
     g.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                   help="float type the network runs in (torch and Keras models)")
+                   help="number type the network runs in (default fp32, exact): fp16/bf16 for "
+                   "torch and Keras models, bf16 on --engine openvino, int8 (quantized once "
+                   "and cached) for ONNX models and the built-in ones; see docs/usage.md")
+    g.add_argument("--calibrate", metavar="PHOTOS",
+                   help="--precision int8: images to measure activation ranges on (a folder, "
+                   "glob or files like your inputs; the first 100). Default: the built-in set "
+                   "for the built-in models, the first 100 inputs for yours")
     g.add_argument("--trust-model-code", action="store_true",
                    help="allow model files whose loading can run code: pickled torch models, "
                    "Keras Lambda layers. Only for files you trust")
@@ -87,6 +93,8 @@ def model_options(args: argparse.Namespace) -> tuple[tuple[str, object], ...]:
         options["device"] = args.device
     if args.precision != "fp32":
         options["precision"] = args.precision
+    if args.calibrate:
+        options["calibrate"] = args.calibrate
     if args.trust_model_code:
         options["trust_model_code"] = True
     if args.py_files:

@@ -18,6 +18,7 @@ from typing import Any
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelRequest, ModelSpec, RunConfig
 from .errors import ConfigError
 from .models import resolve_model
+from .models.calibration import first_inputs_by_default
 from .report import Progress, RunSummary
 from .resume import (
     check_run_info,
@@ -107,6 +108,7 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
     if run.sort_into and model.task != "classify":
         raise ConfigError("--sort-into needs labels: use it with classify, not embed")
     paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
+    model = first_inputs_by_default(model, paths)  # int8 on a user's model, no --calibrate
     labels = [label_from_path(p, run.label_from) for p in paths] if run.label_from else None
     fmt = format_for(run.out, run.format)
     if run.execution == "python":

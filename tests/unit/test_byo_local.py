@@ -375,7 +375,7 @@ def test_builtin_models_are_an_onnx_file_and_a_card():
     with pytest.raises(ConfigError, match="the catdog head has none of its own to rename"):
         resolve_model("catdog", labels=["a", "b"])
     # ...and an engine the format cannot run on is refused, not dropped.
-    with pytest.raises(ModelError, match=r"runs on onnx \(default\) or torch"):
+    with pytest.raises(ModelError, match=r"runs on onnx \(default\), openvino or torch"):
         resolve_model("catdog", engine="keras")
 
 

@@ -38,7 +38,33 @@ class Settings:
     batch_size: int = 32
     model: str = "catdog"
     engine: str = "onnx"
+    precision: str = "fp32"
     work_dir: str = "."
+
+
+#: the engine and precision of the peers and of the plain runner names
+REFERENCE_VARIANT = ("onnx", "fp32")
+#: runners that run once per --engines x --precisions; the others run once, on the reference
+VARIANT_RUNNERS = ("python", "udf", "pandas", "iterator", "ceiling-engine")
+
+
+def variant_label(name: str, engine: str = "onnx", precision: str = "fp32") -> str:
+    """The row name of runner ``name`` on ``engine`` in ``precision``: the plain name for
+    ONNX Runtime fp32, else ``name@engine-precision``.
+
+    >>> variant_label("iterator", "openvino", "int8")
+    'iterator@openvino-int8'
+    """
+    if (engine, precision) == REFERENCE_VARIANT:
+        return name
+    return f"{name}@{engine}-{precision}"
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """``("iterator", "openvino-int8")`` for ``iterator@openvino-int8``; the suffix of a
+    plain name is ``""``."""
+    name, _, variant = label.partition("@")
+    return name, variant
 
 
 class Runner:
@@ -47,6 +73,7 @@ class Runner:
     name: str = ""
     kind: str = "mode"
     engine: str = "onnx"
+    precision: str = "fp32"
     #: Python modules the runner needs, and the extra that installs them.
     requires: tuple[str, ...] = ()
     extra: str = "bench"

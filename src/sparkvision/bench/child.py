@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from .base import Runner, Settings, Usage
+from .base import Runner, Settings, Usage, variant_label
 from .dataset import dataset_paths
 
 
@@ -28,9 +28,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     settings = Settings(cores=args.cores, batch_size=args.batch_size, model=args.model,
-                        work_dir=args.work)
+                        engine=args.engine, precision=args.precision, work_dir=args.work)
     runner = make_runner(args.runner, settings)
-    base = {"mode": runner.name, "kind": runner.kind, "engine": runner.engine,
+    base = {"mode": variant_label(runner.name, args.engine, args.precision),
+            "kind": runner.kind, "engine": runner.engine, "precision": runner.precision,
             "batch_size": args.batch_size, "cores": args.cores}
 
     def emit(**row) -> None:
@@ -79,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", type=int, required=True)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--model", default="catdog")
+    p.add_argument("--engine", default="onnx")
+    p.add_argument("--precision", default="fp32")
     p.add_argument("--warmup", type=int, default=16)
     p.add_argument("--budget-s", type=float, default=0.0)
     return p

@@ -35,6 +35,12 @@ def add_bench_commands(sub) -> None:
     p.add_argument("--peers", nargs="?", const=",".join(PEER_RUNNERS), default="",
                    help=f"also time peer systems: all ({','.join(PEER_RUNNERS)}) or a "
                    "comma-separated choice")
+    p.add_argument("--engines", default="onnx",
+                   help="engines for sparkvision's modes and the engine ceiling, e.g. "
+                   "onnx,openvino (default onnx; the peers always run ONNX Runtime fp32)")
+    p.add_argument("--precisions", default="fp32",
+                   help="precisions for the same, e.g. fp32,int8 (default fp32); each engine "
+                   "runs those it supports")
     p.add_argument("--no-ceiling", action="store_true",
                    help="skip the ceiling rows (engine alone, decode alone)")
     p.add_argument("--data", help="data set folder (default OUT/images; made if missing)")
@@ -76,7 +82,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
 
     from .modes import CEILING_RUNNERS, MODE_RUNNERS
     from .registry import PEER_RUNNERS
-    from .sweep import parse_list, parse_sizes, run_bench
+    from .sweep import parse_list, parse_sizes, parse_variants, run_bench
 
     runners = parse_list(args.modes, what="--modes", allowed=MODE_RUNNERS)
     if args.peers:
@@ -85,5 +91,6 @@ def run_bench_command(args: argparse.Namespace) -> int:
         runners += list(CEILING_RUNNERS)
     run_bench(sizes=parse_sizes(args.sizes), runners=runners, out=args.out, data=args.data,
               cores=args.cores, batch_size=args.batch_size, warmup=args.warmup, seed=args.seed,
-              budget_s=args.budget_s, timeout_s=args.timeout_s)
+              budget_s=args.budget_s, timeout_s=args.timeout_s,
+              variants=parse_variants(args.engines, args.precisions))
     return 0

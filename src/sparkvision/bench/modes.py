@@ -35,12 +35,23 @@ def _run(settings: Settings, mode: str, out: str) -> RunConfig:
 def _spec(settings: Settings, mode: str, threads: int, spark: Any = None) -> ModelSpec:
     from ..pipeline import resolve_request
 
+    options = () if settings.precision == "fp32" else (("precision", settings.precision),)
     request = ModelRequest(model=settings.model,
-                           engine=one_of("engine", settings.engine, ENGINE_CHOICES))
+                           engine=one_of("engine", settings.engine, ENGINE_CHOICES),
+                           options=options)
     return resolve_request(request, threads=threads, spark=spark, execution=mode)
 
 
-class PythonMode(Runner):
+class _EngineRunner(Runner):
+    """A runner of sparkvision's own code, on the sweep's engine and precision."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.engine = settings.engine
+        self.precision = settings.precision
+
+
+class PythonMode(_EngineRunner):
     name = "python"
 
     def setup(self) -> None:
@@ -53,7 +64,7 @@ class PythonMode(Runner):
         return parquet_rows(out)
 
 
-class SparkMode(Runner):
+class SparkMode(_EngineRunner):
     """udf, pandas and iterator: one SparkSession for the whole sweep."""
 
     def __init__(self, settings: Settings, mode: str) -> None:
@@ -87,7 +98,8 @@ class SparkMode(Runner):
 _state: dict = {}
 
 
-def _init_engine(model: str, engine: str, sample: list[str], batch_size: int) -> None:
+def _init_engine(model: str, engine: str, precision: str, sample: list[str],
+                 batch_size: int) -> None:
     """Pool initializer: build the engine (1 thread) and one batch of decoded inputs."""
     import numpy as np
 
@@ -96,7 +108,7 @@ def _init_engine(model: str, engine: str, sample: list[str], batch_size: int) ->
     from ..models import resolve_model
     from ..sources.reader import read_image_bytes
 
-    spec = resolve_model(model, engine=engine, threads=1)
+    spec = resolve_model(model, engine=engine, precision=precision, threads=1)
     _state["engine"] = get_engine(spec)
     batch, _, _ = prepare_batch([read_image_bytes(p) for p in sample], spec.preprocess)
     repeats = -(-batch_size // len(batch))  # the sample repeated up to a full batch
@@ -124,7 +136,7 @@ def _decode_chunk(paths: list[str]) -> int:
     return len(ok) + len(failed)
 
 
-class _PoolCeiling(Runner):
+class _PoolCeiling(_EngineRunner):
     kind = "ceiling"
 
     def __init__(self, settings: Settings) -> None:
@@ -143,7 +155,8 @@ class EngineCeiling(_PoolCeiling):
     def setup(self) -> None:
         from ..models import resolve_model
 
-        resolve_model(self.settings.model, engine=self.settings.engine)
+        # built here (and quantized, for int8) so that the pool's processes find it cached
+        resolve_model(self.settings.model, engine=self.engine, precision=self.precision)
         self._sample: list[str] | None = None
 
     def run(self, paths: list[str], out: str) -> int:
@@ -151,7 +164,7 @@ class EngineCeiling(_PoolCeiling):
             ctx = multiprocessing.get_context("spawn")
             self.pool = ctx.Pool(
                 self.settings.cores, initializer=_init_engine,
-                initargs=(self.settings.model, self.settings.engine,
+                initargs=(self.settings.model, self.engine, self.precision,
                           paths[: self.settings.batch_size], self.settings.batch_size),
             )
         cores, bs = self.settings.cores, self.settings.batch_size

@@ -11,8 +11,11 @@ import json
 import os
 from collections.abc import Callable, Iterable
 
+from .base import split_label
+
 COLUMNS = ["mode", "kind", "n_images", "seconds", "images_per_s", "peak_rss_mb",
-           "startup_s", "engine", "batch_size", "cores", "cpu_s", "load_1m", "status", "note"]
+           "startup_s", "engine", "precision", "batch_size", "cores", "cpu_s", "load_1m",
+           "status", "note"]
 CEILING = "ceiling-decode+engine"
 RESULTS = "results.csv"
 CHART = "bench.png"
@@ -21,6 +24,10 @@ ENVIRONMENT = "environment.json"
 
 #: iterator's speed-up over each reference at 1000+ images that docs/benchmarks.md aims at.
 TARGETS = {CEILING: 0.85, "seed": 4.0, "predict_batch_udf": 2.0, "ray": 1.5, "daft": 1.5}
+#: the same for the iterator on another engine or precision (``iterator@ENGINE-PRECISION``):
+#: against the fp32 ONNX Runtime iterator, its own decode+engine ceiling, and Spark's
+#: predict_batch_udf (fp32 ONNX Runtime)
+VARIANT_TARGETS = {"iterator": 1.8, CEILING: 0.9, "predict_batch_udf": 3.0}
 
 
 def write_csv(rows: Iterable[dict], path: str) -> None:
@@ -48,19 +55,21 @@ def read_csv(path: str) -> list[dict]:
 def with_derived(rows: list[dict]) -> list[dict]:
     """``rows`` plus one ``ceiling-decode+engine`` row per size where both ceilings ran:
     doing both jobs back to back with no overhead takes the sum of their times."""
-    rows = [r for r in rows if r["mode"] != CEILING]
+    rows = [r for r in rows if split_label(r["mode"])[0] != CEILING]
     ok = {(r["mode"], r["n_images"]): r for r in rows if r["status"] == "ok"}
     derived = []
     for (mode, n), engine in sorted(ok.items(), key=lambda kv: kv[0][1]):
         decode = ok.get(("ceiling-decode", n))
-        if mode != "ceiling-engine" or decode is None:
+        name, variant = split_label(mode)
+        if name != "ceiling-engine" or decode is None:
             continue
         seconds = engine["seconds"] + decode["seconds"]
         cpu = (engine["cpu_s"] + decode["cpu_s"]
                if engine.get("cpu_s") is not None and decode.get("cpu_s") is not None else None)
         derived.append({
-            **{c: engine.get(c) for c in ("engine", "batch_size", "cores")},
-            "mode": CEILING, "kind": "ceiling", "n_images": n, "seconds": round(seconds, 3),
+            **{c: engine.get(c) for c in ("engine", "precision", "batch_size", "cores")},
+            "mode": f"{CEILING}@{variant}" if variant else CEILING, "kind": "ceiling",
+            "n_images": n, "seconds": round(seconds, 3),
             "images_per_s": round(n / seconds, 2), "cpu_s": cpu, "status": "derived",
             "note": "ceiling-engine + ceiling-decode (seconds and CPU seconds added)",
         })
@@ -83,13 +92,15 @@ def cpu_ms_per_image(row: dict) -> float | None:
     return row["cpu_s"] * 1000 / row["n_images"] if row.get("cpu_s") else None
 
 
-def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000) -> list[dict]:
-    """For each size >= ``min_n``: ``mode``'s speed relative to each reference of TARGETS,
-    in images/s (``ratio``) and in CPU time per image (``cpu_ratio``: theirs / mine)."""
+def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000,
+                targets: dict[str, float] | None = None) -> list[dict]:
+    """For each size >= ``min_n``: ``mode``'s speed relative to each reference of
+    ``targets`` (default TARGETS), in images/s (``ratio``) and in CPU time per image
+    (``cpu_ratio``: theirs / mine)."""
     out = []
     for n in sorted({r["n_images"] for r in rows if r["n_images"] and r["n_images"] >= min_n}):
         mine = _measured(rows, mode, n)
-        for ref, goal in TARGETS.items():
+        for ref, goal in (targets or TARGETS).items():
             theirs = _measured(rows, ref, n)
             ratio = cpu_ratio = None
             if mine and theirs:
@@ -99,6 +110,21 @@ def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000) 
                     cpu_ratio = their_cpu / my_cpu
             out.append({"n_images": n, "reference": ref, "target": goal, "ratio": ratio,
                         "cpu_ratio": cpu_ratio, "met": None if ratio is None else ratio >= goal})
+    return out
+
+
+def variant_target_rows(rows: list[dict], *, min_n: int = 1000) -> list[dict]:
+    """For each ``iterator@VARIANT`` and size >= ``min_n``: its speed relative to each
+    reference of VARIANT_TARGETS (the ceiling being the variant's own)."""
+    variants = sorted({split_label(r["mode"])[1] for r in rows
+                       if split_label(r["mode"])[0] == "iterator" and "@" in r["mode"]})
+    out = []
+    for variant in variants:
+        mode = f"iterator@{variant}"
+        for t in target_rows(rows, mode=mode, min_n=min_n, targets={
+                (f"{CEILING}@{variant}" if ref == CEILING else ref): goal
+                for ref, goal in VARIANT_TARGETS.items()}):
+            out.append({**t, "mode": mode})
     return out
 
 
@@ -152,7 +178,12 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
     lines += _table("CPU milliseconds per image (all processes of the run; robust to other load)",
                     rows, modes, sizes, cpu_ms_per_image, 1)
     lines += _startup_lines(rows, modes)
-    lines += _target_lines(target_rows(rows))
+    ran = {r["mode"] for r in rows}  # a reference this sweep did not run gets no rows
+    lines += _target_table("iterator against the targets (ratio of images/s)",
+                           [t for t in target_rows(rows) if t["reference"] in ran], "iterator")
+    lines += _target_table("other engines and precisions against the targets (ratio of "
+                           "images/s; `iterator` is fp32 ONNX Runtime)",
+                           variant_target_rows(rows), None)
     lines += _problem_lines([r for r in rows if r["status"] in ("failed", "skipped")])
     return "\n".join(lines)
 
@@ -193,22 +224,8 @@ def _startup_lines(rows: list[dict], modes: list[str]) -> list[str]:
         last = max(mine, key=lambda r: r["n_images"]) if mine else None
         if last:
             lines.append(f"| {mode} | {_fmt(last['startup_s'], 2)} | "
-                         f"{_fmt(last['peak_rss_mb'], 0)} | {last['engine']} |")
-    return [*lines, ""]
-
-
-def _target_lines(targets: list[dict]) -> list[str]:
-    if not targets:
-        return []
-    lines = ["**iterator against the targets (ratio of images/s)**", "",
-             "| images | reference | target | iterator / reference | met | "
-             "same, by CPU time per image |",
-             "|---:|---|---:|---:|---|---:|"]
-    for t in targets:
-        met = "n/a" if t["met"] is None else ("yes" if t["met"] else
-                                               f"no ({t['ratio'] / t['target'] - 1:+.0%})")
-        lines.append(f"| {t['n_images']} | {t['reference']} | {t['target']:g}x | "
-                     f"{_fmt(t['ratio'], 2)} | {met} | {_fmt(t['cpu_ratio'], 2)} |")
+                         f"{_fmt(last['peak_rss_mb'], 0)} | {last['engine']} "
+                         f"{last.get('precision') or 'fp32'} |")
     return [*lines, ""]
 
 
@@ -225,6 +242,23 @@ def _problem_lines(problems: list[dict]) -> list[str]:
         seen.add(key)
         count = sum(1 for p in problems if (p["mode"], p["status"], p["note"]) == key)
         lines.append(f"- {r['mode']}: {r['status']} ({count} size(s)): {r['note']}")
+    return [*lines, ""]
+
+
+def _target_table(title: str, targets: list[dict], mode: str | None) -> list[str]:
+    if not targets:
+        return []
+    who = "| runner " if mode is None else ""
+    lines = [f"**{title}**", "",
+             f"| images {who}| reference | target | {mode or 'runner'} / reference | met | "
+             "same, by CPU time per image |",
+             "|---:|" + ("---|" if mode is None else "") + "---|---:|---:|---|---:|"]
+    for t in targets:
+        met = "n/a" if t["met"] is None else ("yes" if t["met"] else
+                                               f"no ({t['ratio'] / t['target'] - 1:+.0%})")
+        runner = f"| {t['mode']} " if mode is None else ""
+        lines.append(f"| {t['n_images']} {runner}| {t['reference']} | {t['target']:g}x | "
+                     f"{_fmt(t['ratio'], 2)} | {met} | {_fmt(t['cpu_ratio'], 2)} |")
     return [*lines, ""]
 
 

@@ -19,9 +19,16 @@ from collections.abc import Callable, Sequence
 
 from ..errors import ConfigError
 from . import results
+from .base import REFERENCE_VARIANT, VARIANT_RUNNERS, variant_label
 from .dataset import make_dataset
 from .modes import cpu_count
 from .registry import ALL_RUNNERS
+
+#: engine -> precisions the bench runs it in (the built-in model on the CPU)
+BENCH_PRECISIONS: dict[str, tuple[str, ...]] = {
+    "onnx": ("fp32", "int8"), "openvino": ("fp32", "bf16", "int8"),
+}
+BENCH_ENGINES = tuple(BENCH_PRECISIONS)
 
 
 def parse_list(text: str, *, allowed: Sequence[str] | None = None, what: str) -> list[str]:
@@ -61,10 +68,12 @@ def run_bench(
     seed: int = 0,
     budget_s: float = 0.0,
     timeout_s: float = 3600.0,
+    variants: Sequence[tuple[str, str]] = (REFERENCE_VARIANT,),
     echo: Callable[[str], None] = print,
 ) -> list[dict]:
     """Run ``runners`` over ``sizes`` and write ``out/results.csv``, ``bench.png`` and
-    ``report.md``; returns the rows."""
+    ``report.md``; returns the rows. sparkvision's modes and the engine ceiling run once
+    per ``(engine, precision)`` of ``variants``, the peers and the decode ceiling once."""
     unknown = [r for r in runners if r not in ALL_RUNNERS]
     if unknown:
         raise ConfigError(f"unknown runner(s) {', '.join(unknown)}; expected some of "
@@ -80,11 +89,11 @@ def run_bench(
     options = ["--cores", str(cores), "--batch-size", str(batch_size), "--model", model,
                "--warmup", str(warmup), "--budget-s", str(budget_s)]
     rows: list[dict] = []
-    echo(f"{'runner':<22}{'images':>8}{'seconds':>10}{'img/s':>9}{'peak MB':>9}  status")
-    for name in runners:
-        rows += _sweep_runner(name, sizes, out=out, data=data, options=options,
-                              batch_size=batch_size, cores=cores, timeout_s=timeout_s,
-                              echo=echo)
+    echo(f"{'runner':<30}{'images':>8}{'seconds':>10}{'img/s':>9}{'peak MB':>9}  status")
+    for name, engine, precision in _jobs(runners, variants):
+        rows += _sweep_runner(name, engine, precision, sizes, out=out, data=data,
+                              options=options, batch_size=batch_size, cores=cores,
+                              timeout_s=timeout_s, echo=echo)
         results.write_csv(results.with_derived(rows), os.path.join(out, results.RESULTS))
     environment["load_after"] = _load()
     with open(os.path.join(out, results.ENVIRONMENT), "w", encoding="utf-8") as fh:
@@ -97,28 +106,57 @@ def run_bench(
     return results.with_derived(rows)
 
 
-def _sweep_runner(name: str, sizes: Sequence[int], *, out: str, data: str, options: list[str],
-                  batch_size: int, cores: int, timeout_s: float,
-                  echo: Callable[[str], None]) -> list[dict]:
-    """Run ``name``'s child process over ``sizes``: the rows it wrote, and a ``failed`` row
-    saying why for each size it did not report."""
+def _jobs(runners: Sequence[str],
+          variants: Sequence[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(runner, engine, precision) for every child to start, in order."""
+    jobs = []
+    for name in runners:
+        for engine, precision in (variants if name in VARIANT_RUNNERS else [REFERENCE_VARIANT]):
+            if (name, engine, precision) not in jobs:
+                jobs.append((name, engine, precision))
+    return jobs
+
+
+def parse_variants(engines: str, precisions: str) -> list[tuple[str, str]]:
+    """``--engines`` x ``--precisions``, less the pairs no engine runs (ONNX Runtime has
+    no bf16), each checked against the known names."""
+    from ..config import PRECISIONS
+
+    pairs = [(e, p) for e in parse_list(engines, what="--engines", allowed=BENCH_ENGINES)
+             for p in parse_list(precisions, what="--precisions", allowed=PRECISIONS)]
+    kept = [(e, p) for e, p in pairs if p in BENCH_PRECISIONS[e]]
+    if not kept:
+        raise ConfigError(f"no engine of --engines {engines} runs --precisions {precisions}; "
+                          + "; ".join(f"{e} runs {', '.join(v)}" for e, v in
+                                      BENCH_PRECISIONS.items()))
+    return kept
+
+
+def _sweep_runner(name: str, engine: str, precision: str, sizes: Sequence[int], *, out: str,
+                  data: str, options: list[str], batch_size: int, cores: int,
+                  timeout_s: float, echo: Callable[[str], None]) -> list[dict]:
+    """Run ``name``'s child process on ``engine`` in ``precision`` over ``sizes``: the
+    rows it wrote, and a ``failed`` row saying why for each size it did not report."""
+    label = variant_label(name, engine, precision)
     logs = os.path.join(out, "logs")
-    rows_file = os.path.join(logs, f"{name}.jsonl")
+    rows_file = os.path.join(logs, f"{label}.jsonl")
     if os.path.exists(rows_file):
         os.unlink(rows_file)
     command = [sys.executable, "-m", "sparkvision.bench.child", "--runner", name,
                "--sizes", ",".join(map(str, sizes)), "--data", data, "--rows", rows_file,
-               "--work", os.path.join(out, "work", name), *options]
+               "--work", os.path.join(out, "work", label), "--engine", engine,
+               "--precision", precision, *options]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable}
-    log_path = os.path.join(logs, f"{name}.log")
+    log_path = os.path.join(logs, f"{label}.log")
     got, code = _run_child(command, env, log_path, rows_file, timeout_s,
                            lambda row: echo(_line(row)))
     rows = list(got)
     missing = [n for n in sizes if n not in {r["n_images"] for r in got}]
     for n in missing:
-        row = {"mode": name, "kind": _kind(name), "n_images": n, "status": "failed",
-               "batch_size": batch_size, "cores": cores, "note": _exit_reason(code, log_path)}
+        row = {"mode": label, "kind": _kind(name), "n_images": n, "status": "failed",
+               "engine": engine, "precision": precision, "batch_size": batch_size,
+               "cores": cores, "note": _exit_reason(code, log_path)}
         rows.append(row)
         echo(_line(row))
     return rows
@@ -212,7 +250,7 @@ def _line(row: dict) -> str:
     status = row.get("status", "")
     if row.get("note"):
         status += f": {row['note']}"
-    return (f"{row['mode']:<22}{row['n_images']:>8}{num('seconds', 2):>10}"
+    return (f"{row['mode']:<30}{row['n_images']:>8}{num('seconds', 2):>10}"
             f"{num('images_per_s', 1):>9}{num('peak_rss_mb', 0):>9}  {status}")
 
 
@@ -227,7 +265,8 @@ def _environment(cores: int) -> dict:
     from importlib import metadata
 
     versions = {}
-    for package in ("pyspark", "onnxruntime", "torch", "pyarrow", "pillow", "ray", "daft"):
+    for package in ("pyspark", "onnxruntime", "openvino", "torch", "pyarrow", "pillow", "ray",
+                    "daft"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

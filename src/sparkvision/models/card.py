@@ -31,9 +31,9 @@ cat/dog CNN, for example::
 ``from_logits`` true: apply softmax/sigmoid; false: the model already does
 ============== =====================================================================
 
-Options that decide what may run (``trust_model_code``, ``py_files``) or where (``ship``,
-``device``, ``precision``) are not card keys: a card travels with a model, and a downloaded model
-must not be able to grant itself trust.
+Options that decide what may run (``trust_model_code``, ``py_files``) or where and how
+(``ship``, ``device``, ``precision``, ``calibrate``) are not card keys: a card travels with
+a model, and a downloaded model must not be able to grant itself trust.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ CARD_KEYS: tuple[str, ...] = (
     "format", "arch", "image_size", "resize", "crop", "scale", "mean", "std", "layout",
     "interpolation", "output", "output_name", "labels", "threshold", "from_logits",
 )
-_RUN_KEYS = ("trust_model_code", "ship", "device", "precision", "py_files")
+_RUN_KEYS = ("trust_model_code", "ship", "device", "precision", "calibrate", "py_files")
 
 
 def read_card(path: str) -> dict[str, Any]:

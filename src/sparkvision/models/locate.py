@@ -67,15 +67,16 @@ def locate(model: Any, *, task: str, engine: str, fmt: str | None, trust: bool,
 
 
 def _locate_builtin(name: str, task: str, engine: str) -> Located:
-    """A built-in model: the exported ONNX file (``onnx``), or the weights file and the
-    architecture they load into (``torch``), with the model's card."""
+    """A built-in model: the exported ONNX file (``onnx``, ``openvino``), or the weights
+    file and the architecture they load into (``torch``), with the model's card."""
     card = builtin.card(name, task=task)
     if engine == "torch":
         path = builtin.weights_path()
         return Located("torch", name, path, path, builtin.ARCH, card=card)
-    if engine not in ("auto", "onnx"):
+    if engine not in ("auto", "onnx", "openvino"):
         raise ModelError(
-            f"the built-in model {name!r} runs on onnx (default) or torch; found engine {engine!r}"
+            f"the built-in model {name!r} runs on onnx (default), openvino or torch; found "
+            f"engine {engine!r}"
         )
     from .export import ensure_onnx
 

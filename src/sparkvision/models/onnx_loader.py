@@ -7,7 +7,8 @@ comes straight from a ``Sigmoid``/``Softmax`` node (then the head does not apply
 again). ``output_name`` picks one of several outputs (the first by default).
 
 ONNX files hold a graph of standard operators, not code: loading one runs nothing else.
-A model runs in the precision it was saved in: to run in fp16, convert the file.
+A model runs in the precision it was saved in: to run in fp16, convert the file;
+``--precision int8`` runs the file :mod:`.quantize` made from it (on the CPU).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class OnnxFileEngine:
     """``__call__(batch) -> {"output": array}`` for an ONNX file."""
 
     def __init__(self, path: str, spec: ModelSpec) -> None:
-        self.session = session(path, threads=spec.threads, device=spec.device)
+        # int8 files run on the CPU: their fused int8 kernels are ONNX Runtime's CPU ones
+        device = "cpu" if spec.precision == "int8" else spec.device
+        self.session = session(path, threads=spec.threads, device=device)
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise ModelError(
@@ -83,8 +86,9 @@ class OnnxFileEngine:
         return {"output": np.asarray(out, dtype=np.float32)}
 
 
-def inspect(engine: OnnxFileEngine, path: str, spec: ModelSpec) -> dict[str, Any]:
-    """Defaults read from the ONNX graph (see module docstring)."""
+def inspect(engine: Any, path: str, spec: ModelSpec) -> dict[str, Any]:
+    """Defaults read from the ONNX graph (see module docstring); ``engine`` is any engine
+    with the ``output_name`` it reads (ONNX Runtime's or OpenVINO's)."""
     import onnx
 
     try:

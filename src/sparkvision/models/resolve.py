@@ -76,6 +76,7 @@ def resolve_model(
     ship: str = "auto",
     device: str = "auto",
     precision: str = "fp32",
+    calibrate: Any = None,
     trust_model_code: bool = False,
     py_files: Sequence[str] | str | None = None,
     **options: Any,
@@ -86,7 +87,9 @@ def resolve_model(
     override ``model_config`` (a card file or a dict of the same keys). ``py_files`` are
     ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
     process's ``sys.path`` and shipped to the workers with ``addPyFile``. ``spark`` is the
-    session to broadcast with.
+    session to broadcast with. ``precision="int8"`` quantizes an ONNX model here
+    (:mod:`.quantize`) on ``calibrate`` (folders, globs, image files or list files; the
+    built-in models default to the built-in calibration set) and ships the int8 file.
 
     >>> spec = resolve_model("catdog")
     >>> (spec.format, spec.engine, spec.head, spec.preprocess.size)
@@ -108,19 +111,27 @@ def resolve_model(
     arch_ref = _arch_ref(opts)
     found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
                    trust=trust_model_code, spark=spark)
-    base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads)
-    _check_precision(base, precision)
+    base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads,
+                      precision=precision)
+    _check_precision(base, precision, device)
     spec = _fit(base, found, opts, task)
-    shipped, artifact = _ship(spec, found, spark, ship)
+    local = found.local
+    if precision == "int8":
+        spec = _quantized(spec, found, model, calibrate)
+        local = spec.artifact
+    elif calibrate is not None:
+        raise ConfigError(f"--calibrate goes with --precision int8; found --precision {precision}")
+    shipped, artifact = _ship(spec, local, spark, ship)
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
 
 
 def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: str,
-               threads: int) -> ModelSpec:
+               threads: int, precision: str) -> ModelSpec:
     """What ``found`` is before its card is fitted: raw outputs, fp32, on the CPU."""
+    picked = registry.pick_engine(found.format, engine, found.name, precision)
     return ModelSpec(
         name=found.name, format=one_of("model format", found.format, FORMATS),
-        engine=one_of("engine", registry.pick_engine(found.format, engine, found.name), ENGINES),
+        engine=one_of("engine", picked, ENGINES),
         head="logits", threads=threads, artifact=found.artifact,
         artifact_sha256=file_sha256(found.local) if found.local else None,
         arch=_arch_value(found, opts, arch_ref),
@@ -129,14 +140,15 @@ def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: s
     )
 
 
-def _ship(spec: ModelSpec, found: Located, spark: Any,
+def _ship(spec: ModelSpec, local: str | None, spark: Any,
           ship: str) -> tuple[Shipped | None, str | None]:
-    """``(shipped, artifact)``: how the workers get the model file (see :mod:`.shipping`)."""
-    if found.local is None or spec.artifact is None:
+    """``(shipped, artifact)``: how the workers get the model file ``local`` (the driver's
+    copy of ``spec.artifact``; see :mod:`.shipping`)."""
+    if local is None or spec.artifact is None:
         return None, spec.artifact
     from .shipping import ship_model
 
-    return ship_model(spark, ship, spec.artifact, found.local, spec.artifact_sha256 or "")
+    return ship_model(spark, ship, spec.artifact, local, spec.artifact_sha256 or "")
 
 
 def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark: Any,
@@ -235,13 +247,64 @@ def _arch_value(found: Located, opts: dict[str, Any], arch_ref: Any) -> Any:
     return arch_ref or opts["arch"]
 
 
-def _check_precision(spec: ModelSpec, precision: str) -> None:
-    if spec.engine == "onnx" and precision != "fp32":
+def _check_precision(spec: ModelSpec, precision: str, device: str) -> None:
+    """What each engine runs: ONNX Runtime fp32 and int8, OpenVINO fp32, bf16 and int8
+    (CPU only), torch and Keras fp32, fp16 and bf16."""
+    if spec.engine == "onnx" and precision in ("fp16", "bf16"):
+        hint = ("run bf16 on OpenVINO: --engine openvino (pip install 'sparkvision[openvino]')"
+                if precision == "bf16" else "convert the file to float16 with "
+                "onnxconverter-common to run it in half precision")
         raise ConfigError(
-            f"--precision {precision} does not apply to ONNX models: an ONNX file runs in the "
-            "precision it was saved in (convert it to float16 with onnxconverter-common to run "
-            "it in half precision); use --precision fp32"
+            f"--precision {precision} does not apply to ONNX Runtime: an ONNX file runs in "
+            f"the precision it was saved in, or in int8 (--precision int8); {hint}; or use "
+            "--precision fp32"
         )
+    if spec.engine == "openvino" and precision == "fp16":
+        raise ConfigError("--engine openvino runs fp32, bf16 or int8 on the CPU; found "
+                          "--precision fp16")
+    if precision == "int8" and spec.format != "onnx":
+        raise ConfigError(
+            f"--precision int8 quantizes ONNX models (the built-in ones included) for the "
+            f"onnx and openvino engines; {spec.name} is a {spec.format} model on "
+            f"{spec.engine}. Export it to ONNX, or use --precision fp32, fp16 or bf16"
+        )
+    if spec.format == "onnx" and precision != "fp32" and device == "cuda":
+        raise ConfigError(f"--precision {precision} runs ONNX models on the CPU; found "
+                          "--device cuda. Use --precision fp32 on a GPU")
+
+
+def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> ModelSpec:
+    """``spec`` on the int8 file quantized from its ONNX file (built once, cached), which
+    is then built and run on a blank image like the original."""
+    from . import builtin
+    from .calibration import builtin_calibration, user_calibration
+    from .quantize import operator_format, quantize
+
+    if calibrate is not None:
+        calibration = user_calibration(calibrate)
+    elif builtin.is_builtin(model):
+        calibration = builtin_calibration()
+    else:
+        raise ConfigError(
+            f"--precision int8 measures activation ranges on sample images; for your model "
+            f"{spec.name} pass --calibrate PHOTOS / calibrate= (a folder or files like your "
+            f"inputs; the command line uses the first inputs when it is missing)"
+        )
+    if not calibration.count:
+        raise ConfigError(f"--calibrate: {calibration.description} holds no image")
+    path, built = quantize(found.local or "", spec.artifact_sha256 or "",
+                           fmt=operator_format(spec.engine), pre=spec.preprocess,
+                           calibration=calibration)
+    if built:
+        print(f"sparkvision: quantized {spec.name} to int8 on {calibration.description}: "
+              f"{path}", file=sys.stderr)
+    int8 = spec.with_(artifact=path, artifact_sha256=file_sha256(path), precision="int8")
+    width = _probe_width(registry.build_engine(int8), int8.preprocess, spec.name)
+    try:
+        check_head(int8.head, width, int8.labels)
+    except ValueError as exc:
+        raise ModelError(f"the int8 file of {spec.name} gives other outputs: {exc}") from None
+    return int8
 
 
 def add_py_files(files: list[str], spark: Any = None) -> None:
