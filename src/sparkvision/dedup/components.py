@@ -37,7 +37,8 @@ def connected_components(edges, *, src: str = "src", dst: str = "dst"):
         both.select(F.col("a").alias("id")).distinct().withColumn("c", F.col("id")))
     total = _label_sum(labels)
     for rounds in range(1, MAX_ROUNDS + 1):
-        labels = materialise(_jump(_propagate(labels, both)))
+        # Lazy: the sum below is the one job that computes and keeps the new labels.
+        labels = materialise(_jump(_propagate(labels, both)), eager=False)
         # Labels never grow, so an unchanged sum means no label changed.
         before, total = total, _label_sum(labels)
         if total == before:
@@ -73,12 +74,14 @@ def _jump(labels):
             .select("id", F.least(F.col("c"), F.coalesce(F.col("cc"), F.col("c"))).alias("c")))
 
 
-def materialise(frame):
+def materialise(frame, *, eager: bool = True):
     """Compute ``frame`` once and cut its lineage (where the session allows it), so later
-    rounds, and later stages, never recompute it."""
+    rounds, and later stages, never recompute it. ``eager=False``: by the next job that
+    reads it."""
     try:
-        return frame.localCheckpoint(eager=True)
+        return frame.localCheckpoint(eager=eager)
     except Exception:  # noqa: BLE001 - a session without checkpoints: cache instead
         frame = frame.cache()
-        frame.count()
+        if eager:
+            frame.count()
         return frame
