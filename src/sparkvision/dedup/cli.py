@@ -27,6 +27,7 @@ def add_arguments(subparsers) -> None:
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the "
                    "--out suffix, else parquet)")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, dest="similarity",
+                   metavar="COSINE",
                    help=f"cosine similarity at or above which two images are near "
                    f"duplicates (default {DEFAULT_THRESHOLD}, measured in docs/dedup.md)")
     p.add_argument("--vectors", metavar="TABLE", help="reuse the output of 'sparkvision "
