@@ -80,10 +80,10 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     contents = distinct_contents(files)
     if vectors is not None:
         contents = attach_vectors(files, contents, vectors)
-    to_embed = _count_missing(contents)
     clock.lap("files")
-    contents = materialise(embed_missing(contents, _embedder(job), job.batch_size,
-                                         default_parallelism(spark)))
+    contents, to_embed = embed_missing(contents, _embedder(job), job.batch_size,
+                                       default_parallelism(spark))
+    contents = materialise(contents)
     units = materialise(normalised(contents.where("embedding is not null"))
                         .select("id", "e"))
     dim = _dimension(units)
@@ -172,12 +172,6 @@ def _embedder(job: DedupJob):
     return run
 
 
-def _count_missing(contents) -> int:
-    if "embedding" not in contents.columns:
-        return contents.count()
-    return contents.where("embedding is null").count()
-
-
 def _dimension(units) -> int:
     from pyspark.sql import functions as F
 
@@ -188,6 +182,8 @@ def _dimension(units) -> int:
 def _summarise(spark, job: DedupJob, fmt: str, files, seconds: float, rounds: int,
                embedded: int) -> DedupSummary:
     from pyspark.sql import functions as F
+
+    from ..spark import DEFAULT_MASTER
 
     table = read_table(spark, job.out, fmt)
     failed = read_failed(spark, job.out)
@@ -208,5 +204,7 @@ def _summarise(spark, job: DedupJob, fmt: str, files, seconds: float, rounds: in
         threshold=job.threshold, seconds=round(seconds, 3),
         images_per_s=round(inputs / seconds, 2) if seconds else 0.0, output=job.out, format=fmt,
         model=str(job.model), method=job.method, rounds=rounds, embedded=embedded,
-        vectors=job.vectors,
+        vectors=job.vectors, engine=job.engine, batch_size=job.batch_size,
+        precision=str(dict(job.model_options).get("precision", "fp32")),
+        master=job.master or DEFAULT_MASTER,
     )

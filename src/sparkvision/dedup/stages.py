@@ -41,7 +41,8 @@ def attach_vectors(files, contents, vectors):
 
 def embed_missing(contents, embed, batch_size: int, parallelism: int):
     """``contents`` (with an ``embedding`` column, or without) with every missing
-    embedding computed by ``embed`` (``sparkvision.embed`` with the job's model)."""
+    embedding computed by ``embed`` (``sparkvision.embed`` with the job's model), and
+    how many were computed."""
     from pyspark.sql import functions as F
 
     if "embedding" not in contents.columns:
@@ -52,10 +53,10 @@ def embed_missing(contents, embed, batch_size: int, parallelism: int):
     todo = contents.where(F.col("embedding").isNull()).drop("embedding")
     count = todo.count()
     if count == 0:
-        return done
+        return done, 0
     slices = max(parallelism, math.ceil(count / (8 * batch_size)))
     made = embed(todo.repartition(slices), path_col="rep")
-    return done.unionByName(made.select(*done.columns))
+    return done.unionByName(made.select(*done.columns)), count
 
 
 def failures(files, contents):

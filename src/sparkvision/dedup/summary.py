@@ -27,6 +27,11 @@ class DedupSummary:
     rounds: int = 0
     embedded: int = 0
     vectors: str | None = None
+    engine: str = "onnx"
+    precision: str = "fp32"
+    execution: str = "iterator"
+    batch_size: int = 32
+    master: str | None = None
     moved_to: str | None = None
     move_counts: dict[str, int] = field(default_factory=dict)
     #: seconds per stage: files (read and hash), embeddings, pairs (LSH), components, write
