@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..errors import ConfigError
 from .data import (
     DEFAULT_MAX_FAILED,
     DEFAULT_MAX_GROUPS,
@@ -39,6 +40,10 @@ def write_report(out: str, report_path: str | None = None, *, spark=None,
     ``execution="python"`` reads the table and makes thumbnails in this process (no
     Spark); otherwise ``spark`` (default: the active or a new local session) does.
     """
+    if min(per_label, max_thumbs) < 1 or min(max_failed, max_groups) < 0:
+        raise ConfigError(
+            f"report limits must be --per-label >= 1, --max-thumbnails >= 1, --max-failed >= 0 "
+            f"and --max-groups >= 0; found {per_label}, {max_thumbs}, {max_failed}, {max_groups}")
     run = read_run(out)
     fmt = detect_format(out, run.get("format"))
     if execution is None:
