@@ -27,8 +27,9 @@ def table_stats(table) -> dict:
         return stats
     ok = table.where(F.col("error").isNull() & F.col("label").isNotNull())
     score = F.col("score").cast("double")
-    binned = F.least(F.lit(HIST_BINS - 1),
-                     F.greatest(F.lit(0), F.floor(score * HIST_BINS).cast("int")))
+    # Same bins as data.score_bin; a missing score is counted, but in no bin.
+    binned = F.when(score.isNotNull(), F.least(
+        F.lit(HIST_BINS - 1), F.greatest(F.lit(0), F.floor(score * HIST_BINS).cast("int"))))
     for row in ok.groupBy("label", binned.alias("bin")).count().collect():
         hist = stats["histograms"].setdefault(row["label"], [0] * HIST_BINS)
         if row["bin"] is not None:
