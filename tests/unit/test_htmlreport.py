@@ -22,7 +22,7 @@ from sparkvision.htmlreport.data import (
     pick_gallery,
     precision_recall,
 )
-from sparkvision.htmlreport.gather_local import LocalStats
+from sparkvision.htmlreport.gather_local import LocalStats, read_rows
 from sparkvision.htmlreport.page import render
 from sparkvision.imaging.thumbnail import THUMB_SIDE, thumbnail_jpeg
 
@@ -122,3 +122,17 @@ def test_write_report_from_a_python_execution_output(tmp_path):
     assert html.count('src="data:image/jpeg;base64,') == 1
     assert "misclassified: true label cat" in html and "gone.jpg" in html
     assert os.path.getsize(path) < 100_000
+
+
+def test_csv_output_empty_fields_are_missing_values(tmp_path):
+    out = tmp_path / "p.csv"
+    out.mkdir()
+    (out / "part-00000.csv").write_text(
+        '"path","label","score","error","error_kind"\n"/a.jpg","cat",0.9,,\n'
+        '"/b.jpg",,,"empty file","empty"\n')
+    rows = list(read_rows(str(out), "csv"))
+    assert rows[0]["error"] is None and rows[1]["label"] is None
+    stats = LocalStats(cap=2, max_failed=5)
+    for row in rows:
+        stats.add(row)
+    assert stats.label_counts == {"cat": 1} and stats.failed_by_kind == {"empty": 1}

@@ -81,7 +81,10 @@ def read_rows(out: str, fmt: str) -> Iterator[dict]:
                              ignore_prefixes=[".", "_"])
     columns = [c for c in COLUMNS if c in dataset.schema.names]
     for batch in dataset.to_batches(columns=columns):
-        yield from batch.to_pylist()
+        for row in batch.to_pylist():
+            if fmt == "csv":  # CSV writes a missing value as an empty field
+                row = {k: (None if v == "" else v) for k, v in row.items()}
+            yield row
 
 
 def _push_bounded(heap: list, item, limit: int) -> None:
