@@ -40,6 +40,8 @@ def test_reasons_say_why():
     assert small == "cosine 0.931 to the keeper; fewer pixels (1,000 pixels vs 4,000 pixels)"
     copy = duplicate_reason(FileInfo("c.jpg", 4000, 20, 12.0), keeper, "exact", 1.0)
     assert copy.startswith("same bytes as the keeper; newer")
+    twin = duplicate_reason(FileInfo("d.jpg", 1000, 5, 1.0), keeper, "exact", 0.95, twin="/x/s.jpg")
+    assert twin == "same bytes as s.jpg, a near duplicate of the keeper (cosine 0.950)"
 
 
 def test_pair_scores():

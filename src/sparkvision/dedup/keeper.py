@@ -3,12 +3,14 @@
 The keeper is the file with the **most pixels**; among equals the **largest file** (more
 bytes: less compression); among equals the **oldest** (earliest modification time, the
 likely original); among equals the first path in sort order. Every other file of the
-group is a duplicate of it, ``exact`` when its bytes equal the keeper's, ``near`` when
-only the embeddings are close.
+group is a duplicate of it: ``exact`` when another file of the group with the same bytes
+stays (the keeper, or a near duplicate of it that comes first in keeper order), ``near``
+when only the embeddings are close.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,8 +53,13 @@ def keeper_reason(keeper: FileInfo, runner_up: FileInfo | None) -> str:
     return "keeper: same pixels, size and age, first by path"
 
 
-def duplicate_reason(info: FileInfo, keeper: FileInfo, kind: str, similarity: float | None) -> str:
-    """Why ``info`` is a duplicate of ``keeper`` and not the one kept."""
+def duplicate_reason(info: FileInfo, keeper: FileInfo, kind: str, similarity: float | None,
+                     *, twin: str | None = None) -> str:
+    """Why ``info`` is a duplicate of ``keeper`` and not the one kept; ``twin`` is the file
+    of the group with the same bytes that stands for them, when it is not the keeper."""
+    if kind == "exact" and twin:
+        return (f"same bytes as {os.path.basename(twin)}, a near duplicate of the keeper "
+                f"(cosine {similarity:.3f})")
     if kind == "exact":
         head = "same bytes as the keeper"
     else:

@@ -100,14 +100,20 @@ def groups_table(files, contents, vectors, grouped):
         members = members.withColumn(f"k_{name}", F.first(name).over(whole))
     for name in ("pixels", "bytes", "mtime"):
         members = members.withColumn(f"r_{name}", F.nth_value(name, 2).over(whole))
+    # The same bytes within a group: the first file in keeper order stands for them, the
+    # others are exact copies of it (it is the keeper, or a near duplicate of the keeper).
+    twins = Window.partitionBy("component", "sha256").orderBy(*order)
+    members = (members.withColumn("c_rank", F.row_number().over(twins))
+               .withColumn("c_path", F.first("path").over(
+                   twins.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing))))
     dot = F.aggregate(F.zip_with("e", "k_e", lambda x, y: x * y), F.lit(0.0), lambda a, v: a + v)
+    same_as_keeper = F.col("sha256") == F.col("k_sha256")
     members = (members.withColumn("keeper", F.row_number().over(ranked) == 1)
-               .withColumn("exact", F.col("sha256") == F.col("k_sha256"))
-               .withColumn("similarity", F.when(F.col("exact"), F.lit(1.0))
+               .withColumn("similarity", F.when(same_as_keeper, F.lit(1.0))
                            .otherwise(F.least(F.lit(1.0), dot.cast("double")))))
-    group_kind = F.when(F.min(F.col("exact").cast("int")).over(whole) == 1, "exact").otherwise("near")
-    members = members.withColumn("kind", F.when(F.col("keeper"), group_kind)
-                                 .otherwise(F.when(F.col("exact"), "exact").otherwise("near")))
+    group_kind = F.when(F.min(same_as_keeper.cast("int")).over(whole) == 1, "exact").otherwise("near")
+    members = members.withColumn("kind", F.when(F.col("keeper"), group_kind).otherwise(
+        F.when(F.col("c_rank") > 1, "exact").otherwise("near")))
     numbers = members.select("component").distinct().withColumn(
         "group", F.dense_rank().over(Window.orderBy("component")).cast("long"))
     return (members.join(numbers, "component")
@@ -115,8 +121,8 @@ def groups_table(files, contents, vectors, grouped):
             .select(*GROUP_COLUMNS))
 
 
-_REASON_INPUTS = ("keeper", "kind", "similarity", "path", "pixels", "bytes", "mtime", "k_path",
-                  "k_pixels", "k_bytes", "k_mtime", "r_pixels", "r_bytes", "r_mtime")
+_REASON_INPUTS = ("keeper", "kind", "similarity", "path", "c_path", "pixels", "bytes", "mtime",
+                  "k_path", "k_pixels", "k_bytes", "k_mtime", "r_pixels", "r_bytes", "r_mtime")
 
 
 def reason_text(row: dict) -> str:
@@ -127,7 +133,8 @@ def reason_text(row: dict) -> str:
     if row["keeper"]:
         runner = FileInfo("", _int(row["r_pixels"]), _int(row["r_bytes"]), _num(row["r_mtime"]))
         return keeper_reason(keeper, runner)
-    return duplicate_reason(me, keeper, row["kind"], _num(row["similarity"]))
+    twin = row["c_path"] if row["kind"] == "exact" and row["c_path"] != row["k_path"] else None
+    return duplicate_reason(me, keeper, row["kind"], _num(row["similarity"]), twin=twin)
 
 
 def _reason_udf():
