@@ -30,13 +30,15 @@ PAGE_FACTS = """(() => {
   const links = q('table.confusion a').map(a => a.getAttribute('href'));
   return {
     scripts: document.scripts.length,
-    facts: Object.fromEntries(q('#facts tr').map(r => [r.cells[0] ? r.querySelector('th').textContent : '', r.querySelector('td').textContent])),
+    facts: Object.fromEntries(q('#facts tr').map(
+      r => [r.querySelector('th').textContent, r.querySelector('td').textContent])),
     bars: q('svg.bars rect').length, hists: q('svg.hist').length,
     accuracy: (document.querySelector('p.accuracy') || {}).textContent || '',
     links: links, linked: links.filter(h => document.getElementById(h.slice(1))).length,
     thumbs: q('figure.thumb img').map(i => [i.naturalWidth, i.naturalHeight, i.src.slice(0, 23)]),
     captions: q('figure.thumb figcaption .name').map(e => e.textContent),
-    failed: q('table.failed tr').slice(1).map(r => [r.cells[0].textContent, r.cells[1].textContent]),
+    failed: q('table.failed tr').slice(1).map(
+      r => [r.cells[0].textContent, r.cells[1].textContent]),
     external: q('[src],[href]').map(e => e.getAttribute('src') || e.getAttribute('href'))
       .filter(u => !u.startsWith('data:') && !u.startsWith('#')),
   };

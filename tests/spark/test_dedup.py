@@ -70,7 +70,8 @@ def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path
     printed = capsys.readouterr().out
     assert "0 computed" in printed  # every vector came from the embed output
     table = pd.read_parquet(groups)
-    score = score_pairs(zip(table["path"], table["group"]), read_truth(os.path.join(near_set, TRUTH)))
+    truth = read_truth(os.path.join(near_set, TRUTH))
+    score = score_pairs(zip(table["path"], table["group"]), truth)
     print(f"dedup at cosine >= {DEFAULT_THRESHOLD}: {score}")
     assert score.precision >= 0.95 and score.recall >= 0.9
     assert list(table.columns) == ["path", "group", "kind", "keeper", "similarity", "reason"]
@@ -113,7 +114,8 @@ def test_dedup_embeds_moves_and_never_loses_a_file(spark, tmp_path, capsys):
     assert sorted(failed["error_kind"]) == ["empty", "not_an_image"]
     movers = table[~table["keeper"]]
     manifest = pd.read_csv(os.path.join(target, "_manifest.csv"))
-    assert sorted(manifest["source"]) == sorted(movers["path"]) and set(manifest["action"]) == {"moved"}
+    assert sorted(manifest["source"]) == sorted(movers["path"])
+    assert set(manifest["action"]) == {"moved"}
     moved = [os.path.basename(p) for p in manifest["destination"]]
     assert sorted(os.listdir(photos) + moved) == before  # moved, never deleted
     assert all(os.path.isfile(p) for p in table[table["keeper"]]["path"])

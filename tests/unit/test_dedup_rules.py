@@ -33,7 +33,8 @@ def test_keeper_most_pixels_then_largest_file_then_oldest_then_path():
 
 def test_reasons_say_why():
     keeper = FileInfo("k.jpg", 4000, 20, 10.0)
-    assert keeper_reason(keeper, FileInfo("o.jpg", 1000, 20, 10.0)).startswith("keeper: most pixels")
+    most = keeper_reason(keeper, FileInfo("o.jpg", 1000, 20, 10.0))
+    assert most.startswith("keeper: most pixels")
     assert "largest file" in keeper_reason(keeper, FileInfo("o.jpg", 4000, 5, 1.0))
     assert "oldest" in keeper_reason(keeper, FileInfo("o.jpg", 4000, 20, 11.0))
     small = duplicate_reason(FileInfo("s.jpg", 1000, 30, 1.0), keeper, "near", 0.9312)

@@ -77,7 +77,8 @@ def test_page_escapes_every_name_and_loads_nothing():
                  failures=[Failure("/x/a\nb<script>.jpg", "empty", "bad & <worse>")],
                  failed_total=1, failed_by_kind={"empty": 1})
     assert "<script" not in html and "<img src=x" not in html
-    assert "&lt;script&gt;alert(1);&lt;script&gt;, &quot;quoted&quot; &amp; &#x27;single&#x27;.jpg" in html
+    assert ("&lt;script&gt;alert(1);&lt;script&gt;, &quot;quoted&quot; &amp; "
+            "&#x27;single&#x27;.jpg") in html
     assert "bad &amp; &lt;worse&gt;" in html and "&lt;i&gt;m&lt;/i&gt;" in html
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I)

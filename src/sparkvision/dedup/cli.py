@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         inputs=tuple(args.inputs), out=args.out, format=args.format, threshold=args.similarity,
         vectors=args.vectors, model=args.model, engine=args.engine, batch_size=args.batch_size,
         threads=args.threads, master=args.master,
-        extensions=tuple(e.strip() for e in args.extensions.split(",")) if args.extensions else None,
+        extensions=(tuple(e.strip() for e in args.extensions.split(","))
+                    if args.extensions else None),
         path_col=args.path_col, overwrite=args.overwrite, move_to=args.move_to,
         dry_run=args.dry_run, method=args.lsh, model_options=model_options(args),
     )

@@ -42,8 +42,9 @@ def score_pairs(groups: Iterable[tuple[str, object]], truth: dict[str, str]) -> 
     """Pair precision and recall of ``(path, group)`` rows against ``truth``.
 
     >>> truth = {"a": "f1", "b": "f1", "c": "f2", "d": "f2"}
-    >>> score_pairs([("a", 1), ("b", 1), ("c", 1)], truth)
-    PairScore(precision=0.3333333333333333, recall=0.5, predicted_pairs=3, true_pairs=2, correct_pairs=1)
+    >>> s = score_pairs([("a", 1), ("b", 1), ("c", 1)], truth)
+    >>> round(s.precision, 3), s.recall, s.predicted_pairs, s.true_pairs, s.correct_pairs
+    (0.333, 0.5, 3, 2, 1)
     """
     predicted = {p for p in pairs_of(groups) if p[0] in truth and p[1] in truth}
     true = pairs_of(truth.items())

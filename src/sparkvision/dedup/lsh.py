@@ -66,7 +66,8 @@ def normalised(frame, column: str = "embedding"):
 
     norm = F.sqrt(F.aggregate(F.col(column), F.lit(0.0), lambda acc, x: acc + x * x))
     return (frame.withColumn("_norm", norm).where(F.col("_norm") > 0)
-            .withColumn("e", F.transform(F.col(column), lambda x: (x / F.col("_norm")).cast("float")))
+            .withColumn("e", F.transform(F.col(column),
+                                         lambda x: (x / F.col("_norm")).cast("float")))
             .drop("_norm"))
 
 
@@ -143,8 +144,8 @@ def _pairs_in_buckets(rows: pd.DataFrame, threshold: float) -> pd.DataFrame:
     found: list[tuple[int, int, float]] = []
     if len(rows):
         ids = rows["id"].to_numpy()
-        starts = np.flatnonzero(np.r_[True, (rows["band"].to_numpy()[1:] != rows["band"].to_numpy()[:-1])
-                                      | (rows["key"].to_numpy()[1:] != rows["key"].to_numpy()[:-1])])
+        band, key = rows["band"].to_numpy(), rows["key"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])])
         ends = np.r_[starts[1:], len(rows)]
         vectors = rows["e"].to_numpy()
         for lo, hi in zip(starts, ends):
@@ -154,7 +155,8 @@ def _pairs_in_buckets(rows: pd.DataFrame, threshold: float) -> pd.DataFrame:
         {"a": "int64", "b": "int64", "similarity": "float64"})
 
 
-def _pairs_of(ids: np.ndarray, vectors: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+def _pairs_of(ids: np.ndarray, vectors: np.ndarray,
+              threshold: float) -> list[tuple[int, int, float]]:
     matrix = np.stack(vectors).astype(np.float32)
     sims = matrix @ matrix.T
     i, j = np.nonzero(np.triu(sims >= threshold, k=1))

@@ -111,7 +111,8 @@ def groups_table(files, contents, vectors, grouped):
     members = (members.withColumn("keeper", F.row_number().over(ranked) == 1)
                .withColumn("similarity", F.when(same_as_keeper, F.lit(1.0))
                            .otherwise(F.least(F.lit(1.0), dot.cast("double")))))
-    group_kind = F.when(F.min(same_as_keeper.cast("int")).over(whole) == 1, "exact").otherwise("near")
+    all_copies = F.min(same_as_keeper.cast("int")).over(whole) == 1
+    group_kind = F.when(all_copies, "exact").otherwise("near")
     members = members.withColumn("kind", F.when(F.col("keeper"), group_kind).otherwise(
         F.when(F.col("c_rank") > 1, "exact").otherwise("near")))
     numbers = members.select("component").distinct().withColumn(

@@ -23,7 +23,8 @@ def bar_chart(counts: Mapping[str, int], labels: Sequence[str]) -> str:
         y = i * row + 2
         width = max(1.0, bar_w * counts[label] / top)
         parts.append(
-            f'<text x="{name_w - 6}" y="{y + 16}" text-anchor="end">{escape(_short(label, 26))}</text>'
+            f'<text x="{name_w - 6}" y="{y + 16}" text-anchor="end">'
+            f"{escape(_short(label, 26))}</text>"
             f'<rect x="{name_w}" y="{y + 3}" width="{width:.1f}" height="{row - 8}" '
             f'fill="{BAR_COLOR}"><title>{escape(label)}: {counts[label]}</title></rect>'
             f'<text x="{name_w + width + 6:.1f}" y="{y + 16}">{counts[label]:,}</text>'

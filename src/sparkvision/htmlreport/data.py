@@ -150,7 +150,9 @@ def pick_gallery(candidates: Iterable[Thumb], cell_totals: Mapping[tuple[str, st
     return galleries
 
 
-def precision_recall(confusion: Mapping[str, Mapping[str, int]]) -> dict[str, tuple[float | None, float | None, int]]:
+def precision_recall(
+    confusion: Mapping[str, Mapping[str, int]],
+) -> dict[str, tuple[float | None, float | None, int]]:
     """label -> (precision, recall, support) from true -> predicted -> count.
 
     >>> precision_recall({"cat": {"cat": 3, "dog": 1}, "dog": {"dog": 4}})["cat"]

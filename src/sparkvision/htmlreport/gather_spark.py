@@ -34,7 +34,8 @@ def table_stats(table) -> dict:
         hist = stats["histograms"].setdefault(row["label"], [0] * HIST_BINS)
         if row["bin"] is not None:
             hist[row["bin"]] += row["count"]
-        stats["label_counts"][row["label"]] = stats["label_counts"].get(row["label"], 0) + row["count"]
+        counts = stats["label_counts"]
+        counts[row["label"]] = counts.get(row["label"], 0) + row["count"]
     truth = "label_true" in columns
     keys = ["label", "label_true"] if truth else ["label"]
     for row in ok.groupBy(*keys).count().collect():

@@ -102,7 +102,8 @@ def _scores(data: ReportData) -> str:
     shown, more, _ = top_labels(data.label_counts, MAX_HIST_LABELS)
     hists = "".join(charts.histogram(k, data.histograms.get(k, []), total=data.label_counts[k])
                     for k in shown)
-    note = f'<p class="note">Histograms of the {more:,} rarer labels are not drawn.</p>' if more else ""
+    note = (f'<p class="note">Histograms of the {more:,} rarer labels are not drawn.</p>'
+            if more else "")
     return ('<section id="scores"><h2>Score histogram per label</h2>'
             f'<div class="hists">{hists}</div>{note}</section>')
 
