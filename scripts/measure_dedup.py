@@ -86,7 +86,7 @@ def main() -> None:
         seconds = run([cli, "dedup", dataset, "--out", out, "--threshold", threshold,
                        "--overwrite", *reuse])
         table = pd.read_parquet(out, columns=["path", "group"])
-        score = score_pairs(zip(table["path"], table["group"]), truth)
+        score = score_pairs(zip(table["path"], table["group"], strict=True), truth)
         with open(os.path.join(out, "_summary.json")) as fh:
             stages = json.load(fh)["stage_seconds"]
         print(f"threshold {threshold}: precision {score.precision:.4f} recall "

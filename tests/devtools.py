@@ -75,7 +75,7 @@ class Browser:
         for domain in ("Page", "Network", "Runtime"):
             self.call(f"{domain}.enable", session=True)
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc) -> None:

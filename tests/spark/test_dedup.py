@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,13 +25,13 @@ pytestmark = pytest.mark.spark
 
 def test_components_settle_in_few_rounds(spark):
     chain = [(i, i + 1) for i in range(100, 163)]  # a path of 64 vertices
-    pairs = [(1, 2), (3, 2), (7, 8), (8, 9), (9, 7)] + chain
+    pairs = [(1, 2), (3, 2), (7, 8), (8, 9), (9, 7), *chain]
     edges = spark.createDataFrame(pairs, "src long, dst long")
     frame, rounds = connected_components(edges)
     got = {r["id"]: r["component"] for r in frame.collect()}
     assert got == {**{1: 1, 2: 1, 3: 1, 7: 7, 8: 7, 9: 7}, **{i: 100 for i in range(100, 164)}}
     assert rounds <= 9  # log2(64) + 3; plain propagation would need 63
-    small, rounds = connected_components(spark.createDataFrame(pairs[:5], "src long, dst long"))
+    _, rounds = connected_components(spark.createDataFrame(pairs[:5], "src long, dst long"))
     assert rounds <= 3
 
 
@@ -71,7 +72,7 @@ def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path
     assert "0 computed" in printed  # every vector came from the embed output
     table = pd.read_parquet(groups)
     truth = read_truth(os.path.join(near_set, TRUTH))
-    score = score_pairs(zip(table["path"], table["group"]), truth)
+    score = score_pairs(zip(table["path"], table["group"], strict=True), truth)
     print(f"dedup at cosine >= {DEFAULT_THRESHOLD}: {score}")
     assert score.precision >= 0.95 and score.recall >= 0.9
     assert list(table.columns) == ["path", "group", "kind", "keeper", "similarity", "reason"]
@@ -79,7 +80,7 @@ def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path
     keepers = table[table["keeper"]].set_index("group")["path"]
     vec = {p: np.asarray(e) / np.linalg.norm(e) for p, e in
            pd.read_parquet(vectors, columns=["path", "embedding"]).itertuples(index=False)}
-    table["bytes"] = [open(p, "rb").read() for p in table["path"]]
+    table["bytes"] = [Path(p).read_bytes() for p in table["path"]]
     for _, members in table.groupby(["group", "bytes"]):
         # of the files with the same bytes, one stands for them (keeper or near), the rest are exact
         others = members[~members["keeper"]]
@@ -88,10 +89,10 @@ def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path
     assert (table["kind"] == "exact").sum() >= 13  # every family holds a byte copy
     for _, row in table[~table["keeper"]].iterrows():
         keeper = keepers[row["group"]]
-        same = row["bytes"] == open(keeper, "rb").read()
+        same = row["bytes"] == Path(keeper).read_bytes()
         cosine = 1.0 if same else float(vec[row["path"]] @ vec[keeper])
         assert abs(row["similarity"] - cosine) < 1e-4  # to the keeper, not to a neighbour
-    html = open(report, encoding="utf-8").read()
+    html = Path(report).read_text(encoding="utf-8")
     assert html.count('class="group"') == table["group"].nunique()
 
 
@@ -106,9 +107,9 @@ def test_dedup_embeds_moves_and_never_loses_a_file(spark, tmp_path, capsys):
     before = sorted(os.listdir(photos))
     groups, target = str(tmp_path / "g.json"), str(tmp_path / "dups")
     argv = ["dedup", str(photos), "--out", groups, "--move-duplicates-to", target]
-    assert main(argv + ["--dry-run"]) == 0
+    assert main([*argv, "--dry-run"]) == 0
     assert "would move" in capsys.readouterr().out and sorted(os.listdir(photos)) == before
-    assert main(argv + ["--overwrite"]) == 0
+    assert main([*argv, "--overwrite"]) == 0
     table = spark.read.json(groups).toPandas()
     failed = spark.read.json(os.path.join(groups, "_failed")).toPandas()
     assert sorted(failed["error_kind"]) == ["empty", "not_an_image"]

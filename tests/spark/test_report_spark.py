@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,7 @@ def test_classify_report_after_a_spark_run(spark, image_folder, tmp_path, capsys
                  "--quiet", "--report", str(tmp_path / "r.html")]) == 0
     assert f"report: {tmp_path / 'r.html'}" in capsys.readouterr().out
     assert main(["report", out]) == 0  # again, from the finished output
-    html = open(os.path.join(out, "_report.html"), encoding="utf-8").read()
+    html = Path(out, "_report.html").read_text(encoding="utf-8")
     assert len(re.findall(r'src="data:image/jpeg;base64,', html)) == 11
     assert "<th>execution</th><td>iterator</td>" in html and "Confusion matrix" in html
     assert spark.read.parquet(out).count() == 11  # the page does not disturb the table

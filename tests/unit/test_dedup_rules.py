@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ def test_bucket_pairs_checks_each_bucket_and_bridges_batch_boundaries():
     whole = pd.concat(bucket_pairs(iter([frame]), 0.99))
     # split inside the first and the last bucket: same pairs
     cut = pd.concat(bucket_pairs(iter([frame.iloc[:2], frame.iloc[2:5], frame.iloc[5:]]), 0.99))
-    key = lambda f: sorted((int(a), int(b)) for a, b in zip(f["a"], f["b"]))  # noqa: E731
+    key = lambda f: sorted((int(a), int(b)) for a, b in zip(f["a"], f["b"], strict=True))  # noqa: E731
     assert key(whole) == key(cut) == [(1, 2), (1, 2), (1, 5), (2, 5)]
     assert (whole["similarity"] >= 0.99).all()
 
@@ -84,8 +85,8 @@ def test_near_duplicate_set_has_labelled_families(tmp_path):
     with open(tmp_path / "set" / TRUTH, newline="") as fh:
         assert list(csv.DictReader(fh)) == rows
     family = {r["variant"]: r["path"] for r in rows if r["family"] == "s00000"}
-    read = {k: open(p, "rb").read() for k, p in family.items()}
-    assert read["original"] == read["copy"] == open(sources / "a.jpg", "rb").read()
+    read = {k: Path(p).read_bytes() for k, p in family.items()}
+    assert read["original"] == read["copy"] == (sources / "a.jpg").read_bytes()
     size = lambda k: decode_image(read[k]).size  # noqa: E731
     assert size("resized") == (100, 60) and size("cropped") == (190, 114)
     assert size("exif_rotated") == (200, 120)  # stored 120x200, upright once decoded

@@ -7,9 +7,9 @@ import io
 import json
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
-import pytest
 from PIL import Image
 
 from badfiles import EXPECTED
@@ -119,7 +119,7 @@ def test_write_report_from_a_python_execution_output(tmp_path):
     (out / "_summary.json").write_text(json.dumps({"inputs": 2, "ok": 1, "failed": 1,
                                                    "execution": "python"}))
     path = write_report(str(out), str(tmp_path / "r.html"), execution="python")
-    html = open(path, encoding="utf-8").read()
+    html = Path(path).read_text(encoding="utf-8")
     assert html.count('src="data:image/jpeg;base64,') == 1
     assert "misclassified: true label cat" in html and "gone.jpg" in html
     assert os.path.getsize(path) < 100_000

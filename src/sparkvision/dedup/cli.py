@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import DEFAULT_BATCH_SIZE, ENGINES
+from ..config import DEFAULT_BATCH_SIZE, ENGINE_CHOICES
 from ..model_options import add_model_arguments, model_options
 from ..sinks import FORMATS
 from .defaults import DEFAULT_THRESHOLD, METHODS
@@ -44,7 +44,8 @@ def add_arguments(subparsers) -> None:
                    "slow beyond a few thousand images, see docs/dedup.md)")
     p.add_argument("--model", default="embedding", help="embedding model: the built-in "
                    "'embedding' (default) or your own (see 'your own model' below)")
-    p.add_argument("--engine", choices=ENGINES, default="onnx", help="inference engine")
+    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                   help="inference engine (default auto, as for embed)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                    help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--threads", type=int, help="engine threads per task")

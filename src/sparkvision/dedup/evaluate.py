@@ -35,7 +35,8 @@ def pairs_of(groups: Iterable[tuple[str, object]]) -> set[tuple[str, str]]:
     members: dict[object, list[str]] = defaultdict(list)
     for path, group in groups:
         members[group].append(path)
-    return {tuple(sorted(p)) for paths in members.values() for p in combinations(paths, 2)}
+    return {(min(a, b), max(a, b)) for paths in members.values()
+            for a, b in combinations(paths, 2)}
 
 
 def score_pairs(groups: Iterable[tuple[str, object]], truth: dict[str, str]) -> PairScore:

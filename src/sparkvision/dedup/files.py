@@ -55,7 +55,7 @@ def with_file_facts(paths_frame, path_col: str = "path"):
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf(FILE_SCHEMA)
+    @pandas_udf(FILE_SCHEMA)  # type: ignore[call-overload]
     def facts(paths: pd.Series) -> pd.DataFrame:
         frame = pd.DataFrame([file_facts(p) for p in paths], columns=FILE_COLUMNS)
         return frame.astype({"bytes": "Int64", "width": "Int32", "height": "Int32"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import DEFAULT_BATCH_SIZE
 from ..errors import ConfigError
@@ -22,6 +23,7 @@ from ..sinks import format_for, write_table
 from ..sinks.tables import check_writable, read_table
 from .defaults import DEFAULT_THRESHOLD, METHODS
 from .summary import DedupSummary
+
 FAILED = "_failed"
 FAILED_SCHEMA = "path string, error string, error_kind string"
 
@@ -34,7 +36,7 @@ class DedupJob:
     threshold: float = DEFAULT_THRESHOLD
     vectors: str | None = None
     model: str = "embedding"
-    engine: str = "onnx"
+    engine: str = "auto"
     batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     master: str | None = None
@@ -67,8 +69,14 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     from .components import connected_components, materialise
     from .files import with_file_facts
     from .lsh import LshParams, near_pairs, normalised
-    from .stages import (attach_vectors, distinct_contents, embed_missing, failures,
-                         grouped_ids, groups_table)
+    from .stages import (
+        attach_vectors,
+        distinct_contents,
+        embed_missing,
+        failures,
+        grouped_ids,
+        groups_table,
+    )
 
     fmt = format_for(job.out, job.format)
     check_writable(job.out, "overwrite" if job.overwrite else "errorifexists")
@@ -165,9 +173,11 @@ def _read_vectors(spark, path: str):
 def _embedder(job: DedupJob):
     from ..api import embed
 
+    options: dict[str, Any] = dict(job.model_options)
+
     def run(frame, path_col: str):
         return embed(frame, model=job.model, path_col=path_col, batch_size=job.batch_size,
-                     engine=job.engine, threads=job.threads, **dict(job.model_options))
+                     engine=job.engine, threads=job.threads, **options)
 
     return run
 

@@ -82,5 +82,5 @@ def _mp(pixels: int | None) -> str:
 def _date(stamp: float | None) -> str:
     if stamp is None:
         return "unknown"
-    millis = int(round((stamp % 1) * 1000)) % 1000
+    millis = round((stamp % 1) * 1000) % 1000
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) + f".{millis:03d}"

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .defaults import METHODS
+
 PAIRS_SCHEMA = "a long, b long, similarity double"
 
 
@@ -77,10 +78,11 @@ def near_pairs(vectors, threshold: float, *, dim: int, method: str = "banded",
     rows of ``vectors`` (``id`` long, ``e`` unit-length ``array<float>``)."""
     from pyspark.ml.feature import BucketedRandomProjectionLSH
     from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; found {method!r}")
-    with_vec = vectors.withColumn("v", array_to_vector("e"))
+    with_vec = vectors.withColumn("v", array_to_vector(F.col("e")))
     tables = params.bands * params.rows if method == "banded" else max(1, params.bands)
     model = BucketedRandomProjectionLSH(
         inputCol="v", outputCol="h", numHashTables=tables, seed=params.seed,
@@ -148,7 +150,7 @@ def _pairs_in_buckets(rows: pd.DataFrame, threshold: float) -> pd.DataFrame:
         starts = np.flatnonzero(np.r_[True, (band[1:] != band[:-1]) | (key[1:] != key[:-1])])
         ends = np.r_[starts[1:], len(rows)]
         vectors = rows["e"].to_numpy()
-        for lo, hi in zip(starts, ends):
+        for lo, hi in zip(starts, ends, strict=True):
             if hi - lo > 1:
                 found.extend(_pairs_of(ids[lo:hi], vectors[lo:hi], threshold))
     return pd.DataFrame(found, columns=["a", "b", "similarity"]).astype(
@@ -157,8 +159,8 @@ def _pairs_in_buckets(rows: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 def _pairs_of(ids: np.ndarray, vectors: np.ndarray,
               threshold: float) -> list[tuple[int, int, float]]:
-    matrix = np.stack(vectors).astype(np.float32)
+    matrix = np.stack(list(vectors)).astype(np.float32)
     sims = matrix @ matrix.T
     i, j = np.nonzero(np.triu(sims >= threshold, k=1))
     return [(int(min(ids[x], ids[y])), int(max(ids[x], ids[y])), float(sims[x, y]))
-            for x, y in zip(i, j)]
+            for x, y in zip(i, j, strict=True)]

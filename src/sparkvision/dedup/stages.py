@@ -141,7 +141,7 @@ def reason_text(row: dict) -> str:
 def _reason_udf():
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("string")
+    @pandas_udf("string")  # type: ignore[call-overload]
     def reasons(*columns: pd.Series) -> pd.Series:
         frame = pd.concat(columns, axis=1, keys=list(_REASON_INPUTS))
         return pd.Series([reason_text(r) for r in frame.to_dict("records")], dtype=object)

@@ -27,7 +27,7 @@ class DedupSummary:
     rounds: int = 0
     embedded: int = 0
     vectors: str | None = None
-    engine: str = "onnx"
+    engine: str = "auto"
     precision: str = "fp32"
     execution: str = "iterator"
     batch_size: int = 32

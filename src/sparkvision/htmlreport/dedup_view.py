@@ -36,7 +36,7 @@ def gather_dedup(spark, out: str, fmt: str, run: dict, *, max_groups: int, max_f
     failed = read_failed(spark, out)
     kinds = {k or "unknown": n for k, n in failed.groupBy("error_kind").count().collect()}
     listed = failed.orderBy("path").limit(max_failed).collect()
-    facts = fact_rows(run) + [("threshold", f"cosine >= {run.get('threshold')}"),
+    facts = [*fact_rows(run), ("threshold", f"cosine >= {run.get('threshold')}"),
                               ("groups", str(run.get("groups"))),
                               ("duplicates", f"{run.get('duplicates')} (exact {run.get('exact')}, "
                                              f"near {run.get('near')})")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from ..errors import InputError
 
@@ -73,7 +74,7 @@ def detect_format(out: str, recorded: str | None = None) -> str:
     return "parquet"
 
 
-def fact_rows(run: Mapping[str, object]) -> list[tuple[str, str]]:
+def fact_rows(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(name, value) pairs for the page's facts table, in a fixed order."""
     rows: list[tuple[str, str]] = []
     by_kind = run.get("failed_by_kind") or {}

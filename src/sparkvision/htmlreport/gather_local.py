@@ -103,10 +103,10 @@ class _Desc:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def __lt__(self, other: "_Desc") -> bool:
+    def __lt__(self, other: _Desc) -> bool:
         return self.text > other.text
 
-    def __gt__(self, other: "_Desc") -> bool:
+    def __gt__(self, other: _Desc) -> bool:
         return self.text < other.text
 
     def __eq__(self, other: object) -> bool:

@@ -46,7 +46,7 @@ def thumbnail_or_problem(path: str) -> tuple[bytes | None, str | None]:
 def _thumbnail_udf():
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf(THUMB_SCHEMA)
+    @pandas_udf(THUMB_SCHEMA)  # type: ignore[call-overload]
     def thumbnails(paths: pd.Series) -> pd.DataFrame:
         made = [thumbnail_or_problem(p) for p in paths]
         return pd.DataFrame(made, columns=["image", "problem"])
