@@ -24,11 +24,14 @@ demo: $(STAMP)
 	@rm -rf $(DEMO)
 	$(PY) scripts/demo_images.py $(DEMO)/images
 	$(VENV)/bin/sparkvision classify $(DEMO)/images --out $(DEMO)/preds.parquet \
-		--label-from folder --sort-into $(DEMO)/sorted
+		--label-from folder --sort-into $(DEMO)/sorted --report $(DEMO)/report.html
 	$(VENV)/bin/sparkvision embed $(DEMO)/images --out $(DEMO)/vectors.parquet --quiet
+	$(VENV)/bin/sparkvision dedup $(DEMO)/images --vectors $(DEMO)/vectors.parquet \
+		--out $(DEMO)/duplicates.parquet --report $(DEMO)/duplicates.html
 	@echo
 	@echo "Results: $(DEMO)/preds.parquet (labels), $(DEMO)/vectors.parquet (embeddings),"
 	@echo "         $(DEMO)/sorted/<label>/ (sorted copies, manifest in $(DEMO)/sorted/_manifest.csv)"
+	@echo "Report:  $(DEMO)/report.html (open it in a browser); duplicates: $(DEMO)/duplicates.html"
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests scripts tools

@@ -28,7 +28,9 @@ from .config import (
     ModelRequest,
     RunConfig,
 )
+from .dedup import cli as dedup_cli
 from .errors import SparkVisionError
+from .htmlreport import cli as report_cli
 from .model_options import add_model_arguments, model_options
 from .models import list_models
 from .sinks import FORMATS
@@ -93,9 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
             p.add_argument("--mode", choices=MODES, default="copy",
                            help="how --sort-into places files (default copy; never overwrites)")
+            report_cli.add_classify_arguments(p)
         add_model_arguments(p)
     _add_train_parser(sub)
     add_bench_commands(sub)
+    report_cli.add_arguments(sub)
+    dedup_cli.add_arguments(sub)
     return parser
 
 
@@ -180,6 +185,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_bench_command(args)
     if args.command == "train":
         return _run_train(args)
+    if args.command in (report_cli.COMMAND, dedup_cli.COMMAND):
+        return (report_cli if args.command == report_cli.COMMAND else dedup_cli).run(args)
     from .pipeline import run_job
 
     model = ModelRequest(model=args.model, task=args.command, engine=args.engine,
@@ -194,6 +201,7 @@ def _run(args: argparse.Namespace) -> int:
     extensions = [e.strip() for e in args.extensions.split(",")] if args.extensions else None
     summary = run_job(args.inputs, model, run, extensions=extensions, path_col=args.path_col)
     print(summary.render())
+    report_cli.after_run(args, summary)
     if args.fail_on_error and summary.failed:
         print(f"sparkvision: {summary.failed} of {summary.inputs} images failed "
               "(--fail-on-error); their rows carry error and error_kind", file=sys.stderr)

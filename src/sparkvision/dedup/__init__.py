@@ -1,0 +1,1 @@
+"""Duplicate and near-duplicate photos: content hashes, embedding LSH on Spark, groups."""

@@ -1,0 +1,64 @@
+"""What ``dedup`` needs to know of each file, read on the Spark executors.
+
+For every path: the sha256 of its bytes (exact duplicates share it), its size, its
+modification time, and its pixel count from the image header (the keeper rule prefers
+more pixels). A file that cannot be read gets ``error``/``error_kind`` as in every other
+sparkvision output; a header that cannot be parsed leaves ``pixels`` empty (the
+embedding step then reports the image as failed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+
+import pandas as pd
+from PIL import Image
+
+from ..sources.reader import read_image_bytes, to_local_path
+
+FILE_SCHEMA = ("sha256 string, bytes long, mtime double, width int, height int, "
+               "error string, error_kind string")
+FILE_COLUMNS = ["sha256", "bytes", "mtime", "width", "height", "error", "error_kind"]
+
+
+def file_facts(path: str) -> dict:
+    """sha256, size, mtime, width and height of the file at ``path`` (or its error)."""
+    empty = {"sha256": None, "bytes": None, "mtime": None, "width": None, "height": None,
+             "error": None, "error_kind": None}
+    try:
+        data = read_image_bytes(path)
+    except Exception as exc:  # noqa: BLE001 - per-file problems become rows
+        return {**empty, "error": str(exc), "error_kind": getattr(exc, "kind", "unreadable")}
+    local = to_local_path(path)
+    mtime = None
+    if local is not None:
+        try:
+            mtime = os.stat(local).st_mtime
+        except OSError:
+            mtime = None
+    width = height = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            width, height = Image.open(io.BytesIO(data)).size  # header only, no decode
+        except Exception:  # noqa: BLE001 - the embedding step reports bad images
+            pass
+    return {**empty, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "mtime": mtime, "width": width, "height": height}
+
+
+def with_file_facts(paths_frame, path_col: str = "path"):
+    """``paths_frame`` plus the :data:`FILE_SCHEMA` columns, computed on the executors."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf(FILE_SCHEMA)  # type: ignore[call-overload]
+    def facts(paths: pd.Series) -> pd.DataFrame:
+        frame = pd.DataFrame([file_facts(p) for p in paths], columns=FILE_COLUMNS)
+        return frame.astype({"bytes": "Int64", "width": "Int32", "height": "Int32"})
+
+    return paths_frame.withColumn("_f", facts(F.col(path_col))).select(
+        *paths_frame.columns, *[F.col(f"_f.{c}").alias(c) for c in FILE_COLUMNS])

@@ -1,0 +1,220 @@
+"""``sparkvision dedup``: the whole job, from photos (or an ``embed`` output) to groups.
+
+1. list the inputs; read every file on the executors: sha256, size, mtime, pixels;
+2. one embedding per distinct content (exact copies are embedded once), taken from
+   ``--vectors`` where it has one, else computed with :func:`sparkvision.embed`;
+3. near pairs by banded MLlib LSH (:mod:`.lsh`), grouped with exact copies by connected
+   components on Spark (:mod:`.components`);
+4. one keeper per group (:mod:`.keeper`), the groups table written like every output, the
+   failed files in ``OUT/_failed``, the summary in ``OUT/_summary.json``;
+5. with ``--move-duplicates-to``, the non-keepers moved by :func:`sparkvision.sinks.sort_into`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import DEFAULT_BATCH_SIZE
+from ..errors import ConfigError
+from ..sinks import format_for, write_table
+from ..sinks.tables import check_writable, read_table
+from .defaults import DEFAULT_THRESHOLD, METHODS
+from .summary import DedupSummary
+
+FAILED = "_failed"
+FAILED_SCHEMA = "path string, error string, error_kind string"
+
+
+@dataclass(frozen=True)
+class DedupJob:
+    inputs: tuple[str, ...]
+    out: str
+    format: str | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    vectors: str | None = None
+    model: str = "embedding"
+    engine: str = "auto"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    threads: int | None = None
+    master: str | None = None
+    extensions: tuple[str, ...] | None = None
+    path_col: str | None = None
+    overwrite: bool = False
+    move_to: str | None = None
+    dry_run: bool = False
+    method: str = "banded"
+    model_options: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"--threshold is a cosine in (0, 1]; found {self.threshold}")
+        if not self.inputs and not self.vectors:
+            raise ConfigError("dedup needs photos (folders, globs, files) or --vectors "
+                              "with an earlier embed output; found neither")
+        if self.dry_run and not self.move_to:
+            raise ConfigError("--dry-run shows what --move-duplicates-to would move: "
+                              "pass --move-duplicates-to DIR too")
+        if self.method not in METHODS:
+            raise ConfigError(f"--lsh must be one of {', '.join(METHODS)}; found {self.method!r}")
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
+
+
+def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
+    """Run ``job`` and return its summary (also written as ``OUT/_summary.json``)."""
+    from ..spark import default_parallelism, get_session
+    from .components import connected_components, materialise
+    from .files import with_file_facts
+    from .lsh import LshParams, near_pairs, normalised
+    from .stages import (
+        attach_vectors,
+        distinct_contents,
+        embed_missing,
+        failures,
+        grouped_ids,
+        groups_table,
+    )
+
+    fmt = format_for(job.out, job.format)
+    check_writable(job.out, "overwrite" if job.overwrite else "errorifexists")
+    spark = spark or get_session(job.master, conf={
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64))})
+    clock = _Clock()
+    vectors = _read_vectors(spark, job.vectors) if job.vectors else None
+    files = materialise(with_file_facts(_input_paths(spark, job, vectors)))
+    contents = distinct_contents(files)
+    if vectors is not None:
+        contents = attach_vectors(files, contents, vectors)
+    clock.lap("files")
+    contents, to_embed = embed_missing(contents, _embedder(job), job.batch_size,
+                                       default_parallelism(spark))
+    contents = materialise(contents)
+    units = materialise(normalised(contents.where("embedding is not null"))
+                        .select("id", "e"))
+    dim = _dimension(units)
+    clock.lap("embeddings")
+    pairs = materialise(near_pairs(units, job.threshold, dim=dim, method=job.method,
+                                   params=LshParams()))
+    clock.lap("pairs")
+    grouped, rounds = grouped_ids(pairs, contents, connected_components)
+    clock.lap("components")
+    table = groups_table(files, contents, units, grouped)
+    write_table(table, job.out, fmt, mode="overwrite" if job.overwrite else "errorifexists")
+    write_table(failures(files, contents), os.path.join(job.out, FAILED), "json",
+                mode="overwrite")
+    clock.lap("write")
+    summary = _summarise(spark, job, fmt, files, clock.total(), rounds, to_embed)
+    summary.stage_seconds = clock.laps
+    if job.move_to:
+        from .move import move_duplicates
+
+        summary.moved_to = job.move_to
+        summary.move_counts = move_duplicates(read_table(spark, job.out, fmt), job.move_to,
+                                              dry_run=job.dry_run)
+    if os.path.isdir(job.out):
+        with open(os.path.join(job.out, "_summary.json"), "w", encoding="utf-8") as fh:
+            fh.write(summary.to_json())
+    return summary
+
+
+class _Clock:
+    """Seconds spent in each stage (each ends with its result materialised)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.monotonic()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self.last, 2)
+        self.last = now
+
+    def total(self) -> float:
+        return time.monotonic() - self.start
+
+
+def read_failed(spark, out: str):
+    """The failed files of a dedup output: ``path``, ``error``, ``error_kind``."""
+    return spark.read.schema(FAILED_SCHEMA).json(os.path.join(out, FAILED))
+
+
+def _input_paths(spark, job: DedupJob, vectors):
+    """A ``path`` frame of the inputs: the listed photos, else every path in --vectors."""
+    from ..sources import paths_frame, resolve_inputs
+
+    if job.inputs:
+        paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
+        return paths_frame(spark, paths, rows_per_partition=8 * job.batch_size)
+    return vectors.select("path").where("path is not null").distinct()
+
+
+def _read_vectors(spark, path: str):
+    from ..errors import InputError
+
+    if not os.path.exists(path) and "://" not in path:
+        raise InputError(f"--vectors '{path}' does not exist: expected the --out of an "
+                         "earlier 'sparkvision embed' run")
+    frame = read_table(spark, path, format_for(path, None))
+    missing = {"path", "embedding", "error"} - set(frame.columns)
+    if missing:
+        raise InputError(
+            f"--vectors '{path}' is not an embed output: expected columns path, embedding, "
+            f"error; found {', '.join(frame.columns)}. Make it with 'sparkvision embed'")
+    if dict(frame.dtypes)["embedding"] == "string":  # CSV keeps arrays as JSON text
+        from pyspark.sql import functions as F
+
+        frame = frame.withColumn("embedding", F.from_json("embedding", "array<float>"))
+    return frame
+
+
+def _embedder(job: DedupJob):
+    from ..api import embed
+
+    options: dict[str, Any] = dict(job.model_options)
+
+    def run(frame, path_col: str):
+        return embed(frame, model=job.model, path_col=path_col, batch_size=job.batch_size,
+                     engine=job.engine, threads=job.threads, **options)
+
+    return run
+
+
+def _dimension(units) -> int:
+    from pyspark.sql import functions as F
+
+    first = units.select(F.size("e").alias("n")).first()
+    return int(first["n"]) if first else 1
+
+
+def _summarise(spark, job: DedupJob, fmt: str, files, seconds: float, rounds: int,
+               embedded: int) -> DedupSummary:
+    from pyspark.sql import functions as F
+
+    from ..spark import DEFAULT_MASTER
+
+    table = read_table(spark, job.out, fmt)
+    failed = read_failed(spark, job.out)
+    kinds = {r[0] or "unknown": r[1] for r in failed.groupBy("error_kind").count().collect()}
+    inputs = files.count()
+    stats = table.agg(
+        F.countDistinct("group").alias("groups"),
+        F.sum(F.when(~F.col("keeper"), 1).otherwise(0)).alias("duplicates"),
+        F.sum(F.when(~F.col("keeper") & (F.col("kind") == "exact"), 1).otherwise(0)).alias("exact"),
+        F.countDistinct(F.when(F.col("keeper") & (F.col("kind") == "exact"), F.col("group")))
+        .alias("exact_groups"),
+    ).first()
+    duplicates = stats["duplicates"] or 0
+    return DedupSummary(
+        inputs=inputs, ok=inputs - sum(kinds.values()), failed=sum(kinds.values()),
+        failed_by_kind=kinds, groups=stats["groups"] or 0, exact_groups=stats["exact_groups"] or 0,
+        duplicates=duplicates, exact=stats["exact"] or 0, near=duplicates - (stats["exact"] or 0),
+        threshold=job.threshold, seconds=round(seconds, 3),
+        images_per_s=round(inputs / seconds, 2) if seconds else 0.0, output=job.out, format=fmt,
+        model=str(job.model), method=job.method, rounds=rounds, embedded=embedded,
+        vectors=job.vectors, engine=job.engine, batch_size=job.batch_size,
+        precision=str(dict(job.model_options).get("precision", "fp32")),
+        master=job.master or DEFAULT_MASTER,
+    )

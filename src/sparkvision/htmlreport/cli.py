@@ -1,0 +1,81 @@
+"""``sparkvision report OUT_DIR`` and ``classify --report FILE``: arguments and runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from .data import DEFAULT_MAX_FAILED, DEFAULT_MAX_GROUPS, DEFAULT_MAX_THUMBS, DEFAULT_PER_LABEL
+
+COMMAND = "report"
+
+
+def add_arguments(subparsers) -> None:
+    """Add the ``report`` subcommand to ``subparsers``."""
+    helptext = "write an HTML page of a finished classify or dedup output"
+    p = subparsers.add_parser(COMMAND, help=helptext, description=helptext + " (one "
+                              "self-contained file: thumbnails, charts, no network)")
+    p.add_argument("output", help="the --out folder of a finished classify or dedup run")
+    p.add_argument("--out", help="the HTML file to write (default OUTPUT/_report.html)")
+    p.add_argument("--execution", choices=("spark", "python"),
+                   help="read the table and make thumbnails on Spark, or in this process "
+                   "(default: python for outputs of --execution python, else spark)")
+    p.add_argument("--master", help="Spark master URL (default local[*,4])")
+    add_limits(p)
+
+
+def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--report FILE`` (and the page limits) for ``classify``."""
+    parser.add_argument("--report", metavar="FILE", help="after the run, write an HTML page "
+                        "of it: facts, charts, thumbnails, failures (see README)")
+    add_limits(parser)
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("report page limits")
+    g.add_argument("--per-label", type=int, default=DEFAULT_PER_LABEL, metavar="N",
+                   help=f"thumbnails per label, at most (default {DEFAULT_PER_LABEL})")
+    g.add_argument("--max-thumbnails", type=int, default=DEFAULT_MAX_THUMBS, metavar="N",
+                   help=f"thumbnails on the page, at most (default {DEFAULT_MAX_THUMBS})")
+    g.add_argument("--max-failed", type=int, default=DEFAULT_MAX_FAILED, metavar="N",
+                   help=f"failed files listed, at most (default {DEFAULT_MAX_FAILED})")
+    g.add_argument("--max-groups", type=int, default=DEFAULT_MAX_GROUPS, metavar="N",
+                   help=f"duplicate groups shown, at most (default {DEFAULT_MAX_GROUPS})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """``sparkvision report OUTPUT``: write the page and print where it is."""
+    from ..spark import get_session
+    from .build import write_report
+
+    spark = None if args.execution == "python" else (
+        get_session(args.master) if args.master else None)
+    path = write_report(args.output, args.out, spark=spark, execution=args.execution,
+                        **limits(args))
+    print(f"report: {path}")
+    return 0
+
+
+def after_run(args: argparse.Namespace, summary) -> None:
+    """After ``classify``/``embed``: record the run's facts beside its output, and write
+    the page when ``--report`` was given."""
+    from ..spark import DEFAULT_MASTER
+    from .build import write_report
+    from .facts import record_run_facts
+
+    record_run_facts(args.out, {
+        "task": args.command, "model": args.model, "engine": args.engine,
+        "precision": getattr(args, "precision", None), "device": getattr(args, "device", None),
+        "execution": args.execution, "batch_size": args.batch_size,
+        "master": args.master or ("none (one process)" if args.execution == "python"
+                                  else DEFAULT_MASTER),
+    })
+    if getattr(args, "report", None):
+        path = write_report(args.out, args.report,
+                            execution="python" if args.execution == "python" else "spark",
+                            **limits(args))
+        print(f"report: {path}")
+
+
+def limits(args: argparse.Namespace) -> dict:
+    return {"per_label": args.per_label, "max_thumbs": args.max_thumbnails,
+            "max_failed": args.max_failed, "max_groups": args.max_groups}
