@@ -110,8 +110,9 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
     prepare_out(config)
     features = os.path.join(config.out, FEATURES)
     embed_run = RunConfig(out=features, format="parquet", execution=run.execution,
-                          batch_size=run.batch_size, master=run.master,
-                          label_from=label_from, quiet=run.quiet)
+                          batch_size=run.batch_size, master=run.master, remote=run.remote,
+                          conf=run.conf, verbose=run.verbose, label_from=label_from,
+                          quiet=run.quiet)
     request = ModelRequest(model=config.model, task="embed", engine=config.engine,  # type: ignore[arg-type]
                            options=model_options)
     summary = run_job(paths, request, embed_run)
