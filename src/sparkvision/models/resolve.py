@@ -17,7 +17,7 @@ for all of them:
    own card, then the user's card (``model_config``), then explicit options;
 5. the head (one output: ``sigmoid``, several: ``softmax``, unless a card says) checked
    against the output width and the labels;
-6. shipping: ``path`` or ``broadcast`` (:mod:`.shipping`).
+6. shipping: ``path``, ``broadcast`` or ``artifact`` (:mod:`.shipping`).
 
 Defaults per format (where the model does not say):
 
@@ -82,8 +82,8 @@ def resolve_model(
     ``options`` are model-card keys (``image_size=200, labels=("cat", "dog")``...); they
     override ``model_config`` (a card file or a dict of the same keys). ``py_files`` are
     ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
-    process's ``sys.path`` and shipped to the workers with ``addPyFile``. ``spark`` is the
-    session to broadcast with.
+    process's ``sys.path`` and shipped to the workers with ``spark.addArtifacts``.
+    ``spark`` is the session to ship with.
 
     >>> spec = resolve_model("catdog")
     >>> (spec.format, spec.engine, spec.head, spec.preprocess.size)
@@ -231,7 +231,9 @@ def _check_precision(spec: ModelSpec, precision: str) -> None:
 
 
 def add_py_files(files: list[str], spark: Any = None) -> None:
-    """Make each ``.py``/``.zip`` importable here and, through ``addPyFile``, on the workers."""
+    """Make each ``.py``/``.zip`` importable here and, through
+    ``spark.addArtifacts(path, pyfile=True)`` (classic sessions and Spark Connect alike),
+    on the workers."""
     for item in files:
         for path in (p.strip() for p in item.split(",")):
             if not path:
@@ -244,7 +246,7 @@ def add_py_files(files: list[str], spark: Any = None) -> None:
             if entry not in sys.path:
                 sys.path.insert(0, entry)
             if spark is not None:
-                spark.sparkContext.addPyFile(os.path.abspath(path))
+                spark.addArtifacts(os.path.abspath(path), pyfile=True)
 
 
 def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
