@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelRequest, ModelSpec, RunConfig
 from .errors import ConfigError
+from .fileutil import absolute_path
 from .models import resolve_model
 from .progress import ChunkProgress, report_host
 from .report import Progress, RunSummary
@@ -105,6 +107,7 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
             extensions: Iterable[str] | None = None,
             path_col: str | None = None) -> RunSummary:
     """Run a whole job and return its summary (also written as ``_summary.json``)."""
+    run = replace(run, out=absolute_path(run.out))
     if run.sort_into and model.task != "classify":
         raise ConfigError("--sort-into needs labels: use it with classify, not embed")
     paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
