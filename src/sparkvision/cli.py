@@ -5,7 +5,8 @@ Exit codes (docs/reliability.md):
 ==  =========================================================================================
 0   finished; every input has a row (per-image errors are in the output and the summary)
 1   finished, but some images failed and ``--fail-on-error`` was given
-2   bad usage, options or inputs: nothing was run (or nothing more, for ``--resume``)
+2   bad usage, options or inputs, or workers whose Python lacks sparkvision: nothing was run
+    (or nothing more, for ``--resume``)
 3   the run itself failed (Spark job aborted, out of disk, a bug): committed chunks stay in
     ``--out``; rerun with ``--resume`` to finish. ``SPARKVISION_DEBUG=1`` prints the traceback
 ==  =========================================================================================

@@ -189,6 +189,14 @@ def task_cpus(spark: Any) -> int:
         return 1
 
 
+def session_key(spark: Any) -> str:
+    """An id of the session: its application's on a classic session, the Spark Connect
+    session id otherwise."""
+    if is_connect(spark):
+        return str(spark.session_id)
+    return str(spark.sparkContext.applicationId)
+
+
 _parallelism: dict[str, int] = {}
 
 
@@ -198,7 +206,7 @@ def default_parallelism(spark: Any) -> int:
     ``spark.range`` (one small job, once per session)."""
     if not is_connect(spark):
         return max(1, spark.sparkContext.defaultParallelism)
-    key = str(spark.session_id)
+    key = session_key(spark)
     if key not in _parallelism:
         value = spark.conf.get("spark.default.parallelism", None)
         if value:

@@ -22,6 +22,7 @@ from typing import Any
 
 from .config import ModelSpec
 from .errors import WorkerSetupError
+from .spark import is_connect, session_key
 
 _PROBE_SOURCE = '''
 def probe(_):
@@ -73,7 +74,7 @@ def check_workers(spark: Any, spec: ModelSpec, execution: str = "iterator") -> N
     """Raise :class:`WorkerSetupError` if a Python worker of ``spark`` cannot import what
     ``spec`` needs; a no-op after the first success for the same session and packages."""
     modules = required_modules(spec, execution)
-    key = (_session_key(spark), modules)
+    key = (session_key(spark), modules)
     if key in _checked:
         return
     report = _run_probe(spark, modules)
@@ -81,13 +82,6 @@ def check_workers(spark: Any, spec: ModelSpec, execution: str = "iterator") -> N
     if problem:
         raise WorkerSetupError(problem)
     _checked.add(key)
-
-
-def _session_key(spark: Any) -> str:
-    session_id = getattr(spark, "session_id", None)  # Spark Connect
-    if session_id is None:
-        session_id = spark.sparkContext.applicationId
-    return str(session_id)
 
 
 def _probe_udf(modules: tuple[str, ...]) -> Any:
@@ -186,8 +180,6 @@ def configured_python(spark: Any = None) -> str:
             value = spark.conf.get("spark.pyspark.python", None)
         except Exception:  # noqa: BLE001 - a stopped session
             value = None
-    from .spark import is_connect
-
     if not value and not (spark is not None and is_connect(spark)):
         value = os.environ.get("PYSPARK_PYTHON")
     return value or "python3 (Spark's default)"

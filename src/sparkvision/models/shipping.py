@@ -35,7 +35,7 @@ from ..config import SHIP_MODES, ModelSpec
 from ..errors import ConfigError, ModelError
 from ..fileutil import cached_model_path, file_sha256, write_atomically
 from ..sources.reader import to_local_path
-from ..spark import is_connect, is_loopback, server_is_local
+from ..spark import is_connect, is_loopback, server_is_local, session_key
 
 
 class Shipped:
@@ -202,7 +202,7 @@ def ship_artifact(spark: Any, local: str, sha256: str) -> Artifact:
         shutil.copyfile(local, tmp)
         os.replace(tmp, staged)
     name = os.path.basename(staged)
-    session = str(getattr(spark, "session_id", None) or spark.sparkContext.applicationId)
+    session = session_key(spark)
     with _broadcast_lock:
         if (session, name) not in _artifacts:
             spark.addArtifacts(staged, file=True)
