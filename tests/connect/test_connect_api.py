@@ -1,5 +1,5 @@
-"""The Python API on a Spark Connect session: classify, embed, predict_udf and train, with
-a model file shipped as an artifact, equal to local predictions. The client runs in a
+"""The Python API on a Spark Connect session: classify (catdog, imagenet), embed,
+predict_udf and train, with a model file shipped as an artifact, equal to local predictions. The client runs in a
 child process (conftest.py)."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ try:
     images = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
               .load(folder))
     preds = sv.classify(images).select("path", "label", "score", "error_kind")
+    inet = sv.classify(images, model="imagenet", output_col="p").select("path", "p.top5_labels")
     vecs = sv.embed([folder]).select("path", "embedding")  # paths: the active session
     udf = sv.predict_udf(onnx, labels=["a", "b", "c"], ship="artifact")
     own = images.select("path", udf("content").alias("p")).select("path", "p.label", "p.score")
@@ -42,6 +43,7 @@ try:
     result = {
         "session": type(spark).__module__,
         "preds": [r.asDict() for r in preds.collect()],
+        "inet": [r.asDict() for r in inet.collect()],
         "vecs": [r.asDict() for r in vecs.collect()],
         "own": [r.asDict() for r in own.collect()],
         "classes": clf.classes,
@@ -79,6 +81,9 @@ def test_api_on_a_connect_session_equals_local(connect_server: ConnectServer,
     preds = rows("preds")
     assert [r["label"] for r in preds] == list(local["label"])
     np.testing.assert_allclose([r["score"] for r in preds], local["score"], atol=1e-5)
+
+    local = predict_frame(names, resolve_model("imagenet"), batch_size=8)
+    assert [r["top5_labels"] for r in rows("inet")] == [list(v) for v in local["top5_labels"]]
 
     local = predict_frame(names, resolve_model("embedding", task="embed"), batch_size=8)
     np.testing.assert_allclose([r["embedding"] for r in rows("vecs")],
