@@ -152,9 +152,10 @@ def _set_connect_conf(spark: Any, url: str, key: str, value: str) -> None:
     current = spark.conf.get(key, None)
     if current == value:
         return
+    has = f"has {current}" if current is not None else "leaves it at Spark's default"
     raise ConfigError(
         f"--conf {key}={value}: a Spark Connect session cannot change {key} (the server at "
-        f"{url} has {current!r}); it is fixed when the server starts: pass --conf "
+        f"{url} {has}); it is fixed when the server starts: pass --conf "
         f"{key}={value} to the server's start-connect-server.sh (or spark-defaults.conf)"
     )
 
