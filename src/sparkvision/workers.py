@@ -2,9 +2,10 @@
 
 A Pandas UDF of sparkvision fails on a worker whose Python lacks sparkvision (or the
 engine's package) with a long worker traceback, once per task attempt. Instead,
-:func:`check_workers` runs a plain row UDF on one row first: it imports sparkvision, the
-executor and the engine's package on a worker and returns what failed, with the worker's
-``sys.executable``; the driver turns a failure into one :class:`WorkerSetupError` that names
+:func:`check_workers` runs a plain row UDF on one row first: it imports sparkvision and its
+executor on a worker, finds (without importing: Keras, for one, needs its backend chosen
+first) the engine's package and the module of a ``module:callable``, and returns what is
+missing, with the worker's ``sys.executable``; the driver turns a failure into one :class:`WorkerSetupError` that names
 that interpreter and the fixes. The probe function is compiled from source here, so it
 reaches the workers pickled by value and needs nothing of sparkvision to be unpickled.
 
@@ -26,11 +27,14 @@ from .spark import is_connect, session_key
 
 _PROBE_SOURCE = '''
 def probe(_):
-    import importlib, json, platform, socket, sys
+    import importlib, importlib.util, json, platform, socket, sys
     missing = {}
     for name in MODULES:
         try:
-            importlib.import_module(name)
+            if name.startswith("sparkvision"):
+                importlib.import_module(name)
+            elif importlib.util.find_spec(name) is None:
+                raise ModuleNotFoundError("No module named " + repr(name))
         except BaseException as exc:
             missing[name] = type(exc).__name__ + ": " + str(exc)
     version = None
@@ -49,8 +53,9 @@ _checked: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def required_modules(spec: ModelSpec, execution: str = "iterator") -> tuple[str, ...]:
-    """What a worker imports to run ``spec``: sparkvision's executor, the engine's package,
-    the module of a ``module:callable`` architecture, and pyarrow for the Pandas UDFs.
+    """What a worker needs to run ``spec``: sparkvision's executor, the engine's package,
+    the (top-level) module of a ``module:callable`` architecture, and pyarrow for the Pandas
+    UDFs.
 
     >>> from sparkvision.config import ModelSpec
     >>> required_modules(ModelSpec(name="m", engine="onnx"))
@@ -64,7 +69,7 @@ def required_modules(spec: ModelSpec, execution: str = "iterator") -> tuple[str,
         if part.format in FORMAT_PACKAGES:
             names.append(FORMAT_PACKAGES[part.format])
         if isinstance(part.arch, str) and ":" in part.arch:
-            names.append(part.arch.split(":", 1)[0])
+            names.append(part.arch.split(":", 1)[0].split(".")[0])
     if execution != "udf":
         names.append("pyarrow")
     return tuple(dict.fromkeys(names))
