@@ -5,10 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= test,bench,delta,demo,keras,hf,connect
+EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect
 DEMO   := demo-output
 
-.PHONY: demo test test-fast venv clean
+.PHONY: demo lint test test-fast venv clean
 
 venv: $(STAMP)
 
@@ -30,7 +30,11 @@ demo: $(STAMP)
 	@echo "Results: $(DEMO)/preds.parquet (labels), $(DEMO)/vectors.parquet (embeddings),"
 	@echo "         $(DEMO)/sorted/<label>/ (sorted copies, manifest in $(DEMO)/sorted/_manifest.csv)"
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(PY) -m ruff check src tests scripts tools
+	$(PY) -m mypy
+
+test: $(STAMP) lint
 	# GPU tests need a CUDA machine: there run  .venv/bin/python -m pytest -m gpu tests/gpu
 	$(PY) -m pytest -q -p no:cacheprovider -m "not gpu"
 

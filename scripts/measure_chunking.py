@@ -25,7 +25,6 @@ def main() -> None:
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
     from drawing import write_images
-
     from sparkvision.config import ModelRequest, RunConfig
     from sparkvision.pipeline import run_job
     from sparkvision.spark import get_session

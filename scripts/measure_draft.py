@@ -30,12 +30,14 @@ def main() -> None:
     parser.add_argument("folder")
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args()
-    files = sorted(glob.glob(os.path.join(args.folder, "**", "*.jp*g"), recursive=True))[: args.limit]
+    pattern = os.path.join(args.folder, "**", "*.jp*g")
+    files = sorted(glob.glob(pattern, recursive=True))[: args.limit]
     big = []
     for path in files:
         img = Image.open(path).convert("RGB")
         scale = 4000 / max(img.size)
-        img = img.resize((round(img.size[0] * scale), round(img.size[1] * scale)), Image.Resampling.BICUBIC)
+        img = img.resize((round(img.size[0] * scale), round(img.size[1] * scale)),
+                         Image.Resampling.BICUBIC)
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=90)
         big.append(buf.getvalue())
@@ -49,10 +51,11 @@ def main() -> None:
         for data in big:
             arrays.append(to_array(decode_image(data, min_side=min_side), pre))
         timings[name] = (time.perf_counter() - started) / len(big) * 1000
-        logits = engine(np.stack(arrays))["logits"]
+        logits = engine(np.stack(arrays))["output"]  # the logits (output_name)
         tops[name] = softmax(logits).argmax(axis=1)
     same = float((tops["draft"] == tops["full"]).mean())
-    print(f"{len(big)} JPEGs, 4000 px on the longer side, mean {np.mean([len(b) for b in big]) / 1e6:.1f} MB")
+    mean_mb = np.mean([len(b) for b in big]) / 1e6
+    print(f"{len(big)} JPEGs, 4000 px on the longer side, mean {mean_mb:.1f} MB")
     print(f"decode + preprocess, full size: {timings['full']:.1f} ms/image")
     print(f"decode + preprocess, draft:     {timings['draft']:.1f} ms/image "
           f"({timings['full'] / timings['draft']:.1f}x faster)")

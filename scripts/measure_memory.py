@@ -79,7 +79,7 @@ class WorkerSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "WorkerSampler":
+    def __enter__(self) -> WorkerSampler:
         self._thread.start()
         return self
 
@@ -115,8 +115,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from sparkvision import classify
-    from sparkvision.config import DEFAULT_BATCH_SIZE
-    from sparkvision.config import ModelRequest, RunConfig
+    from sparkvision.config import DEFAULT_BATCH_SIZE, ModelRequest, RunConfig
     from sparkvision.pipeline import job_session, run_job
     from sparkvision.spark import get_session
 
@@ -132,8 +131,10 @@ def main() -> None:
     spark = job_session(run)  # the session above, with the run's Arrow settings
     results: dict = {"batch_size": batch, "master": args.master, "file_mb": big,
                      "driver_memory": spark.conf.get("spark.driver.memory"),
-                     "arrow_max_bytes": spark.conf.get("spark.sql.execution.arrow.maxBytesPerBatch"),
-                     "arrow_max_records": spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")}
+                     "arrow_max_bytes":
+                         spark.conf.get("spark.sql.execution.arrow.maxBytesPerBatch"),
+                     "arrow_max_records":
+                         spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")}
 
     with WorkerSampler() as sampler:
         started = time.monotonic()

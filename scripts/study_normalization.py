@@ -142,7 +142,7 @@ def show(rows, probs, names, truth, p_cat, p_dog, lab, header):
         print("  (none)")
     top_names, top_p = imagenet.topk(probs[rows], 5)
     for j, i in enumerate(rows):
-        t5 = ", ".join(f"{n} {p:.2f}" for n, p in zip(top_names[j], top_p[j]))
+        t5 = ", ".join(f"{n} {p:.2f}" for n, p in zip(top_names[j], top_p[j], strict=True))
         print(
             f"  [{truth[i]}->{lab[i]}] p_cat={p_cat[i]:.2f} p_dog={p_dog[i]:.2f}"
             f"  {names[i][-48:]}\n"

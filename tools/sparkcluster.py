@@ -25,19 +25,20 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sparkdaemons import (
     HOST,
     ClusterError,
+    check_java,
     daemon_env,
     daemon_pid,
     failure,
     free_port,
-    check_java,
     http_json,
     instances,
     read_json,

@@ -18,8 +18,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HOST = "127.0.0.1"
 IDENT = "sparkvision"  # SPARK_IDENT_STRING: part of spark-daemon.sh's pid and log file names

@@ -6,6 +6,7 @@
 """
 
 from .api import classify, embed, predict_udf, train
+from .config import ModelRequest, ModelSpec, Preprocess, RunConfig
 from .errors import (
     ConfigError,
     InputError,
@@ -14,7 +15,6 @@ from .errors import (
     OutputError,
     SparkVisionError,
 )
-from .config import ModelRequest, ModelSpec, Preprocess, RunConfig
 from .models import list_models, resolve_model
 from .training import TrainedModel
 

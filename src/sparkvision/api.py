@@ -18,6 +18,7 @@ from .workers import check_workers
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+    from typing_extensions import TypeIs
 
 #: A model: a built-in name, a model file or folder, a ``"module:callable"``, a callable
 #: returning an ``nn.Module`` (or an ``nn.Module``), or a resolved spec.
@@ -147,7 +148,7 @@ def predict_udf(
                          **options)
     if spark is not None:
         check_workers(spark, spec)
-    return iterator_udf(spec, batch_size=batch_size)  # type: ignore[no-any-return]
+    return iterator_udf(spec, batch_size=batch_size)
 
 
 def train(
@@ -190,7 +191,10 @@ def train(
                          overwrite=overwrite)
     options = tuple(model_options.items())
     if label_from is not None:
-        paths = [data] if isinstance(data, str) else list(data)  # type: ignore[arg-type]
+        if not _is_paths(data):
+            raise ConfigError("label_from= reads the labels from file paths: pass folders, "
+                              "globs or files, or pass a DataFrame with label_col=")
+        paths = [data] if isinstance(data, str) else list(data)
         run = RunConfig(out=out, batch_size=batch_size, quiet=True)
         train_from_paths(paths, label_from=label_from, config=config, run=run,
                          model_options=options)
@@ -203,19 +207,22 @@ def train(
 def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None,
              content_col: str | None, output_col: str | None, batch_size: int, engine: str,
              threads: int | None, model_options: dict[str, Any]) -> DataFrame:
-    if isinstance(data, (str, bytes)) or _is_sequence_of_str(data):
+    if _is_paths(data):
         spark = get_session()
-        data = paths_frame(spark, resolve_inputs(data),  # type: ignore[arg-type]
+        data = paths_frame(spark, resolve_inputs(data),
                            rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"
     else:
-        spark = data.sparkSession  # type: ignore[union-attr]
+        spark = data.sparkSession
     spec = resolve_model(model, task=task, engine=engine, threads=threads or task_cpus(spark),
                          spark=spark, **model_options)
     check_workers(spark, spec)
-    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,  # type: ignore[no-any-return]
+    return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
                        content_col=content_col, output_col=output_col)
 
 
-def _is_sequence_of_str(data: object) -> bool:
+def _is_paths(data: object) -> TypeIs[str | Sequence[str]]:
+    """Whether ``data`` names files to list (a path or paths), not a DataFrame."""
+    if isinstance(data, str):
+        return True
     return isinstance(data, Sequence) and all(isinstance(x, str) for x in data)

@@ -65,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="inference engine (default auto: onnx for the built-in models, the "
                        "one its format runs on for yours)")
         p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
-                       help="how the model runs: python (one process, no Spark), udf (row-at-a-time "
-                       "Spark UDF), pandas (scalar Pandas UDF), iterator (iterator Pandas UDF, "
+                       help="how the model runs: python (one process, no Spark), "
+                       "udf (row-at-a-time Spark UDF), pandas (scalar Pandas UDF), "
+                       "iterator (iterator Pandas UDF, "
                        f"default {DEFAULT_EXECUTION}); see docs/benchmarks.md")
         p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                        help=f"images per model call (default {DEFAULT_BATCH_SIZE})")

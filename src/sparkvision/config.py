@@ -12,9 +12,12 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .models.shipping import Artifact, Shipped
 
 Layout = Literal["nchw", "nhwc"]
 #: What runs the network: ONNX Runtime, PyTorch, or Keras 3 (on its torch backend).
@@ -36,17 +39,17 @@ Task = Literal["classify", "embed"]
 Execution = Literal["python", "udf", "pandas", "iterator"]
 
 LAYOUTS: tuple[str, ...] = get_args(Layout)
-ENGINES: tuple[str, ...] = get_args(Engine)
-ENGINE_CHOICES: tuple[str, ...] = get_args(EngineChoice)
+ENGINES: tuple[Engine, ...] = get_args(Engine)
+ENGINE_CHOICES: tuple[EngineChoice, ...] = get_args(EngineChoice)
 HEADS: tuple[str, ...] = get_args(Head)
-FORMATS: tuple[str, ...] = get_args(Format)
+FORMATS: tuple[Format, ...] = get_args(Format)
 DEVICES: tuple[str, ...] = get_args(Device)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 CROPS: tuple[str, ...] = get_args(Crop)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
 SHIP_MODES: tuple[str, ...] = get_args(Ship)
 TASKS: tuple[str, ...] = get_args(Task)
-EXECUTIONS: tuple[str, ...] = get_args(Execution)
+EXECUTIONS: tuple[Execution, ...] = get_args(Execution)
 DEFAULT_EXECUTION: Execution = "iterator"
 
 #: Image extensions picked up from folders and globs when none are given.
@@ -104,8 +107,9 @@ class ModelSpec:
     - ``format`` and ``engine`` pick the loader (one module per pair, see the registry);
     - ``artifact`` is the file the workers load (with ``artifact_sha256`` to check it),
       ``shipped`` the broadcast of its bytes or the file added to the session when
-      workers cannot read it (:mod:`sparkvision.models.shipping`), ``arch`` the ``"module:callable"`` (or a
-      pickled callable, :mod:`sparkvision.models.capture`) that builds a torch network;
+      workers cannot read it (:mod:`sparkvision.models.shipping`), ``arch`` the
+      ``"module:callable"`` (or a pickled callable, :mod:`sparkvision.models.capture`)
+      that builds a torch network;
     - ``output_name`` picks the output the head reads (an ONNX output, a Keras layer, an
       index or key of a torch output); ``head``, ``labels``, ``threshold`` and
       ``from_logits`` say how it becomes result columns;
@@ -124,7 +128,7 @@ class ModelSpec:
     artifact: str | None = None
     artifact_sha256: str | None = None
     arch: object = None
-    shipped: object = None
+    shipped: Shipped | Artifact | None = None
     labels: tuple[str, ...] = ()
     threshold: float = 0.5
     from_logits: bool = True
@@ -226,9 +230,23 @@ class RunConfig:
             raise ConfigError(f"--chunk-size must be >= 0 (0: one chunk); found {self.chunk_size}")
 
 
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def one_of(what: str, value: object, choices: tuple[_Choice, ...]) -> _Choice:
+    """``value`` as the member of ``choices`` it equals; a ConfigError naming ``what`` if none.
+
+    >>> one_of("layout", "nhwc", LAYOUTS)
+    'nhwc'
+    """
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise ConfigError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}.")
+
+
 def _check_choice(what: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}.")
+    one_of(what, value, choices)
 
 
 def cache_dir() -> str:

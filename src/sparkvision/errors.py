@@ -2,12 +2,12 @@
 
 The tree, drawn once::
 
-    SparkVisionError                 base of everything raised on purpose
-    ├── InputError                   the inputs cannot be resolved (no files, bad column, bad list file)
-    ├── ModelError                   a model cannot be found, built, exported or loaded
-    ├── ConfigError                  options that contradict each other or are out of range
-    ├── OutputError                  the output cannot be written (unknown format, missing extra)
-    └── WorkerSetupError             Spark's Python workers cannot import sparkvision or its engine
+    SparkVisionError    base of everything raised on purpose
+    ├── InputError      the inputs cannot be resolved (no files, bad column, bad list file)
+    ├── ModelError      a model cannot be found, built, exported or loaded
+    ├── ConfigError     options that contradict each other or are out of range
+    ├── OutputError     the output cannot be written (unknown format, missing extra)
+    └── WorkerSetupError  Spark's Python workers cannot import sparkvision or its engine
 
 Per-image problems (corrupt file, unreadable path, ...) are never raised: they become the
 ``error`` / ``error_kind`` columns of the image's row, so one bad image cannot stop a job.

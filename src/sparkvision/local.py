@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import executor
 from .config import ModelSpec, RunConfig
-from .executor import predict_frame
 from .models.heads import SCHEMAS
 from .report import Progress
 from .sinks.local import LocalTableWriter, arrow_schema
@@ -51,7 +51,7 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             LocalTableWriter(run.out, fmt, schema, overwrite=run.overwrite) as writer:
         for start in range(0, len(paths), run.batch_size):
             chunk = list(paths[start : start + run.batch_size])
-            frame = predict_frame(chunk, spec, batch_size=run.batch_size)
+            frame = executor.predict_frame(chunk, spec, batch_size=run.batch_size)
             frame.insert(0, "path", chunk)
             if labels is not None:
                 frame.insert(1, "label_true", list(labels[start : start + run.batch_size]))
@@ -59,7 +59,7 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             counts.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
             if labels is not None and "label" in frame:
                 ok = frame[frame["error"].isna() & frame["label_true"].notna()]
-                counts.pairs.update(zip(ok["label_true"], ok["label"]))
+                counts.pairs.update(zip(ok["label_true"], ok["label"], strict=True))
             with lock:
                 done[0] += len(frame)
     counts.seconds = time.monotonic() - started

@@ -70,7 +70,7 @@ class BatchCounter:
         while not self._stop.is_set():
             try:
                 data = self._sock.recv(256)
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 continue
             except OSError:
                 return

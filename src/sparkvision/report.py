@@ -25,6 +25,8 @@ class RunSummary:
     accuracy: float | None = None
     labelled: int = 0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: label -> precision, recall (``None`` where undefined), true and predicted counts
+    per_class: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     sorted_into: str | None = None
     sort_counts: dict[str, int] = field(default_factory=dict)
     #: images already in the output before this run (``--resume``); not in ``images_per_s``
@@ -43,6 +45,7 @@ class RunSummary:
         correct = sum(r.get(t, 0) for t, r in confusion.items())
         self.accuracy = correct / self.labelled if self.labelled else None
         self.confusion = confusion
+        self.per_class = per_class_scores(confusion)
 
     def render(self) -> str:
         lines = [
@@ -62,6 +65,7 @@ class RunSummary:
                 "(failed images excluded)"
             )
             lines.append(render_confusion(self.confusion))
+            lines.append(render_per_class(self.per_class))
         lines.append(f"results: {self.output} ({self.format})")
         if self.sorted_into:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(self.sort_counts.items()))
@@ -78,6 +82,54 @@ def render_confusion(confusion: dict[str, dict[str, int]]) -> str:
     rows = [
         t.ljust(width) + "".join(str(confusion[t].get(p, 0)).rjust(width) for p in predicted)
         for t in truths
+    ]
+    return "\n".join([head, *rows])
+
+
+def per_class_scores(
+    confusion: dict[str, dict[str, int]],
+) -> dict[str, dict[str, float | int | None]]:
+    """Precision and recall of every label that is a true label, a prediction, or both.
+
+    ``precision`` = correct / times predicted, ``recall`` = correct / times true. A ratio
+    whose denominator is zero is ``None`` (undefined, not 0): a label never predicted has no
+    precision, a label never true (``other`` when every image is a cat or a dog) has no
+    recall. A label predicted but never true gets precision 0.0; true but never predicted,
+    recall 0.0.
+    """
+    labels = sorted(set(confusion) | {p for row in confusion.values() for p in row})
+    scores: dict[str, dict[str, float | int | None]] = {}
+    for label in labels:
+        hits = confusion.get(label, {}).get(label, 0)
+        true = sum(confusion.get(label, {}).values())
+        predicted = sum(row.get(label, 0) for row in confusion.values())
+        scores[label] = {
+            "precision": hits / predicted if predicted else None,
+            "recall": hits / true if true else None,
+            "true": true,
+            "predicted": predicted,
+        }
+    return scores
+
+
+def render_per_class(per_class: dict[str, dict[str, float | int | None]]) -> str:
+    """A text table of :func:`per_class_scores`; ``-`` marks an undefined ratio."""
+    width = max([len("class"), *map(len, per_class)]) + 2
+
+    def pct(value: float | int | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    head = "class".ljust(width) + "".join(
+        h.rjust(11) for h in ("precision", "recall", "true", "predicted")
+    )
+    rows = [
+        label.ljust(width)
+        + "".join(
+            cell.rjust(11)
+            for cell in (pct(s["precision"]), pct(s["recall"]), str(s["true"]),
+                         str(s["predicted"]))
+        )
+        for label, s in per_class.items()
     ]
     return "\n".join([head, *rows])
 
@@ -101,10 +153,11 @@ class Progress:
         self._thread: threading.Thread | None = None
         self._start = time.monotonic()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         self._start = time.monotonic()
         if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="sparkvision-progress", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="sparkvision-progress",
+                                            daemon=True)
             self._thread.start()
         return self
 
@@ -131,11 +184,13 @@ class Progress:
 
 
 def format_progress(done: int, total: int, elapsed: float, width: int = 30) -> str:
-    """>>> format_progress(50, 100, 10.0)
+    """One progress line: the bar, images done, the rate and the time left.
+
+    >>> format_progress(50, 100, 10.0)
     '[###############...............]  50/100 images  5.0 img/s  ETA 0:10'
     """
     frac = done / total if total else 1.0
-    filled = int(round(frac * width))
+    filled = round(frac * width)
     rate = done / elapsed if elapsed > 0 else 0.0
     eta = (total - done) / rate if rate > 0 else None
     eta_text = f"{int(eta // 60)}:{int(eta % 60):02d}" if eta is not None else "--:--"

@@ -152,7 +152,7 @@ def done_paths(spark, out: str, fmt: str) -> set[str]:
         return set()
     try:
         table = read_table(spark, out, fmt)
-    except Exception as exc:  # noqa: BLE001 - say which output and what to do
+    except Exception as exc:  # say which output and what to do
         raise OutputError(
             f"cannot resume from '{out}': its committed files could not be read as {fmt} "
             f"({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
@@ -166,7 +166,8 @@ def done_paths(spark, out: str, fmt: str) -> set[str]:
     return {row[0] for row in table.select("path").toLocalIterator()}
 
 
-def pending(paths: list[str], labels: list | None, done: Iterable[str]) -> tuple[list[str], list | None]:
+def pending(paths: list[str], labels: list | None,
+            done: Iterable[str]) -> tuple[list[str], list | None]:
     """The inputs (and their labels) not in ``done``, in their original order."""
     done = done if isinstance(done, (set, frozenset)) else set(done)
     keep = [i for i, p in enumerate(paths) if p not in done]
@@ -212,7 +213,7 @@ def _spark_lists_files(spark, path: str, *, recursive: bool = False) -> bool:
         reader = reader.option("recursiveFileLookup", "true")
     try:
         return bool(reader.load(path).select("path").limit(1).collect())
-    except Exception as exc:  # noqa: BLE001 - no such path: nothing there
+    except Exception as exc:
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
             return False
         raise

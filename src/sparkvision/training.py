@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from .config import ModelRequest, RunConfig
+from .config import ENGINE_CHOICES, ModelRequest, RunConfig, one_of
 from .errors import ConfigError, InputError
 from .fileutil import absolute_path
 from .models.trained import FEATURES, REPORT, Backbone, backbone_sha256, write_model
 
 MIN_PER_CLASS = 5
 #: L2 regularisation strengths tried by cross-validation
-REG_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
+REG_GRID: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class TrainConfig:
 def check_labels(paths: Sequence[str], labels: Sequence[str | None], *,
                  holdout: float = 0.0) -> dict[str, int]:
     """Images per class; a clear error for what cannot be trained on."""
-    missing = [p for p, label in zip(paths, labels) if not label]
+    missing = [p for p, label in zip(paths, labels, strict=True) if not label]
     if missing:
         raise InputError(
             f"no label could be read from {len(missing)} of {len(paths)} paths, e.g. "
@@ -115,7 +115,8 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
                           batch_size=run.batch_size, master=run.master, remote=run.remote,
                           conf=run.conf, verbose=run.verbose, label_from=label_from,
                           quiet=run.quiet)
-    request = ModelRequest(model=config.model, task="embed", engine=config.engine,  # type: ignore[arg-type]
+    request = ModelRequest(model=config.model, task="embed",
+                           engine=one_of("engine", config.engine, ENGINE_CHOICES),
                            options=model_options)
     summary = run_job(paths, request, embed_run)
     spark = job_session(embed_run)
@@ -295,14 +296,15 @@ def _ml_frame(frame: Any, classes: list[str], folds: int, holdout: float) -> Any
     index = F.create_map(*[F.lit(x) for i, c in enumerate(classes) for x in (c, float(i))])
     held = (F.abs(F.xxhash64(F.lit("holdout"), "path")) % 1000) < F.lit(int(holdout * 1000))
     return frame.select(
-        array_to_vector("embedding").alias("features"),
+        array_to_vector(F.col("embedding")).alias("features"),
         index[F.col("label_true")].alias("label"),
         (F.abs(F.xxhash64("path")) % folds).alias("fold"),
         held.alias("holdout"),
     )
 
 
-def _cross_validate(train: Any, reg: float, folds: int, max_iter: int) -> list[tuple[int, int, int]]:
+def _cross_validate(train: Any, reg: float, folds: int,
+                    max_iter: int) -> list[tuple[int, int, int]]:
     """Out-of-fold ``(true, predicted, count)`` for one regularisation strength."""
     from pyspark.ml.classification import LogisticRegression
 
@@ -333,7 +335,7 @@ def _confusion(pairs: list[tuple[int, int, int]], classes: list[str]) -> dict[st
     return out
 
 
-class TrainedModel(os.PathLike):  # type: ignore[type-arg]
+class TrainedModel(os.PathLike):
     """A trained model folder: pass it as ``model=`` anywhere (it is a path-like), or
     ``save`` it elsewhere and ``evaluate`` it on labelled images."""
 
@@ -375,10 +377,10 @@ class TrainedModel(os.PathLike):  # type: ignore[type-arg]
         from .report import RunSummary
         from .spark import task_cpus
 
-        if (label_col is None) == (label_from is None):
-            raise ConfigError("evaluate needs exactly one of label_col= or label_from=")
-        if label_from is not None:
+        if label_from is not None and label_col is None:
             data, label_col, path_col = _labelled_paths(data, label_from), "label_true", "path"
+        elif label_col is None or label_from is not None:
+            raise ConfigError("evaluate needs exactly one of label_col= or label_from=")
         spark = data.sparkSession
         spec = resolve_model(self, threads=task_cpus(spark), spark=spark)
         preds = apply_model(data, spec, path_col=path_col, content_col=content_col,

@@ -5,9 +5,10 @@ engine's package) with a long worker traceback, once per task attempt. Instead,
 :func:`check_workers` runs a plain row UDF on one row first: it imports sparkvision and its
 executor on a worker, finds (without importing: Keras, for one, needs its backend chosen
 first) the engine's package and the module of a ``module:callable``, and returns what is
-missing, with the worker's ``sys.executable``; the driver turns a failure into one :class:`WorkerSetupError` that names
-that interpreter and the fixes. The probe function is compiled from source here, so it
-reaches the workers pickled by value and needs nothing of sparkvision to be unpickled.
+missing, with the worker's ``sys.executable``; the driver turns a failure into one
+:class:`WorkerSetupError` that names that interpreter and the fixes. The probe function is
+compiled from source here, so it reaches the workers pickled by value and needs nothing of
+sparkvision to be unpickled.
 
 It runs once per session and set of packages, the same way on a classic session and on
 Spark Connect. A worker that cannot start at all (no pyspark there, a missing interpreter,
@@ -94,7 +95,7 @@ def _probe_udf(modules: tuple[str, ...]) -> Any:
 
     namespace: dict[str, Any] = {"__name__": "sparkvision_worker_probe",
                                  "MODULES": list(modules)}
-    exec(compile(_PROBE_SOURCE, "<sparkvision worker probe>", "exec"), namespace)  # noqa: S102
+    exec(compile(_PROBE_SOURCE, "<sparkvision worker probe>", "exec"), namespace)
     return udf(namespace["probe"], "string", useArrow=False)
 
 
@@ -102,7 +103,7 @@ def _run_probe(spark: Any, modules: tuple[str, ...]) -> dict[str, Any]:
     probe = _probe_udf(modules)
     try:
         row = spark.range(0, 1, 1, 1).select(probe("id").alias("r")).collect()[0]
-    except Exception as exc:  # noqa: BLE001 - translated when it is a worker set-up problem
+    except Exception as exc:
         translated = worker_setup_error(exc, spark)
         if translated is None:
             raise

@@ -1,6 +1,6 @@
 """The Python API on a Spark Connect session: classify (catdog, imagenet), embed,
-predict_udf and train, with a model file shipped as an artifact, equal to local predictions. The client runs in a
-child process (conftest.py)."""
+predict_udf and train, with a model file shipped as an artifact, equal to local
+predictions. The client runs in a child process (conftest.py)."""
 
 from __future__ import annotations
 

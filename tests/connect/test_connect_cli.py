@@ -15,10 +15,10 @@ import pytest
 
 from drawing import write_images
 from sparkconnect import ConnectServer
-from sv_run import bar_counts, run_cli
 from sparkvision.cli import main as cli_main
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
+from sv_run import bar_counts, run_cli
 
 pytestmark = pytest.mark.connect
 
@@ -62,7 +62,8 @@ def test_classify_with_sorting_equals_local_mode(
         local_summary.split("accuracy:")[1].split("results:")[0]
     for label in os.listdir(local_sorted):
         if os.path.isdir(local_sorted / label):
-            assert sorted(os.listdir(sorted_dir / label)) == sorted(os.listdir(local_sorted / label))
+            expected = sorted(os.listdir(local_sorted / label))
+            assert sorted(os.listdir(sorted_dir / label)) == expected
     # --conf reached the session: the part files are gzip-compressed Parquet
     parts = glob.glob(str(out / "part-*"))
     assert parts and all(p.endswith(".gz.parquet") for p in parts), parts

@@ -60,7 +60,8 @@ def test_cli_summary_counts_every_kind_and_exit_status(spark, bad_folder, tmp_pa
         out = str(tmp_path / "preds.parquet")
         assert main(["classify", folder, "--out", out, "--quiet", "--batch-size", "4"]) == 0
         printed = capsys.readouterr().out
-        summary = json.loads(open(os.path.join(out, "_summary.json"), encoding="utf-8").read())
+        with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
+            summary = json.load(fh)
         kinds = Counter(k for k in expected.values() if k is not None)
         assert summary["inputs"] == len(expected)
         assert summary["ok"] == sum(1 for k in expected.values() if k is None)
@@ -123,5 +124,6 @@ def test_cli_output_keeps_odd_file_names(spark, tmp_path, fmt, execution):
     rows = read_table(spark, out, fmt).collect()
     assert sorted(r["path"] for r in rows) == sorted(written)
     assert all(r["error"] is None for r in rows)
-    summary = json.loads(open(os.path.join(out, "_summary.json"), encoding="utf-8").read())
+    with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
+        summary = json.load(fh)
     assert summary["inputs"] == len(ODD_NAMES) and summary["ok"] == len(ODD_NAMES)

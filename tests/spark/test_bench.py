@@ -55,7 +55,8 @@ def test_chart_and_report_and_regeneration(sweep, capsys):
     assert main(["bench-report", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| runner | 3 | 6 |" in printed and "| iterator |" in printed
-    assert (out / "bench.png").exists() and (out / "report.md").read_text().strip() == printed.strip()
+    assert (out / "bench.png").exists()
+    assert (out / "report.md").read_text().strip() == printed.strip()
 
 
 def test_make_dataset_command(tmp_path, capsys):

@@ -102,7 +102,7 @@ def test_ship_path_to_a_file_workers_cannot_read_fails_with_advice(tmp_path, spa
     torch.save(byo_nets.trained_tiny_net().state_dict(), path)
     spec = resolve_model(path, arch=byo_nets.tiny_net, image_size=32, ship="path", spark=spark)
     os.remove(path)
-    with pytest.raises(Exception, match="cannot read the model file.*--ship broadcast"):
+    with pytest.raises(Exception, match=r"cannot read the model file.*--ship broadcast"):
         sv.classify(df, model=spec).collect()
 
 
@@ -194,7 +194,7 @@ def test_capturing_the_spark_session_fails_on_the_driver_before_any_job(tmp_path
 
         with pytest.raises(ModelError, match="closure variable 'frame' \\(DataFrame\\)"):
             sv.classify(df, model=build_with_closure)
-        with pytest.raises(ModelError, match="the architecture ImageVectorizer.build_model"):
+        with pytest.raises(ModelError, match=r"the architecture ImageVectorizer\.build_model"):
             sv.predict_udf(weights, arch=ImageVectorizer(spark).build_model)
         assert sc.statusTracker().getJobIdsForGroup("capture-check") == []
     finally:

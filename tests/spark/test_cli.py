@@ -18,7 +18,8 @@ pytestmark = pytest.mark.spark
 def seed_named(tmp_path_factory):
     """Flat folder named like the seed's data: cat.1.jpeg, dog.2.jpeg ..."""
     root = tmp_path_factory.mktemp("seed")
-    write_images(str(root), [f"cat.{i}.jpeg" for i in range(3)] + [f"dog.{i}.jpeg" for i in range(3)])
+    write_images(str(root),
+                 [f"cat.{i}.jpeg" for i in range(3)] + [f"dog.{i}.jpeg" for i in range(3)])
     return str(root)
 
 
@@ -40,7 +41,8 @@ def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path,
     for _, row in manifest.iterrows():
         assert os.path.basename(os.path.dirname(row["destination"])) == row["label"]
         assert os.path.isfile(row["destination"]) and os.path.isfile(row["source"])
-    summary = json.loads(open(os.path.join(out, "_summary.json")).read())
+    with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
+        summary = json.load(fh)
     assert summary["inputs"] == 6 and summary["labelled"] == 6
 
 

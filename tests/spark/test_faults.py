@@ -41,7 +41,8 @@ def test_a_crashed_worker_is_retried_and_the_output_is_complete(spark, images, t
     done = run_cli(folder, out, None, marker)  # the default master, local[*,4], retries
     assert done.returncode == 0, done.stderr[-3000:]
     assert os.path.exists(marker), "no worker faulted: the test proved nothing"
-    assert "exited at model batch 2" in open(marker).read()
+    with open(marker, encoding="utf-8") as fh:
+        assert "exited at model batch 2" in fh.read()
     frame = pd.read_parquet(out)
     assert frame["path"].is_unique
     assert sorted(frame["path"]) == inputs

@@ -9,8 +9,7 @@ import pytest
 
 from drawing import write_images
 from sparkvision.cli import main
-from sparkvision.config import EXECUTIONS
-from sparkvision.config import ModelRequest, RunConfig
+from sparkvision.config import EXECUTIONS, ModelRequest, RunConfig
 from sparkvision.pipeline import run_job
 
 pytestmark = pytest.mark.spark
@@ -138,7 +137,8 @@ def test_cli_execution_option(spark, mixed, tmp_path, capsys):
     assert main(["classify", mixed, "--out", out, "--execution", "udf", "--quiet",
                  "--label-from", "filename"]) == 0
     assert "images: 8" in capsys.readouterr().out
-    summary = json.loads(open(os.path.join(out, "_summary.json")).read())
+    with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
+        summary = json.load(fh)
     assert summary["failed_by_kind"] == {"not_an_image": 1}
 
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.spark
 @pytest.fixture(scope="module")
 def trained(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
-    write_patterns(str(root / "photos"), 8)
+    write_patterns(str(root / "photos"), 10)
     (root / "photos" / "rings" / "rings.broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     model_dir = str(root / "model")
     code = main(["train", str(root / "photos"), "--label-from", "folder", "--out", model_dir,
@@ -38,14 +38,17 @@ def trained(spark, tmp_path_factory):
 def test_train_writes_an_open_model_folder_and_its_report(trained, capsys):
     _, model_dir = trained
     assert {"card.toml", "head.npz", "backbone.json", "report.json"} <= set(os.listdir(model_dir))
-    report = json.load(open(os.path.join(model_dir, "report.json")))
+    with open(os.path.join(model_dir, "report.json"), encoding="utf-8") as fh:
+        report = json.load(fh)
     assert report["classes"] == sorted(PATTERNS)
-    assert report["counts"] == {"checks": 8, "rings": 9, "stripes": 8}
-    assert report["cv_accuracy"] >= 0.9 and report["regularisation"] in (1e-4, 1e-3, 1e-2, 1e-1)
+    assert report["counts"] == {"checks": 10, "rings": 11, "stripes": 10}
+    # folds and holdout follow hashes of the paths (which hold pytest's temporary folder):
+    # the three patterns are easy, but a fold of ~8 images may miss one or two
+    assert report["cv_accuracy"] >= 0.8 and report["regularisation"] in (1e-3, 1e-2, 1e-1, 1.0)
     assert set(report["cv_confusion"]) == set(PATTERNS)
     assert report["holdout_accuracy"] is not None
-    assert [f["error_kind"] for f in report["failed_images"]] == ["truncated"] or \
-        len(report["failed_images"]) == 1
+    (failed,) = report["failed_images"]  # reported and left out, never a crash
+    assert failed["path"].endswith("rings.broken.jpg") and failed["error_kind"]
     assert report["backbone"] == "embedding" and len(report["backbone_sha256"]) == 64
     with np.load(os.path.join(model_dir, "head.npz"), allow_pickle=False) as head:
         assert head["weights"].shape == (3, 1280) and head["bias"].shape == (3,)
@@ -80,9 +83,11 @@ def test_a_changed_backbone_is_refused(trained, tmp_path):
     copy = str(tmp_path / "copy")
     shutil.copytree(model_dir, copy)
     path = os.path.join(copy, "backbone.json")
-    data = json.load(open(path))
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
     data["sha256"] = "0" * 64
-    json.dump(data, open(path, "w"))
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
     with pytest.raises(ModelError, match="has changed since the head was trained"):
         resolve_model(copy)
 
@@ -95,7 +100,7 @@ def test_python_api_trains_on_a_dataframe_and_evaluates(spark, trained, tmp_path
     model = sv.train(df, label_col="kind", out=str(tmp_path / "api-model"))
     assert isinstance(model, sv.TrainedModel) and model.classes == sorted(PATTERNS)
     result = model.evaluate(str(root / "photos"), label_from="folder")
-    assert result["accuracy"] >= 0.9 and result["labelled"] == 24
+    assert result["accuracy"] >= 0.9 and result["labelled"] == 30
     saved = model.save(str(tmp_path / "saved"))
     assert "features" not in os.listdir(saved.path)
     rows = sv.classify(df, model=saved, path_col="path", output_col="pred").collect()

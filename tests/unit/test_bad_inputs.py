@@ -232,10 +232,10 @@ def test_batch_runner_gives_one_row_per_input_in_order(bad_folder):
     finally:
         clear_cache()
     assert len(frame) == len(items)
-    kinds = dict(zip(names, frame["error_kind"][: len(names)]))
+    kinds = dict(zip(names, frame["error_kind"][: len(names)], strict=True))
     assert kinds == EXPECTED
     assert list(frame["error_kind"][len(names):]) == ["missing", "empty", "bad_input"]
-    for name, row in zip(names, frame.itertuples()):
+    for name, row in zip(names, frame.itertuples(), strict=False):  # the frame has 3 more rows
         if EXPECTED[name] is None:
             assert row.error is None and len(row.embedding) == 4, name
         else:

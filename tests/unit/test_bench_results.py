@@ -48,7 +48,7 @@ def test_targets_compare_iterator_with_each_reference():
 
 def test_csv_round_trip_and_report(tmp_path):
     results.write_csv(results.with_derived(ROWS), str(tmp_path / results.RESULTS))
-    header = open(tmp_path / results.RESULTS).readline().strip().split(",")
+    header = (tmp_path / results.RESULTS).read_text().splitlines()[0].strip().split(",")
     assert header[:8] == ["mode", "kind", "n_images", "seconds", "images_per_s",
                           "peak_rss_mb", "startup_s", "engine"]
     assert {"batch_size", "cores", "status", "note"} <= set(header)

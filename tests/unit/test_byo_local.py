@@ -21,9 +21,9 @@ from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import cache, predict_frame
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
-from sparkvision.models.resolve import IMAGENET_MEAN, IMAGENET_STD
 from sparkvision.models.card import normalize, read_card
 from sparkvision.models.heads import SCHEMAS, apply_head, generic_head
+from sparkvision.models.resolve import IMAGENET_MEAN, IMAGENET_STD
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +64,15 @@ def test_card_toml_and_json_hold_the_seed_model(tmp_path):
 
 
 def test_card_rejects_unknown_keys_bad_values_and_trust(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'size'.*image_size"):
+    with pytest.raises(ConfigError, match=r"unknown key 'size'.*image_size"):
         normalize({"size": 3})
-    with pytest.raises(ConfigError, match="bad value for 'layout'.*nchw, nhwc"):
+    with pytest.raises(ConfigError, match=r"bad value for 'layout'.*nchw, nhwc"):
         normalize({"layout": "chw"})
-    with pytest.raises(ConfigError, match="mean.*one or three numbers"):
+    with pytest.raises(ConfigError, match=r"mean.*one or three numbers"):
         normalize({"mean": [1, 2]})
     card = tmp_path / "evil.json"
     card.write_text('{"trust_model_code": true}')
-    with pytest.raises(ConfigError, match="not a model-card key.*--trust-model-code"):
+    with pytest.raises(ConfigError, match=r"not a model-card key.*--trust-model-code"):
         read_card(str(card))
 
 
@@ -100,7 +100,7 @@ def test_softmax_and_logits_heads_and_label_count():
     assert soft["label"] == ["b", "a"]
     raw = generic_head("logits", x)
     assert raw["label"] == ["1", "0"] and raw["score"] == [3.0, 5.0]
-    with pytest.raises(ValueError, match="2 labels given.*3 outputs"):
+    with pytest.raises(ValueError, match=r"2 labels given.*3 outputs"):
         generic_head("softmax", x, labels=("a", "b"))
 
 
@@ -179,7 +179,7 @@ def test_keras_lambda_layer_needs_trust(tmp_path):
     model = k.Sequential([k.Input((8, 8, 3)), k.layers.Lambda(lambda x: x * 2.0),
                           k.layers.Flatten(), k.layers.Dense(2, activation="softmax")])
     path = byo_nets.keras_save(model, str(tmp_path / "lambda.keras"))
-    with pytest.raises(ModelError, match="Lambda.*--trust-model-code"):
+    with pytest.raises(ModelError, match=r"Lambda.*--trust-model-code"):
         resolve_model(path)
     spec = resolve_model(path, trust_model_code=True)
     assert spec.trust_code and spec.head == "softmax"
@@ -208,7 +208,7 @@ def test_state_dict_with_arch_string_or_callable(tmp_path, images):
     net = byo_nets.trained_tiny_net()
     path = str(tmp_path / "weights.pth")
     torch.save({"state_dict": net.state_dict(), "epoch": 3}, path)
-    with pytest.raises(ModelError, match="weights only.*--arch"):
+    with pytest.raises(ModelError, match=r"weights only.*--arch"):
         resolve_model(path)
     for arch in ("byo_nets:tiny_net", byo_nets.tiny_net):
         spec = resolve_model(path, arch=arch, image_size=32, output="logits")
@@ -216,7 +216,7 @@ def test_state_dict_with_arch_string_or_callable(tmp_path, images):
         with torch.no_grad():
             expected = net(torch.from_numpy(batch_of(images, spec.preprocess))).numpy()
         np.testing.assert_allclose(scores(frame), expected, atol=1e-5)
-    with pytest.raises(ModelError, match="do not fit the network.*missing keys"):
+    with pytest.raises(ModelError, match=r"do not fit the network.*missing keys"):
         resolve_model(path, arch="byo_nets:resnet_small", image_size=32)
 
 
@@ -224,7 +224,7 @@ def test_full_pickled_model_needs_trust(tmp_path, images):
     net = byo_nets.trained_tiny_net()
     path = str(tmp_path / "full.pt")
     torch.save(net, path)
-    with pytest.raises(ModelError, match="can run code.*--trust-model-code"):
+    with pytest.raises(ModelError, match=r"can run code.*--trust-model-code"):
         resolve_model(path)
     spec = resolve_model(path, trust_model_code=True, image_size=32)
     frame = predict_frame(images[:2], spec, batch_size=2)
@@ -266,9 +266,9 @@ def test_wrong_input_size_fails_on_the_driver_with_advice(tmp_path):
     k = byo_nets.keras()
     model = k.Sequential([k.Input((16, 16, 3)), k.layers.Flatten(), k.layers.Dense(2)])
     path = byo_nets.keras_save(model, str(tmp_path / "fixed.keras"))
-    with pytest.raises(ModelError, match="failed on a blank NHWC image of 24x24.*--image-size"):
+    with pytest.raises(ModelError, match=r"failed on a blank NHWC image of 24x24.*--image-size"):
         resolve_model(path, image_size=24)
-    with pytest.raises(ConfigError, match="3 labels given.*2 outputs"):
+    with pytest.raises(ConfigError, match=r"3 labels given.*2 outputs"):
         resolve_model(path, labels="a,b,c")
 
 
@@ -321,10 +321,11 @@ def test_bf16_on_cpu_for_torch_and_keras(tmp_path, images, vgg3):
     np.testing.assert_allclose(a, b, atol=0.02)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason="checks the message on a machine without a GPU")
 def test_cuda_without_a_gpu_says_so():
     spec = resolve_model("byo_nets:tiny_net", image_size=32).with_(device="cuda")
-    with pytest.raises(ModelError, match="--device cuda.*no CUDA GPU.*--device auto"):
+    with pytest.raises(ModelError, match=r"--device cuda.*no CUDA GPU.*--device auto"):
         cache.get_engine(spec)
 
 
@@ -359,7 +360,7 @@ class Holder:
 
 
 def test_unpicklable_capture_is_reported_on_the_driver():
-    with pytest.raises(ModelError, match="Holder.build cannot be sent.*pickling it failed.*lock"):
+    with pytest.raises(ModelError, match=r"Holder\.build cannot be sent.*pickling it failed.*lock"):
         resolve_model(Holder().build, image_size=32)
 
 
@@ -374,12 +375,12 @@ def test_builtin_models_are_an_onnx_file_and_a_card():
     with pytest.raises(ConfigError, match="the catdog head has none of its own to rename"):
         resolve_model("catdog", labels=["a", "b"])
     # ...and an engine the format cannot run on is refused, not dropped.
-    with pytest.raises(ModelError, match="runs on onnx .default. or torch"):
+    with pytest.raises(ModelError, match=r"runs on onnx \(default\) or torch"):
         resolve_model("catdog", engine="keras")
 
 
 def test_unknown_model_names_the_choices():
-    with pytest.raises(ModelError, match="not a built-in model.*catdog.*not an existing file"):
+    with pytest.raises(ModelError, match=r"not a built-in model.*catdog.*not an existing file"):
         resolve_model("no-such-model.h5")
 
 
@@ -429,10 +430,11 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
     spec = ModelSpec(name="n", format="onnx", artifact="/driver/only/net.onnx",
                      artifact_sha256=sha, shipped=shipped)
     path = shipping.local_model_file(spec)
-    assert path.endswith(f"{sha}.onnx") and open(path, "rb").read() == data
+    with open(path, "rb") as fh:
+        assert path.endswith(f"{sha}.onnx") and fh.read() == data
     assert str(shipped) in json.dumps(dataclasses.asdict(spec), default=str)
     bad = shipping.Shipped(FakeBroadcast(b"other"), "0" * 64, ".onnx")
-    with pytest.raises(ModelError, match="not the file the driver read.*--ship broadcast"):
+    with pytest.raises(ModelError, match=r"not the file the driver read.*--ship broadcast"):
         shipping.local_model_file(spec.with_(shipped=bad, artifact_sha256="0" * 64))
 
 
@@ -440,7 +442,7 @@ def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
     from sparkvision.models import shipping
 
     spec = ModelSpec(name="n", format="onnx", artifact=str(tmp_path / "gone.onnx"))
-    with pytest.raises(ModelError, match="cannot read the model file.*--ship broadcast"):
+    with pytest.raises(ModelError, match=r"cannot read the model file.*--ship broadcast"):
         shipping.local_model_file(spec)
     changed = tmp_path / "net.onnx"
     changed.write_bytes(b"new content")
@@ -490,13 +492,14 @@ def test_cli_flags_become_model_options():
 
 def test_py_files_make_a_module_callable_importable(tmp_path, images):
     module = tmp_path / "shipped_nets_for_test.py"
-    module.write_text("import byo_nets\n\ndef build():\n    return byo_nets.TinyNet(num_classes=2)\n")
+    module.write_text("import byo_nets\n\n"
+                      "def build():\n    return byo_nets.TinyNet(num_classes=2)\n")
     with pytest.raises(ModelError, match="could not import module 'shipped_nets_for_test'"):
         resolve_model("shipped_nets_for_test:build", image_size=32)
     spec = resolve_model("shipped_nets_for_test:build", image_size=32, py_files=str(module))
     assert spec.format == "callable" and spec.head == "softmax"
     assert predict_frame(images[:2], spec, batch_size=2)["error"].isna().all()
-    with pytest.raises(ConfigError, match="--py-files: .*nope.py is not a file"):
+    with pytest.raises(ConfigError, match=r"--py-files: .*nope\.py is not a file"):
         resolve_model("shipped_nets_for_test:build", py_files=str(tmp_path / "nope.py"))
 
 

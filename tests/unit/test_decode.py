@@ -34,7 +34,7 @@ def test_exif_orientation_is_applied():
 def test_every_mode_becomes_rgb(mode):
     base = drawn_image(2, (64, 48))
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257))
+        img = Image.fromarray(np.asarray(base.convert("L"), dtype=np.uint16) * 257)
         fmt = "PNG"
     elif mode in ("I", "F"):
         img = base.convert("L").convert(mode)

@@ -59,7 +59,7 @@ def test_classification_equals_the_transformers_pipeline(vit_folder, pngs):
     ours = predict_frame(pngs, spec, batch_size=2)
     assert ours["error"].isna().all()
     pipe = _pipeline("image-classification", vit_folder)
-    for path, label, scores in zip(pngs, ours["label"], ours["scores"]):
+    for path, label, scores in zip(pngs, ours["label"], ours["scores"], strict=True):
         theirs = {d["label"]: d["score"] for d in pipe(path, top_k=3)}
         expected = np.array([theirs[name] for name in spec.labels])
         np.testing.assert_allclose(scores, expected, atol=1e-4)
@@ -82,7 +82,7 @@ def test_embedding_equals_the_feature_extraction_pipeline(features_folder, pngs)
     assert spec.head == "embedding" and spec.output_name == "pooler_output" and not spec.labels
     ours = predict_frame(pngs, spec, batch_size=3)
     pipe = _pipeline("image-feature-extraction", features_folder)
-    for path, vector in zip(pngs, ours["embedding"]):
+    for path, vector in zip(pngs, ours["embedding"], strict=True):
         theirs = np.asarray(pipe(path, pool=True), dtype=np.float32).reshape(-1)
         assert vector.shape == (32,)
         np.testing.assert_allclose(vector, theirs, atol=1e-4)
@@ -93,7 +93,7 @@ def test_a_classification_checkpoint_embeds_its_mean_hidden_state(vit_folder, pn
     vector is the mean of the last hidden state, the same on every load."""
     ours = predict_frame(pngs, resolve_model(vit_folder, task="embed"), batch_size=5)
     pipe = _pipeline("image-feature-extraction", vit_folder)
-    for path, vector in zip(pngs, ours["embedding"]):
+    for path, vector in zip(pngs, ours["embedding"], strict=True):
         hidden = np.asarray(pipe(path), dtype=np.float32)[0]  # (tokens, hidden)
         np.testing.assert_allclose(vector, hidden.mean(axis=0), atol=1e-4)
 
@@ -111,7 +111,7 @@ def test_processor_configs_map_to_preprocessing():
 def test_card_keys_override_the_folder_and_bad_labels_are_refused(vit_folder):
     spec = resolve_model(vit_folder, interpolation="bicubic", labels=["a", "b", "c"])
     assert spec.preprocess.interpolation == "bicubic" and spec.labels == ("a", "b", "c")
-    with pytest.raises(ModelError, match="failed on a blank NCHW image of 48x48.*--image-size"):
+    with pytest.raises(ModelError, match=r"failed on a blank NCHW image of 48x48.*--image-size"):
         resolve_model(vit_folder, image_size=48)
-    with pytest.raises(ConfigError, match="2 labels given .* 3 outputs"):
+    with pytest.raises(ConfigError, match=r"2 labels given .* 3 outputs"):
         resolve_model(vit_folder, labels=["a", "b"])

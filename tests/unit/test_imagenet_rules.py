@@ -157,25 +157,91 @@ def test_non_animal_class_is_other():
     assert labels == ["other"] and scores[0] > 0.95
 
 
-def test_split_between_cat_and_dog_is_other_with_small_score():
-    """0.4 cat + 0.35 dog: neither reaches 0.5, and only 0.25 is on neither group."""
-    p = one_hot((EGYPTIAN_CAT, 0.4), (GOLDEN, 0.35), (TOILET_TISSUE, 0.25))
+def exact(*pairs: tuple[int, float]) -> np.ndarray:
+    """A (1000,) vector with exactly the given mass on the given classes and 0 elsewhere."""
+    p = np.zeros(1000, dtype=np.float32)
+    for i, v in pairs:
+        p[i] += v
+    return p
+
+
+def test_larger_sum_wins_even_when_both_are_below_half():
+    probs = np.stack(
+        [
+            exact((EGYPTIAN_CAT, 0.4), (GOLDEN, 0.35), (TOILET_TISSUE, 0.25)),
+            exact((TABBY, 0.3), (HUSKY, 0.25), (TOILET_TISSUE, 0.45)),
+            exact((LYNX, 0.25), (CHIHUAHUA, 0.3), (TOILET_TISSUE, 0.45)),
+            exact((TABBY, 0.21), (TOILET_TISSUE, 0.79)),
+        ]
+    )
+    labels, scores = catdog(probs)
+    assert labels == ["cat", "cat", "dog", "cat"]
+    np.testing.assert_allclose(scores, [0.4, 0.3, 0.3, 0.21], atol=1e-6)
+
+
+def test_little_cat_or_dog_evidence_is_other():
+    """Both sums below the threshold: other, scored by the mass on neither group."""
+    p = exact((TABBY, 0.12), (GOLDEN, 0.15), (TOILET_TISSUE, 0.73))
     labels, scores = catdog(p[None])
     assert labels == ["other"]
-    assert scores[0] == pytest.approx(0.25, abs=1e-4)
+    assert scores[0] == pytest.approx(0.73, abs=1e-6)
 
 
 def test_threshold_is_inclusive_and_adjustable():
+    at = exact((TABBY, OTHER_THRESHOLD), (TOILET_TISSUE, 1 - OTHER_THRESHOLD))
+    below = exact((GOLDEN, OTHER_THRESHOLD - 0.01), (TOILET_TISSUE, 1.01 - OTHER_THRESHOLD))
+    assert catdog(np.stack([at, below]))[0] == ["cat", "other"]
     p = one_hot((TABBY, 0.3), (COUGAR, 0.2))  # p_cat just over 0.5 with the spread mass
     p_cat = float(p[list(CAT_CLASSES)].sum())
     assert catdog(p[None], threshold=p_cat)[0] == ["cat"]
     assert catdog(p[None], threshold=min(1.0, p_cat + 1e-3))[0] == ["other"]
-    assert catdog(one_hot((TABBY, 0.35))[None], threshold=0.3)[0] == ["cat"]
-    assert catdog(one_hot((TABBY, 0.35))[None])[0] == ["other"]
+    assert catdog(one_hot((TABBY, 0.35))[None])[0] == ["cat"]
+    assert catdog(one_hot((TABBY, 0.35))[None], threshold=0.5)[0] == ["other"]
+
+
+def test_split_between_cat_and_dog_is_other_with_small_score_at_a_majority_threshold():
+    """With threshold 0.5, 0.4 cat + 0.35 dog is other; only 0.25 is on neither group."""
+    p = exact((EGYPTIAN_CAT, 0.4), (GOLDEN, 0.35), (TOILET_TISSUE, 0.25))
+    labels, scores = catdog(p[None], threshold=0.5)
+    assert labels == ["other"]
+    assert scores[0] == pytest.approx(0.25, abs=1e-6)
+
+
+def test_ties_go_to_cat_whatever_the_batch():
+    tie = exact((TABBY, 0.25), (GOLDEN, 0.25), (TOILET_TISSUE, 0.5))
+    weak_tie = exact((TABBY, 0.1), (GOLDEN, 0.1), (TOILET_TISSUE, 0.8))
+    dog = exact((GOLDEN, 0.9), (TOILET_TISSUE, 0.1))
+    alone = catdog(tie[None])
+    assert alone[0] == ["cat"] and alone[1][0] == pytest.approx(0.25)
+    labels, scores = catdog(np.stack([dog, tie, weak_tie, tie]))
+    assert labels == ["dog", "cat", "other", "cat"]
+    np.testing.assert_allclose(scores, [0.9, 0.25, 0.8, 0.25], atol=1e-6)
+
+
+def test_score_is_the_probability_of_the_reported_answer():
+    rng = np.random.default_rng(3)
+    probs = softmax(rng.normal(scale=2.5, size=(300, 1000)))
+    boost = rng.uniform(0.0, 6.0, size=(300, 1))  # spread rows over cat, dog and other
+    probs[:, list(CAT_CLASSES)] *= boost
+    probs[:, list(DOG_CLASSES)] *= rng.uniform(0.0, 3.0, size=(300, 1))
+    probs /= probs.sum(1, keepdims=True)
+    labels, scores = catdog(probs)
+    p_cat = probs[:, list(CAT_CLASSES)].astype(np.float64).sum(1)
+    p_dog = probs[:, list(DOG_CLASSES)].astype(np.float64).sum(1)
+    assert {"cat", "dog", "other"} <= set(labels)
+    for lab, s, c, d in zip(labels, scores, p_cat, p_dog, strict=True):
+        if lab == "other":
+            assert max(c, d) < OTHER_THRESHOLD
+            assert s == pytest.approx(1 - c - d, abs=1e-5)
+        else:
+            assert max(c, d) >= OTHER_THRESHOLD
+            assert (lab == "cat") == (c >= d)
+            assert s == pytest.approx(c if lab == "cat" else d, abs=1e-5)
 
 
 def test_default_threshold():
-    assert 0.0 < OTHER_THRESHOLD < 1.0
+    # Above the dog group's share of a flat softmax (125 / 1000), below a weak pet photo.
+    assert 125 / 1000 < OTHER_THRESHOLD < 0.5
     assert catdog.__defaults__ == (OTHER_THRESHOLD,)
 
 
@@ -225,10 +291,10 @@ def test_topk_many_rows_and_other_k():
     names, top = topk(probs, 3)
     assert len(names) == 6 and all(len(r) == 3 for r in names)
     order = np.argsort(-probs, axis=1)[:, :3]
-    for row, idx in zip(names, order):
+    for row, idx in zip(names, order, strict=True):
         assert row == [IMAGENET_CLASSES[i] for i in idx]
     np.testing.assert_allclose(top, np.take_along_axis(probs, order, 1))
-    names1, top1 = topk(probs, 1)
+    _, top1 = topk(probs, 1)
     assert top1.shape == (6, 1)
 
 

@@ -7,7 +7,6 @@ from sparkvision.config import Preprocess
 from sparkvision.errors import ConfigError
 from sparkvision.imaging import prepare, prepare_batch, to_array
 from sparkvision.imaging.decode import ImageProblem
-from sparkvision.config import Preprocess
 
 PREPROCESS = Preprocess()  # the built-in models' preprocessing
 
@@ -44,13 +43,15 @@ def test_box_resize_matches_resize_then_crop():
     scale = pre.resize / min(w, h)
     big = img.resize((round(w * scale), round(h * scale)), Image.Resampling.BILINEAR)
     left, top = (big.size[0] - 224) // 2, (big.size[1] - 224) // 2
-    ref = np.asarray(big.crop((left, top, left + 224, top + 224)), dtype=np.float32).transpose(2, 0, 1)
+    crop = big.crop((left, top, left + 224, top + 224))
+    ref = np.asarray(crop, dtype=np.float32).transpose(2, 0, 1)
     assert np.abs(ours - ref).mean() < 2.0  # sub-pixel alignment differences only
 
 
 def test_prepare_batch_keeps_order_and_failures():
     good = encode(drawn_image(1), "JPEG")
-    batch, ok, failed = prepare_batch([good, b"", ImageProblem("missing", "gone"), good], PREPROCESS)
+    items = [good, b"", ImageProblem("missing", "gone"), good]
+    batch, ok, failed = prepare_batch(items, PREPROCESS)
     assert batch.shape == (2, 3, 224, 224)
     assert ok == [0, 3]
     assert failed[1].kind == "empty" and failed[2].kind == "missing"

@@ -1,3 +1,5 @@
+import pytest
+
 import sparkvision
 
 
@@ -10,3 +12,9 @@ def test_all_is_sorted_and_is_the_public_surface():
 
 def test_builtin_models_listed():
     assert {"catdog", "imagenet", "embedding"} <= set(sparkvision.list_models())
+
+
+def test_train_with_label_from_needs_paths(tmp_path):
+    with pytest.raises(sparkvision.ConfigError, match="label_from= reads the labels from file"):
+        sparkvision.train(42, label_from="folder", out=str(tmp_path / "model"))
+    assert not (tmp_path / "model").exists()

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from sparkvision.errors import ConfigError
 from sparkvision.config import RunConfig
+from sparkvision.errors import ConfigError
 from sparkvision.resume import (
     CHUNKS_TASKS_PER_CORE,
     RUN_INFO,

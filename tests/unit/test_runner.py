@@ -50,6 +50,7 @@ def test_paths_and_bytes_give_the_same_embedding(images, tmp_path):
 
 def test_torch_and_onnx_engines_agree(images):
     onnx = predict_frame(images, resolve_model("embedding", task="embed"), batch_size=5)
-    torch_ = predict_frame(images, resolve_model("embedding", task="embed", engine="torch"), batch_size=5)
-    for a, b in zip(onnx["embedding"], torch_["embedding"]):
+    torch_ = predict_frame(images, resolve_model("embedding", task="embed", engine="torch"),
+                           batch_size=5)
+    for a, b in zip(onnx["embedding"], torch_["embedding"], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-3, rtol=1e-3)

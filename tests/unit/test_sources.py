@@ -44,7 +44,8 @@ def test_list_files(tree, tmp_path):
     pd.DataFrame({"img": ["c/x.png"]}).to_parquet(tmp_path / "l.parquet")
     with pytest.raises(InputError, match="--path-col"):
         resolve_inputs(str(tmp_path / "l.parquet"))
-    assert resolve_inputs(str(tmp_path / "l.parquet"), path_col="img") == [str(tree / "c" / "x.png")]
+    listed = resolve_inputs(str(tmp_path / "l.parquet"), path_col="img")
+    assert listed == [str(tree / "c" / "x.png")]
 
 
 def test_errors_say_what_was_expected(tmp_path):

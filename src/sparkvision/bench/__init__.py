@@ -8,6 +8,6 @@
 - :mod:`.results`: ``results.csv``, ``bench.png`` and ``report.md``
   (``sparkvision bench-report``).
 
-See docs/benchmarks.md. Importing this package imports none of its modules: the command line parses its
-arguments without loading the runners.
+See docs/benchmarks.md. Importing this package imports none of its modules: the command line
+parses its arguments without loading the runners.
 """

@@ -129,7 +129,7 @@ class Usage:
         while not self._stop.wait(self.interval):
             self.sample()
 
-    def __enter__(self) -> "Usage":
+    def __enter__(self) -> Usage:
         self.peak_mb = 0.0
         self._cpu = {}
         self._thread = None

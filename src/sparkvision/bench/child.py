@@ -15,24 +15,14 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
-from .base import Settings, Usage
+from .base import Runner, Settings, Usage
 from .dataset import dataset_paths
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sparkvision.bench.child")
-    p.add_argument("--runner", required=True)
-    p.add_argument("--sizes", required=True, help="comma-separated image counts")
-    p.add_argument("--data", required=True)
-    p.add_argument("--rows", required=True, help="JSON-lines file to append result rows to")
-    p.add_argument("--work", required=True)
-    p.add_argument("--cores", type=int, required=True)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--model", default="catdog")
-    p.add_argument("--warmup", type=int, default=16)
-    p.add_argument("--budget-s", type=float, default=0.0)
-    args = p.parse_args(argv)
+    args = _parser().parse_args(argv)
 
     from .registry import make_runner
 
@@ -71,33 +61,55 @@ def main(argv: list[str] | None = None) -> int:
             emit(n_images=n, status="skipped", startup_s=round(startup, 2),
                  note=f"time budget of {args.budget_s:g} s spent ({spent:.0f} s so far)")
             continue
-        out = _fresh(args.work, f"n{n}")
-        load = os.getloadavg()[0]
-        try:
-            with Usage() as usage:
-                t0 = time.perf_counter()
-                rows = runner.run(paths[:n], out)
-                seconds = time.perf_counter() - t0
-        except MemoryError:
-            emit(n_images=n, status="failed", startup_s=round(startup, 2), note="out of memory")
-            continue
-        except Exception as exc:  # noqa: BLE001
-            emit(n_images=n, status="failed", startup_s=round(startup, 2), note=_short(exc))
-            traceback.print_exc()
-            continue
-        spent += seconds
-        ok = rows == n
-        emit(n_images=n, seconds=round(seconds, 3), images_per_s=round(n / seconds, 2),
-             peak_rss_mb=round(usage.peak_mb, 1), cpu_s=round(usage.cpu_s, 2),
-             startup_s=round(startup, 2),
-             load_1m=round(load, 2), status="ok" if ok else "failed",
-             note="" if ok else f"wrote {rows} result rows for {n} images")
-        shutil.rmtree(out, ignore_errors=True)
+        spent += _measure(runner, paths, n, args.work, round(startup, 2), emit)
     try:
         runner.teardown()
     except Exception:  # noqa: BLE001 - the rows are written; a noisy stop changes nothing
         traceback.print_exc()
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sparkvision.bench.child")
+    p.add_argument("--runner", required=True)
+    p.add_argument("--sizes", required=True, help="comma-separated image counts")
+    p.add_argument("--data", required=True)
+    p.add_argument("--rows", required=True, help="JSON-lines file to append result rows to")
+    p.add_argument("--work", required=True)
+    p.add_argument("--cores", type=int, required=True)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--model", default="catdog")
+    p.add_argument("--warmup", type=int, default=16)
+    p.add_argument("--budget-s", type=float, default=0.0)
+    return p
+
+
+def _measure(runner: Runner, paths: list[str], n: int, work: str, startup_s: float,
+             emit: Callable[..., None]) -> float:
+    """One timed run of ``runner`` over the first ``n`` paths, emitted as a row; returns
+    the seconds it took (0 when it failed)."""
+    out = _fresh(work, f"n{n}")
+    load = os.getloadavg()[0]
+    try:
+        with Usage() as usage:
+            t0 = time.perf_counter()
+            rows = runner.run(paths[:n], out)
+            seconds = time.perf_counter() - t0
+    except MemoryError:
+        emit(n_images=n, status="failed", startup_s=startup_s, note="out of memory")
+        return 0.0
+    except Exception as exc:  # noqa: BLE001
+        emit(n_images=n, status="failed", startup_s=startup_s, note=_short(exc))
+        traceback.print_exc()
+        return 0.0
+    ok = rows == n
+    emit(n_images=n, seconds=round(seconds, 3), images_per_s=round(n / seconds, 2),
+         peak_rss_mb=round(usage.peak_mb, 1), cpu_s=round(usage.cpu_s, 2),
+         startup_s=startup_s,
+         load_1m=round(load, 2), status="ok" if ok else "failed",
+         note="" if ok else f"wrote {rows} result rows for {n} images")
+    shutil.rmtree(out, ignore_errors=True)
+    return seconds
 
 
 def _fresh(work: str, name: str) -> str:

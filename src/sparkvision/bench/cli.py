@@ -21,7 +21,8 @@ def add_bench_commands(sub) -> None:
                        "with a photo-like size mix; see docs/benchmarks.md.")
     p.add_argument("--n", type=int, required=True, help="number of images")
     p.add_argument("--out", required=True, help="folder to write them to")
-    p.add_argument("--seed", type=int, default=0, help="the same seed gives the same bytes (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="the same seed gives the same bytes (default 0)")
 
     p = sub.add_parser("bench", help="time the execution modes (and peers) on 100..3000 images",
                        description="Time sparkvision's execution modes, the machine's ceilings "
@@ -42,7 +43,8 @@ def add_bench_commands(sub) -> None:
     p.add_argument("--warmup", type=int, default=16, help="images of the untimed warm-up run")
     p.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
     p.add_argument("--budget-s", type=float, default=0.0,
-                   help="skip a runner's larger sizes once its timed runs took this long (0: never)")
+                   help="skip a runner's larger sizes once its timed runs took this long "
+                   "(0: never)")
     p.add_argument("--timeout-s", type=float, default=3600.0,
                    help="stop a runner's process after this long; its rows say so (default 3600)")
 

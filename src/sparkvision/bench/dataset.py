@@ -96,9 +96,10 @@ def make_dataset(n: int, out: str, *, seed: int = 0) -> list[str]:
     """Write ``n`` images into ``out`` (reusing a complete earlier run with the same seed)
     and a ``manifest.csv``; returns the paths in name order (cat.0, dog.0, cat.1, ...).
 
-    >>> import tempfile; d = tempfile.mkdtemp()
-    >>> [os.path.basename(p) for p in make_dataset(3, d)]
+    >>> import tempfile; d = tempfile.TemporaryDirectory()
+    >>> [os.path.basename(p) for p in make_dataset(3, d.name)]
     ['cat.0.jpg', 'dog.0.jpg', 'cat.1.jpg']
+    >>> d.cleanup()
     """
     if n < 1:
         raise ConfigError(f"--n must be at least 1; found {n}")

@@ -17,21 +17,26 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import EXECUTIONS, ModelRequest, ModelSpec, RunConfig
+from ..config import ENGINE_CHOICES, EXECUTIONS, ModelRequest, ModelSpec, RunConfig, one_of
 from .base import Runner, Settings, parquet_rows
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
 
 
 def _run(settings: Settings, mode: str, out: str) -> RunConfig:
-    return RunConfig(out=out, execution=mode, batch_size=settings.batch_size,  # type: ignore[arg-type]
+    return RunConfig(out=out, execution=one_of("--execution", mode, EXECUTIONS),
+                     batch_size=settings.batch_size,
                      master=f"local[{settings.cores}]", overwrite=True, quiet=True)
 
 
 def _spec(settings: Settings, mode: str, threads: int, spark: Any = None) -> ModelSpec:
     from ..pipeline import resolve_request
 
-    request = ModelRequest(model=settings.model, engine=settings.engine)  # type: ignore[arg-type]
+    request = ModelRequest(model=settings.model,
+                           engine=one_of("engine", settings.engine, ENGINE_CHOICES))
     return resolve_request(request, threads=threads, spark=spark, execution=mode)
 
 
@@ -124,7 +129,7 @@ class _PoolCeiling(Runner):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.pool = None
+        self.pool: Pool | None = None
 
     def teardown(self) -> None:
         if self.pool is not None:
@@ -165,6 +170,7 @@ class DecodeCeiling(_PoolCeiling):
                              initargs=(self.settings.model,))
 
     def run(self, paths: list[str], out: str) -> int:
+        assert self.pool is not None, "setup() starts the pool"
         bs = self.settings.batch_size
         chunks = [paths[i : i + bs] for i in range(0, len(paths), bs)]
         return sum(self.pool.map(_decode_chunk, chunks, chunksize=1))

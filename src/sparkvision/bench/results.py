@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 COLUMNS = ["mode", "kind", "n_images", "seconds", "images_per_s", "peak_rss_mb",
            "startup_s", "engine", "batch_size", "cores", "cpu_s", "load_1m", "status", "note"]
@@ -94,8 +94,9 @@ def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000) 
             ratio = cpu_ratio = None
             if mine and theirs:
                 ratio = mine["images_per_s"] / theirs["images_per_s"]
-                if cpu_ms_per_image(mine) and cpu_ms_per_image(theirs):
-                    cpu_ratio = cpu_ms_per_image(theirs) / cpu_ms_per_image(mine)
+                my_cpu, their_cpu = cpu_ms_per_image(mine), cpu_ms_per_image(theirs)
+                if my_cpu and their_cpu:
+                    cpu_ratio = their_cpu / my_cpu
             out.append({"n_images": n, "reference": ref, "target": goal, "ratio": ratio,
                         "cpu_ratio": cpu_ratio, "met": None if ratio is None else ratio >= goal})
     return out
@@ -106,7 +107,7 @@ def _order(rows: list[dict]) -> list[str]:
     seen: dict[str, tuple] = {}
     for i, r in enumerate(rows):
         seen.setdefault(r["mode"], (kinds.get(r["kind"], 3), i))
-    return sorted(seen, key=seen.get)
+    return sorted(seen, key=lambda mode: seen[mode])
 
 
 def plot(rows: list[dict], path: str) -> None:
@@ -124,7 +125,7 @@ def plot(rows: list[dict], path: str) -> None:
             continue
         kind = next(r["kind"] for r in rows if r["mode"] == mode)
         style = {"mode": "-", "peer": "--", "ceiling": ":"}.get(kind, "-")
-        ns, secs, rates = zip(*points)
+        ns, secs, rates = zip(*points, strict=True)
         left.plot(ns, secs, style, marker="o", label=mode)
         right.plot(ns, rates, style, marker="o", label=mode)
     left.set(xlabel="images", ylabel="seconds (lower is better)", title="Time to label N images")
@@ -145,72 +146,86 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
     """The report: throughput and time tables, start-up and memory, targets, problems."""
     sizes = sorted({r["n_images"] for r in rows if r["n_images"]})
     modes = _order(rows)
-    lines = []
-    if environment:
-        lines += [f"Command: `{environment.get('command', '')}`", ""]
-        facts = ", ".join(f"{k}: {environment[k]}" for k in
-                          ("cpu", "cores", "memory_gb", "load_before", "load_after", "versions")
-                          if k in environment)
-        lines += [f"Machine: {facts}", ""]
+    lines = _environment_lines(environment) if environment else []
+    lines += _table("Images per second", rows, modes, sizes, "images_per_s", 1)
+    lines += _table("Seconds", rows, modes, sizes, "seconds", 2)
+    lines += _table("CPU milliseconds per image (all processes of the run; robust to other load)",
+                    rows, modes, sizes, cpu_ms_per_image, 1)
+    lines += _startup_lines(rows, modes)
+    lines += _target_lines(target_rows(rows))
+    lines += _problem_lines([r for r in rows if r["status"] in ("failed", "skipped")])
+    return "\n".join(lines)
 
-    def table(title: str, key, digits: int) -> None:
-        lines.extend([f"**{title}**", "",
-                      "| runner | " + " | ".join(str(n) for n in sizes) + " |",
-                      "|---|" + "---:|" * len(sizes)])
-        for mode in modes:
-            cells = []
-            for n in sizes:
-                row = next((r for r in rows if r["mode"] == mode and r["n_images"] == n), None)
-                if row is None:
-                    cells.append("")
-                elif row["status"] in ("ok", "derived"):
-                    cells.append(_fmt(key(row) if callable(key) else row[key], digits))
-                else:
-                    cells.append(row["status"])
-            lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-        lines.append("")
 
-    table("Images per second", "images_per_s", 1)
-    table("Seconds", "seconds", 2)
-    table("CPU milliseconds per image (all processes of the run; robust to other load)",
-          cpu_ms_per_image, 1)
+def _environment_lines(environment: dict) -> list[str]:
+    facts = ", ".join(f"{k}: {environment[k]}" for k in
+                      ("cpu", "cores", "memory_gb", "load_before", "load_after", "versions")
+                      if k in environment)
+    return [f"Command: `{environment.get('command', '')}`", "", f"Machine: {facts}", ""]
 
-    lines += ["**Start-up (not in the times above) and peak memory at the largest size**", "",
-              "| runner | start-up s | peak RSS MB | engine |", "|---|---:|---:|---|"]
+
+def _table(title: str, rows: list[dict], modes: list[str], sizes: list[int],
+           key: str | Callable[[dict], float | None], digits: int) -> list[str]:
+    """One table: a line per runner, a column per size; a cell says the runner's ``key``
+    at that size, or its status where it did not run."""
+    lines = [f"**{title}**", "",
+             "| runner | " + " | ".join(str(n) for n in sizes) + " |",
+             "|---|" + "---:|" * len(sizes)]
+    for mode in modes:
+        cells = []
+        for n in sizes:
+            row = next((r for r in rows if r["mode"] == mode and r["n_images"] == n), None)
+            if row is None:
+                cells.append("")
+            elif row["status"] in ("ok", "derived"):
+                cells.append(_fmt(key(row) if callable(key) else row[key], digits))
+            else:
+                cells.append(row["status"])
+        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _startup_lines(rows: list[dict], modes: list[str]) -> list[str]:
+    lines = ["**Start-up (not in the times above) and peak memory at the largest size**", "",
+             "| runner | start-up s | peak RSS MB | engine |", "|---|---:|---:|---|"]
     for mode in modes:
         mine = [r for r in rows if r["mode"] == mode and r["status"] == "ok"]
         last = max(mine, key=lambda r: r["n_images"]) if mine else None
         if last:
             lines.append(f"| {mode} | {_fmt(last['startup_s'], 2)} | "
                          f"{_fmt(last['peak_rss_mb'], 0)} | {last['engine']} |")
-    lines.append("")
+    return [*lines, ""]
 
-    targets = target_rows(rows)
-    if targets:
-        lines += ["**iterator against the targets (ratio of images/s)**", "",
-                  "| images | reference | target | iterator / reference | met | "
-                  "same, by CPU time per image |",
-                  "|---:|---|---:|---:|---|---:|"]
-        for t in targets:
-            met = "n/a" if t["met"] is None else ("yes" if t["met"] else
-                                                   f"no ({t['ratio'] / t['target'] - 1:+.0%})")
-            lines.append(f"| {t['n_images']} | {t['reference']} | {t['target']:g}x | "
-                         f"{_fmt(t['ratio'], 2)} | {met} | {_fmt(t['cpu_ratio'], 2)} |")
-        lines.append("")
 
-    problems = [r for r in rows if r["status"] in ("failed", "skipped")]
-    if problems:
-        lines += ["**Skipped or failed**", ""]
-        seen = set()
-        for r in problems:
-            key = (r["mode"], r["status"], r["note"])
-            if key in seen:
-                continue
-            seen.add(key)
-            count = sum(1 for p in problems if (p["mode"], p["status"], p["note"]) == key)
-            lines.append(f"- {r['mode']}: {r['status']} ({count} size(s)): {r['note']}")
-        lines.append("")
-    return "\n".join(lines)
+def _target_lines(targets: list[dict]) -> list[str]:
+    if not targets:
+        return []
+    lines = ["**iterator against the targets (ratio of images/s)**", "",
+             "| images | reference | target | iterator / reference | met | "
+             "same, by CPU time per image |",
+             "|---:|---|---:|---:|---|---:|"]
+    for t in targets:
+        met = "n/a" if t["met"] is None else ("yes" if t["met"] else
+                                               f"no ({t['ratio'] / t['target'] - 1:+.0%})")
+        lines.append(f"| {t['n_images']} | {t['reference']} | {t['target']:g}x | "
+                     f"{_fmt(t['ratio'], 2)} | {met} | {_fmt(t['cpu_ratio'], 2)} |")
+    return [*lines, ""]
+
+
+def _problem_lines(problems: list[dict]) -> list[str]:
+    """One line per runner, status and note, with the number of sizes it covers."""
+    if not problems:
+        return []
+    lines = ["**Skipped or failed**", ""]
+    seen = set()
+    for r in problems:
+        key = (r["mode"], r["status"], r["note"])
+        if key in seen:
+            continue
+        seen.add(key)
+        count = sum(1 for p in problems if (p["mode"], p["status"], p["note"]) == key)
+        lines.append(f"- {r['mode']}: {r['status']} ({count} size(s)): {r['note']}")
+    return [*lines, ""]
 
 
 def write_report(folder: str) -> str:

@@ -40,7 +40,9 @@ def parse_sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(s) for s in parse_list(text, what="--sizes")})
     except ValueError:
-        raise ConfigError(f"--sizes must be comma-separated whole numbers; found {text!r}") from None
+        raise ConfigError(
+            f"--sizes must be comma-separated whole numbers; found {text!r}"
+        ) from None
     if sizes[0] < 1:
         raise ConfigError(f"--sizes must be at least 1; found {sizes[0]}")
     return sizes
@@ -75,29 +77,14 @@ def run_bench(
     logs = os.path.join(out, "logs")
     os.makedirs(logs, exist_ok=True)
     environment = _environment(cores)
+    options = ["--cores", str(cores), "--batch-size", str(batch_size), "--model", model,
+               "--warmup", str(warmup), "--budget-s", str(budget_s)]
     rows: list[dict] = []
     echo(f"{'runner':<22}{'images':>8}{'seconds':>10}{'img/s':>9}{'peak MB':>9}  status")
     for name in runners:
-        rows_file = os.path.join(logs, f"{name}.jsonl")
-        if os.path.exists(rows_file):
-            os.unlink(rows_file)
-        command = [sys.executable, "-m", "sparkvision.bench.child", "--runner", name,
-                   "--sizes", ",".join(map(str, sizes)), "--data", data, "--rows", rows_file,
-                   "--work", os.path.join(out, "work", name), "--cores", str(cores),
-                   "--batch-size", str(batch_size), "--model", model,
-                   "--warmup", str(warmup), "--budget-s", str(budget_s)]
-        env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
-               "PYSPARK_DRIVER_PYTHON": sys.executable}
-        log_path = os.path.join(logs, f"{name}.log")
-        got, code = _run_child(command, env, log_path, rows_file, timeout_s,
-                               lambda row: echo(_line(row)))
-        rows.extend(got)
-        missing = [n for n in sizes if n not in {r["n_images"] for r in got}]
-        for n in missing:
-            row = {"mode": name, "kind": _kind(name), "n_images": n, "status": "failed",
-                   "batch_size": batch_size, "cores": cores, "note": _exit_reason(code, log_path)}
-            rows.append(row)
-            echo(_line(row))
+        rows += _sweep_runner(name, sizes, out=out, data=data, options=options,
+                              batch_size=batch_size, cores=cores, timeout_s=timeout_s,
+                              echo=echo)
         results.write_csv(results.with_derived(rows), os.path.join(out, results.RESULTS))
     environment["load_after"] = _load()
     with open(os.path.join(out, results.ENVIRONMENT), "w", encoding="utf-8") as fh:
@@ -108,6 +95,33 @@ def run_bench(
     echo(f"results: {os.path.join(out, results.RESULTS)}, chart: "
          f"{os.path.join(out, results.CHART)}, report: {os.path.join(out, results.REPORT)}")
     return results.with_derived(rows)
+
+
+def _sweep_runner(name: str, sizes: Sequence[int], *, out: str, data: str, options: list[str],
+                  batch_size: int, cores: int, timeout_s: float,
+                  echo: Callable[[str], None]) -> list[dict]:
+    """Run ``name``'s child process over ``sizes``: the rows it wrote, and a ``failed`` row
+    saying why for each size it did not report."""
+    logs = os.path.join(out, "logs")
+    rows_file = os.path.join(logs, f"{name}.jsonl")
+    if os.path.exists(rows_file):
+        os.unlink(rows_file)
+    command = [sys.executable, "-m", "sparkvision.bench.child", "--runner", name,
+               "--sizes", ",".join(map(str, sizes)), "--data", data, "--rows", rows_file,
+               "--work", os.path.join(out, "work", name), *options]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    log_path = os.path.join(logs, f"{name}.log")
+    got, code = _run_child(command, env, log_path, rows_file, timeout_s,
+                           lambda row: echo(_line(row)))
+    rows = list(got)
+    missing = [n for n in sizes if n not in {r["n_images"] for r in got}]
+    for n in missing:
+        row = {"mode": name, "kind": _kind(name), "n_images": n, "status": "failed",
+               "batch_size": batch_size, "cores": cores, "note": _exit_reason(code, log_path)}
+        rows.append(row)
+        echo(_line(row))
+    return rows
 
 
 def _run_child(command, env, log_path, rows_file, timeout_s, on_row) -> tuple[list[dict], object]:
@@ -221,7 +235,8 @@ def _environment(cores: int) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+            cpu = next(line.split(":", 1)[1].strip() for line in fh
+                       if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     try:

@@ -19,7 +19,7 @@ from ..config import ModelSpec
 
 _MAX_MODELS = 2
 _lock = threading.Lock()
-_engines: "OrderedDict[str, Any]" = OrderedDict()
+_engines: OrderedDict[str, Any] = OrderedDict()
 _stats = {"builds": 0, "hits": 0}
 _builds_by_model: dict[str, int] = {}
 
@@ -34,7 +34,9 @@ def get_engine(spec: ModelSpec, build: Callable[[ModelSpec], Any] | None = None)
             _stats["hits"] += 1
             return engine
         if build is None:
-            from ..models.registry import build_engine as build
+            from ..models.registry import build_engine
+
+            build = build_engine
         engine = build(spec)
         _engines[key] = engine
         _stats["builds"] += 1

@@ -63,9 +63,9 @@ def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str
                 col[i] = values[j]
     columns["error"] = [None] * len(items)
     columns["error_kind"] = [None] * len(items)
-    for i, exc in failed.items():
-        columns["error"][i] = str(exc) or type(exc).__name__
-        columns["error_kind"][i] = getattr(exc, "kind", None) or "model_failed"
+    for i, problem in failed.items():
+        columns["error"][i] = str(problem) or type(problem).__name__
+        columns["error_kind"][i] = getattr(problem, "kind", None) or "model_failed"
     return columns
 
 

@@ -69,7 +69,7 @@ def decode_image(
         # Our own pixel limit below replaces PIL's bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
             raise ImageProblem("not_an_image", _not_an_image_message(data)) from None
         except Image.DecompressionBombError as exc:

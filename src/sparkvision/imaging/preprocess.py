@@ -41,7 +41,7 @@ def to_array(img: Image.Image, pre: Preprocess) -> np.ndarray:
         top = (height - crop_src) / 2.0
         box = (left, top, left + crop_src, top + crop_src)
     out = img.resize((pre.size, pre.size), _RESAMPLE[pre.interpolation], box=box)
-    arr = np.asarray(out, dtype=np.float32)
+    arr: np.ndarray = np.asarray(out, dtype=np.float32)
     if pre.scale != 1.0:
         arr = arr * np.float32(pre.scale)
     arr = (arr - np.asarray(pre.mean, dtype=np.float32)) / np.asarray(pre.std, dtype=np.float32)

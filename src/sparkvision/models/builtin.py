@@ -2,10 +2,12 @@
 described by model cards like any user's model.
 
 A built-in name is a model file plus a card: with the ``onnx`` engine (default) the file
-is the network exported once to ONNX (:mod:`.export`); with ``torch`` it is the weights
-file, loaded into the architecture :func:`sparkvision.models.efficientnet.lite0` builds.
+is the network's ONNX graph, built once from the weights without torch (:mod:`.export`);
+with ``torch`` (the ``torch`` extra) it is the weights file, loaded into the architecture
+:func:`sparkvision.models.efficientnet.lite0` builds.
 From there on it is resolved, built, cached, shipped and checked by the same code as a
-user's model (:mod:`.locate`, :mod:`.resolve`). The names differ only in the head that reads the output:
+user's model (:mod:`.locate`, :mod:`.resolve`). The names differ only in the head that reads
+the output:
 
 =================  ==========================================================
 ``catdog``         ``cat`` / ``dog`` / ``other`` with a score (see docs/models.md)

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import importlib
 import io
+import itertools
 import re
 import sys
 import threading
@@ -33,7 +34,7 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import ModelError
+from ..errors import MissingExtraError, ModelError
 
 #: ``package.module:attr.attr``
 CALLABLE_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -78,7 +79,7 @@ class CallableRef:
     def __hash__(self) -> int:
         return hash(self.digest)
 
-    def __deepcopy__(self, memo: dict) -> "CallableRef":
+    def __deepcopy__(self, memo: dict) -> CallableRef:
         return self  # immutable; lets dataclasses.asdict copy a spec that holds one
 
     def __getstate__(self) -> tuple[str, bytes]:
@@ -97,7 +98,7 @@ class CallableRef:
 
                 try:
                     fn = pickle.loads(self.payload)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     raise ModelError(
                         f"could not unpickle the model builder {self.name} on this worker: "
                         f"{type(exc).__name__}: {exc}. It references code that is not "
@@ -158,60 +159,66 @@ _LEAF_TYPES = (str, bytes, bytearray, int, float, complex, bool, type(None), ran
 
 
 def _children(obj: Any) -> Iterator[tuple[str, Any]]:
+    """What cloudpickle pickles along with ``obj``, as ``(label, object)`` pairs."""
     if isinstance(obj, _LEAF_TYPES) or _is_array(obj):
         return
     if isinstance(obj, types.MethodType):
         yield f"self ({type(obj.__self__).__name__})", obj.__self__
         yield "its function", obj.__func__
-        return
-    if isinstance(obj, types.FunctionType):
-        code = obj.__code__
-        for var, cell in zip(code.co_freevars, obj.__closure__ or ()):
-            try:
-                value = cell.cell_contents
-            except ValueError:  # an empty cell
-                continue
-            yield f"closure variable '{var}' ({type(value).__name__})", value
-        if not pickled_by_reference(obj):
-            for global_name in sorted(_global_names(code)):
-                if global_name in obj.__globals__:
-                    value = obj.__globals__[global_name]
-                    yield f"global '{global_name}' ({type(value).__name__})", value
-        for i, value in enumerate(obj.__defaults__ or ()):
-            yield f"default argument {i} ({type(value).__name__})", value
-        for key, value in (obj.__kwdefaults__ or {}).items():
-            yield f"default argument '{key}' ({type(value).__name__})", value
-        return
-    if isinstance(obj, functools.partial):
+    elif isinstance(obj, types.FunctionType):
+        yield from _function_children(obj)
+    elif isinstance(obj, functools.partial):
         yield "partial function", obj.func
-        for i, value in enumerate(obj.args):
-            yield f"partial argument {i} ({type(value).__name__})", value
-        for key, value in obj.keywords.items():
-            yield f"partial argument '{key}' ({type(value).__name__})", value
-        return
-    if isinstance(obj, type):
-        if pickled_by_reference(obj):
-            return
-        for key, value in list(vars(obj).items())[:_MAX_ITEMS]:
-            if isinstance(value, (types.FunctionType, staticmethod, classmethod, property)):
-                fn = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
-                if isinstance(fn, types.FunctionType):
-                    yield f"{obj.__name__}.{key}", fn
-            elif not key.startswith("__"):
-                yield f"{obj.__name__}.{key} ({type(value).__name__})", value
-        return
-    if isinstance(obj, dict):
-        for i, (key, value) in enumerate(obj.items()):
-            if i >= _MAX_ITEMS:
-                break
+        yield from _arguments("partial argument", obj.args, obj.keywords)
+    elif isinstance(obj, type):
+        yield from _class_children(obj)
+    elif isinstance(obj, dict):
+        for key, value in itertools.islice(obj.items(), _MAX_ITEMS):
             yield f"[{key!r}] ({type(value).__name__})", value
-        return
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        for i, value in enumerate(obj):
-            if i >= _MAX_ITEMS:
-                break
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for i, value in enumerate(itertools.islice(obj, _MAX_ITEMS)):
             yield f"[{i}] ({type(value).__name__})", value
+    else:
+        yield from _instance_children(obj)
+
+
+def _function_children(fn: types.FunctionType) -> Iterator[tuple[str, Any]]:
+    code = fn.__code__
+    for var, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        yield f"closure variable '{var}' ({type(value).__name__})", value
+    if not pickled_by_reference(fn):
+        for global_name in sorted(_global_names(code)):
+            if global_name in fn.__globals__:
+                value = fn.__globals__[global_name]
+                yield f"global '{global_name}' ({type(value).__name__})", value
+    yield from _arguments("default argument", fn.__defaults__ or (), fn.__kwdefaults__ or {})
+
+
+def _arguments(what: str, args: Iterable[Any],
+               kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    for i, value in enumerate(args):
+        yield f"{what} {i} ({type(value).__name__})", value
+    for key, value in kwargs.items():
+        yield f"{what} '{key}' ({type(value).__name__})", value
+
+
+def _class_children(cls: type) -> Iterator[tuple[str, Any]]:
+    if pickled_by_reference(cls):
         return
+    for key, value in list(vars(cls).items())[:_MAX_ITEMS]:
+        if isinstance(value, (types.FunctionType, staticmethod, classmethod, property)):
+            fn = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
+            if isinstance(fn, types.FunctionType):
+                yield f"{cls.__name__}.{key}", fn
+        elif not key.startswith("__"):
+            yield f"{cls.__name__}.{key} ({type(value).__name__})", value
+
+
+def _instance_children(obj: Any) -> Iterator[tuple[str, Any]]:
     state = getattr(obj, "__dict__", None)
     if isinstance(state, dict):
         for key, value in list(state.items())[:_MAX_ITEMS]:
@@ -242,7 +249,9 @@ def pickled_by_reference(obj: Any) -> bool:
     """Whether ``obj`` (a function or class) is pickled as an import of its module, not
     by value: true for code of installed packages and the standard library."""
     module = getattr(obj, "__module__", None)
-    return bool(module) and installed_module(module)
+    if not module:
+        return False
+    return installed_module(module)
 
 
 def installed_module(module: str) -> bool:
@@ -297,7 +306,7 @@ def callable_ref(obj: Any, *, what: str = "the model builder") -> CallableRef:
             buf = io.BytesIO()
             cloudpickle.dump(obj, buf)
             payload = buf.getvalue()
-    except Exception as exc:  # noqa: BLE001 - anything unpicklable ends here
+    except Exception as exc:  # anything unpicklable ends here
         raise ModelError(
             f"{what} {name} cannot be sent to the Spark workers: pickling it failed with "
             f"{type(exc).__name__}: {exc}. It (or something it references: the object of a "
@@ -333,28 +342,6 @@ def pickled_by_value(modules: Iterable[str]) -> Iterator[Any]:
     finally:
         for module in registered:
             cloudpickle.unregister_pickle_by_value(sys.modules[module])
-
-
-def module_bytes(module: Any) -> bytes:
-    """A live ``nn.Module`` saved with ``torch.save``, its code pickled by value where it is
-    not installed, so it ships like a file instead of inside every task's closure."""
-    import torch
-
-    check_shippable(module, "the model")
-    tops = {type(m).__module__.split(".", 1)[0] for m in module.modules()}
-    local = sorted(t for t in tops if t in sys.modules and t != "__main__"
-                   and not installed_module(t))
-    buf = io.BytesIO()
-    try:
-        with pickled_by_value(local) as cloudpickle:
-            torch.save(module, buf, pickle_module=cloudpickle)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(
-            f"could not serialise the {type(module).__name__} module to send it to the "
-            f"workers: {type(exc).__name__}: {exc}. Save it with torch.jit.save or as a state "
-            "dict and pass the file"
-        ) from exc
-    return buf.getvalue()
 
 
 def _by_value_modules(obj: Any) -> list[str]:
@@ -393,7 +380,11 @@ def load_callable(arch: Any) -> Any:
     module_name, attr = arch.split(":", 1)
     try:
         target: Any = importlib.import_module(module_name)
+    except MissingExtraError:
+        raise
     except ImportError as exc:
+        if exc.name == "torch":
+            raise MissingExtraError("torch", "torch", f"The model builder {arch}") from exc
         raise ModelError(
             f"could not import module {module_name!r} for {arch!r}: {exc}. It must be "
             "importable in every Python process that runs the model: install it, put it on "

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
@@ -84,11 +85,11 @@ def read_card(path: str) -> dict[str, Any]:
 
 
 def _toml(raw: bytes) -> dict:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ImportError:
             raise ConfigError(
                 "reading a TOML model card on Python 3.10 needs the package 'tomli' "
@@ -126,8 +127,8 @@ def _parse(key: str, value: Any, where: str) -> Any:
         if key in ("mean", "std"):
             return _triple(value)
         if key == "labels":
-            labels = value.split(",") if isinstance(value, str) else list(value)
-            labels = tuple(str(v).strip() for v in labels)
+            given = value.split(",") if isinstance(value, str) else list(value)
+            labels = tuple(str(v).strip() for v in given)
             if not labels or any(not v for v in labels):
                 raise ValueError("labels must be non-empty names")
             return labels

@@ -15,11 +15,22 @@ address is used; otherwise GPU 0. See docs/byo-models.md, "GPUs".
 from __future__ import annotations
 
 import socket
+from typing import Any
 
-from ..errors import ModelError
+from ..errors import MissingExtraError, ModelError
 
 #: precision -> torch dtype name
 TORCH_DTYPES: dict[str, str] = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+def import_torch(purpose: str, extra: str = "torch") -> Any:
+    """``import torch``, or a :class:`MissingExtraError` naming the extra that installs it
+    (the core install has ONNX Runtime only)."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise MissingExtraError("torch", extra, purpose) from exc
+    return torch
 
 
 def spark_gpu_index() -> int | None:
@@ -45,7 +56,7 @@ def spark_gpu_index() -> int | None:
 
 def torch_device(device: str):
     """The ``torch.device`` for ``device`` (``auto`` / ``cpu`` / ``cuda``) on this worker."""
-    import torch
+    torch = import_torch("Running a model on torch")
 
     if device == "cpu":
         return torch.device("cpu")
@@ -68,7 +79,7 @@ def torch_device(device: str):
 
 
 def torch_dtype(precision: str):
-    import torch
+    torch = import_torch("Running a model on torch")
 
     return getattr(torch, TORCH_DTYPES[precision])
 

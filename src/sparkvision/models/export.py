@@ -1,29 +1,43 @@
-"""Export the built-in network to ONNX once, into the cache directory, and reuse it.
+"""Build the built-in network's ONNX file once, into the cache directory, and reuse it.
 
-The file name carries the weights' digest and the opset, so new weights or a new exporter
-setting never reuse a stale file. Export writes to a temporary file and renames it into
-place, so concurrent exporters (two Python workers on a cold cache) cannot leave a torn
-file behind.
+The graph is written by :mod:`.lite0_onnx` straight from the weights file (no torch). The
+file name carries the weights' digest, the opset and a digest of the builder's own source
+(:mod:`.lite0_onnx` and the weights reader :mod:`.torchfile`), so new weights or a
+changed builder never reuse a stale file. The file is written to a temporary name and
+renamed into place, so concurrent builders (two Python workers on a cold cache) cannot
+leave a torn file behind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import tempfile
-import warnings
+from functools import lru_cache
 
 from ..config import cache_dir
-from .builtin import NAME, weights_digest
+from ..fileutil import write_atomically
+from . import lite0_onnx, torchfile
+from .builtin import NAME, weights_digest, weights_path
+from .lite0_onnx import OPSET
 
-OPSET = 17
+
+@lru_cache(maxsize=1)
+def builder_digest() -> str:
+    """sha256 prefix of the builder's source files: part of the built file's name."""
+    digest = hashlib.sha256()
+    for module in (lite0_onnx, torchfile):
+        with open(module.__file__ or "", "rb") as fh:
+            digest.update(fh.read())
+    return digest.hexdigest()[:8]
 
 
 def onnx_path() -> str:
-    return os.path.join(cache_dir(), f"{NAME}-{weights_digest()}-opset{OPSET}.onnx")
+    name = f"{NAME}-{weights_digest()}-opset{OPSET}-b{builder_digest()}.onnx"
+    return os.path.join(cache_dir(), name)
 
 
 def ensure_onnx() -> str:
-    """The path of the exported ONNX file, exporting it on first use."""
+    """The path of the built ONNX file, building it on first use."""
     path = onnx_path()
     if not os.path.isfile(path):
         export_onnx(path)
@@ -31,30 +45,6 @@ def ensure_onnx() -> str:
 
 
 def export_onnx(path: str) -> None:
-    import torch
-
-    from .efficientnet import build_torch_module
-
-    module = build_torch_module()
-    example = torch.zeros(1, 3, 224, 224)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            # The TorchScript exporter is deprecated upstream but needs no extra packages
-            # and produces the graph ONNX Runtime optimises best for this network.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                (example,),
-                tmp,
-                input_names=["input"],
-                output_names=["features", "logits"],
-                dynamic_axes={"input": {0: "batch"}, "features": {0: "batch"}, "logits": {0: "batch"}},
-                opset_version=OPSET,
-                dynamo=False,
-            )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write the built-in network (weights from the installed weights package) to ``path``."""
+    model = lite0_onnx.build_model(torchfile.load_state_dict(weights_path()))
+    write_atomically(path, model.SerializeToString())

@@ -19,18 +19,19 @@ def image_input_facts(dims: Any, *, channels_first: bool, what: str,
     layouts = [("nchw", a, b, c), ("nhwc", c, a, b)]
     if not channels_first:
         layouts.reverse()
-    for layout, channels, h, w in layouts:
-        if channels == 3:
-            break
-    else:
+    found = next((entry for entry in layouts if entry[1] == 3), None)
+    if found is None:
         raise ModelError(
             f"{what} takes input of shape {tuple(dims)}; expected 3 colour channels "
             "((N, 3, H, W) or (N, H, W, 3))"
         )
+    layout, _, h, w = found
     facts: dict[str, Any] = {"layout": layout}
     if h and w:
         if h != w:
-            raise ModelError(f"{what} takes {h}x{w} images; sparkvision feeds square images{square_hint}")
+            raise ModelError(
+                f"{what} takes {h}x{w} images; sparkvision feeds square images{square_hint}"
+            )
         facts["image_size"] = int(h)
     return facts
 

@@ -26,12 +26,13 @@ The generic heads are configured by the spec's ``labels``, ``threshold`` and
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from ..config import ModelSpec
 from . import imagenet
+from .activations import sigmoid, softmax
 from .builtin import NUM_CLASSES
 
 ERROR_FIELDS = "error string, error_kind string"
@@ -117,7 +118,7 @@ def generic_head(head: str, output: np.ndarray, *, labels: tuple[str, ...] = (),
         second = p >= np.float32(threshold)
         return {
             "label": [names[1] if s else names[0] for s in second],
-            "score": [float(v if s else 1.0 - v) for v, s in zip(p, second)],
+            "score": [float(v if s else 1.0 - v) for v, s in zip(p, second, strict=True)],
             "scores": list(probs),
         }
     best = probs.argmax(axis=1)
@@ -160,19 +161,3 @@ def class_names(head: str, width: int, labels: tuple[str, ...]) -> tuple[str, ..
             f"{wanted} labels. Fix --labels (or the model card's labels)"
         )
     return labels
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax, overflow-safe, float32."""
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32, copy=False)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Element-wise logistic function, overflow-safe, float32."""
-    out = np.empty_like(x, dtype=np.float32)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..config import ModelSpec
 from ..errors import MissingExtraError, ModelError
-from .device import torch_device, torch_dtype
+from .device import import_torch, torch_device, torch_dtype
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
@@ -48,6 +48,7 @@ def is_hf_directory(path: str) -> bool:
 
 
 def import_transformers() -> Any:
+    import_torch("Running a Hugging Face model", extra="hf")
     try:
         import transformers
     except ImportError as exc:
@@ -61,9 +62,8 @@ class HFEngine:
     """``__call__(batch) -> {"output": array}`` for a Hugging Face vision model."""
 
     def __init__(self, path: str, spec: ModelSpec) -> None:
-        import torch
-
         transformers = import_transformers()
+        torch = import_torch("Running a Hugging Face model", extra="hf")
         torch.set_num_threads(spec.threads)
         self.torch = torch
         self.output_name = spec.output_name or CLASSIFY_OUTPUT
@@ -72,7 +72,7 @@ class HFEngine:
         try:
             model, info = auto.from_pretrained(path, local_files_only=True,
                                                trust_remote_code=False, output_loading_info=True)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelError(
                 f"transformers could not load {path} as {auto.__name__}: "
                 f"{type(exc).__name__}: {exc}"

@@ -13,14 +13,13 @@ means NHWC, ``(None, 3, H, W)`` NCHW) and whether the last layer already applies
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import numpy as np
 
 from ..config import ModelSpec
 from ..errors import MissingExtraError, ModelError
-from .device import TORCH_DTYPES, torch_device
+from .device import TORCH_DTYPES, import_torch, torch_device
 from .facts import image_input_facts, short_error
 
 
@@ -33,6 +32,7 @@ def import_keras():
             "Unset KERAS_BACKEND or set it to 'torch'"
         )
     os.environ["KERAS_BACKEND"] = "torch"
+    import_torch("Running a Keras model (on the torch backend)", extra="keras")
     try:
         import keras
     except ImportError as exc:
@@ -64,7 +64,7 @@ def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu") -> Any
                 "file: --trust-model-code (trust_model_code=True)"
             ) from exc
         raise ModelError(f"Keras could not load {path}: {short_error(exc)}") from exc
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"Keras could not load {path}: {type(exc).__name__}: {short_error(exc)}"
         ) from exc
@@ -86,7 +86,7 @@ def select_output(model, output_name: str | None):
     return keras.Model(inputs, layer.output)
 
 
-def inspect(engine: "KerasEngine", path: str, spec: ModelSpec) -> dict[str, Any]:
+def inspect(engine: KerasEngine, path: str, spec: ModelSpec) -> dict[str, Any]:
     """Defaults read from a loaded Keras model: image size, layout, from_logits."""
     model = engine.model
     facts: dict[str, Any] = {}
@@ -121,11 +121,10 @@ class KerasEngine:
     """``__call__(batch) -> {"output": array}`` for a Keras model."""
 
     def __init__(self, path: str, spec: ModelSpec) -> None:
-        import torch
-
+        self.keras = import_keras()
+        torch = import_torch("Running a Keras model (on the torch backend)", extra="keras")
         torch.set_num_threads(spec.threads)
         self.torch = torch
-        self.keras = import_keras()
         self.device = torch_device(spec.device)
         self.device_name = str(self.device)
         model = load_keras_model(path, trust_code=spec.trust_code, device=self.device_name)

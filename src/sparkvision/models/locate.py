@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from dataclasses import dataclass, field
@@ -12,7 +13,14 @@ from ..errors import ModelError
 from ..fileutil import cache_bytes
 from ..sources.reader import to_local_path
 from . import builtin
-from .capture import CALLABLE_PATTERN, callable_ref, describe, module_bytes
+from .capture import (
+    CALLABLE_PATTERN,
+    callable_ref,
+    check_shippable,
+    describe,
+    installed_module,
+    pickled_by_value,
+)
 
 #: file suffix -> format
 SUFFIX_FORMATS: dict[str, str] = {
@@ -136,3 +144,25 @@ def _is_torch_module(obj: Any) -> bool:
     import torch
 
     return isinstance(obj, torch.nn.Module)
+
+
+def module_bytes(module: Any) -> bytes:
+    """A live ``nn.Module`` saved with ``torch.save``, its code pickled by value where it is
+    not installed, so it ships like a file instead of inside every task's closure."""
+    import torch
+
+    check_shippable(module, "the model")
+    tops = {type(m).__module__.split(".", 1)[0] for m in module.modules()}
+    local = sorted(t for t in tops if t in sys.modules and t != "__main__"
+                   and not installed_module(t))
+    buf = io.BytesIO()
+    try:
+        with pickled_by_value(local) as cloudpickle:
+            torch.save(module, buf, pickle_module=cloudpickle)
+    except Exception as exc:
+        raise ModelError(
+            f"could not serialise the {type(module).__name__} module to send it to the "
+            f"workers: {type(exc).__name__}: {exc}. Save it with torch.jit.save or as a state "
+            "dict and pass the file"
+        ) from exc
+    return buf.getvalue()

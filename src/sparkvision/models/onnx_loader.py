@@ -12,9 +12,9 @@ A model runs in the precision it was saved in: to run in fp16, convert the file.
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from ..config import ModelSpec
 from ..errors import ModelError
@@ -45,7 +45,7 @@ def session(path: str, *, threads: int, device: str) -> Any:
         return ort.InferenceSession(path, options, providers=onnx_providers(device))
     except ModelError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(f"ONNX Runtime could not load {path}: {exc}") from exc
 
 
@@ -89,7 +89,7 @@ def inspect(engine: OnnxFileEngine, path: str, spec: ModelSpec) -> dict[str, Any
 
     try:
         model = onnx.load(path, load_external_data=False)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(f"could not read {path} as an ONNX model: {exc}") from exc
     graph = model.graph
     initializers = {i.name for i in graph.initializer}

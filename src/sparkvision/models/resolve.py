@@ -34,20 +34,23 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import ModelSpec, Preprocess
+from ..config import ENGINES, FORMATS, ModelSpec, Preprocess, one_of
 from ..errors import ConfigError, ModelError
 from ..fileutil import file_sha256
 from . import registry
-from .card import normalize, read_card
 from .capture import callable_ref, load_callable
+from .card import normalize, read_card
 from .facts import short_error
 from .heads import GENERIC_HEADS, check_head
 from .locate import Located, locate
 from .trained import CARD, HEAD, is_trained_directory, read_backbone
+
+if TYPE_CHECKING:
+    from .shipping import Artifact, Shipped
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -105,24 +108,35 @@ def resolve_model(
     arch_ref = _arch_ref(opts)
     found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
                    trust=trust_model_code, spark=spark)
-    base = ModelSpec(
-        name=found.name, format=found.format,  # type: ignore[arg-type]
-        engine=registry.pick_engine(found.format, engine, found.name),  # type: ignore[arg-type]
+    base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads)
+    _check_precision(base, precision)
+    spec = _fit(base, found, opts, task)
+    shipped, artifact = _ship(spec, found, spark, ship)
+    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+
+def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: str,
+               threads: int) -> ModelSpec:
+    """What ``found`` is before its card is fitted: raw outputs, fp32, on the CPU."""
+    return ModelSpec(
+        name=found.name, format=one_of("model format", found.format, FORMATS),
+        engine=one_of("engine", registry.pick_engine(found.format, engine, found.name), ENGINES),
         head="logits", threads=threads, artifact=found.artifact,
         artifact_sha256=file_sha256(found.local) if found.local else None,
         arch=_arch_value(found, opts, arch_ref),
         output_name=opts.get("output_name", found.card.get("output_name")),
         device="cpu", precision="fp32", trust_code=found.trust,
     )
-    _check_precision(base, precision)
-    spec = _fit(base, found, opts, task)
-    shipped, artifact = None, spec.artifact
-    if found.local is not None and artifact is not None:
-        from .shipping import ship_model
 
-        shipped, artifact = ship_model(spark, ship, artifact, found.local,
-                                       spec.artifact_sha256 or "")
-    return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+def _ship(spec: ModelSpec, found: Located, spark: Any,
+          ship: str) -> tuple[Shipped | Artifact | None, str | None]:
+    """``(shipped, artifact)``: how the workers get the model file (see :mod:`.shipping`)."""
+    if found.local is None or spec.artifact is None:
+        return None, spec.artifact
+    from .shipping import ship_model
+
+    return ship_model(spark, ship, spec.artifact, found.local, spec.artifact_sha256 or "")
 
 
 def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark: Any,
@@ -257,7 +271,7 @@ def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
     elif resize_given and int(merged["resize"]) >= size:
         resize = int(merged["resize"])
     else:
-        resize = int(round(size * 256 / 224))
+        resize = round(size * 256 / 224)
     return Preprocess(
         size=size, resize=resize, crop=crop, scale=float(merged["scale"]),
         mean=tuple(merged["mean"]), std=tuple(merged["std"]), layout=merged["layout"],
@@ -269,7 +283,7 @@ def _probe_width(engine: Any, pre: Preprocess, name: str) -> int:
     shape = (1, 3, pre.size, pre.size) if pre.layout == "nchw" else (1, pre.size, pre.size, 3)
     try:
         out = engine(np.zeros(shape, dtype=np.float32))["output"]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
             f"(input shape {shape}): {type(exc).__name__}: {short_error(exc).rstrip('.')}. Check "

@@ -59,7 +59,7 @@ class Shipped:
     def __hash__(self) -> int:
         return hash(self.sha256)
 
-    def __deepcopy__(self, memo: dict) -> "Shipped":
+    def __deepcopy__(self, memo: dict) -> Shipped:
         return self  # a broadcast cannot be copied; lets dataclasses.asdict copy the spec
 
     def __getstate__(self):
@@ -135,7 +135,7 @@ def read_model_bytes(path: str, spark=None) -> bytes:
         try:
             with fsspec.open(path, "rb") as fh:
                 return fh.read()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelError(f"could not read the model file {path}: {exc}") from exc
     if spark is None:
         raise ModelError(
@@ -222,10 +222,10 @@ def local_model_file(spec: ModelSpec) -> str:
     Called on the worker when the engine is built (once per process).
     """
     expected = spec.artifact_sha256
-    if isinstance(spec.shipped, Artifact):
-        return _added_file(spec.shipped)
-    if spec.shipped is not None:
-        shipped: Shipped = spec.shipped  # type: ignore[assignment]
+    shipped = spec.shipped
+    if isinstance(shipped, Artifact):
+        return _added_file(shipped)
+    if shipped is not None:
         target = cached_model_path(shipped.sha256, shipped.suffix)
         if not os.path.isfile(target):
             write_atomically(target, shipped.broadcast.value)

@@ -25,7 +25,7 @@ import numpy as np
 from ..config import ModelSpec
 from ..errors import ModelError
 from .capture import load_callable
-from .device import torch_device, torch_dtype
+from .device import import_torch, torch_device, torch_dtype
 
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 
@@ -98,7 +98,7 @@ def build_from_callable(arch, what: str = "the model builder"):
     fn = load_callable(arch)
     try:
         module = fn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(f"{what} {arch} failed: {type(exc).__name__}: {exc}") from exc
     return check_module(module, f"{what} {arch}")
 
@@ -119,7 +119,7 @@ def load_checkpoint(path: str, spec: ModelSpec):
             "--arch module:callable, or save TorchScript (torch.jit.save), or, only if you "
             "trust the file, pass --trust-model-code"
         ) from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(f"torch could not load {path}: {type(exc).__name__}: {exc}") from exc
     if isinstance(obj, torch.nn.Module):
         return obj
@@ -184,8 +184,6 @@ def inspect(engine: TorchModuleEngine, path: str | None, spec: ModelSpec) -> dic
 
 def load(path: str | None, spec: ModelSpec) -> TorchModuleEngine:
     """Engine for ``kind`` ``torch`` (a checkpoint file) or ``callable`` (no file)."""
-    if path is None:
-        module = build_from_callable(spec.arch)
-    else:
-        module = load_checkpoint(path, spec)
+    import_torch("Running a PyTorch model")
+    module = build_from_callable(spec.arch) if path is None else load_checkpoint(path, spec)
     return TorchModuleEngine(module, spec)

@@ -14,6 +14,7 @@ import zipfile
 
 from ..config import ModelSpec
 from ..errors import ModelError
+from .device import import_torch
 from .torch_loader import TorchModuleEngine
 from .torch_loader import inspect as inspect
 
@@ -29,13 +30,13 @@ def is_torchscript(path: str) -> bool:
 
 
 def load_module(path: str):
-    import torch
+    torch = import_torch("Running a TorchScript model")
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return torch.jit.load(path, map_location="cpu")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ModelError(
             f"torch.jit.load could not load {path}: {type(exc).__name__}: {exc}"
         ) from exc

@@ -22,6 +22,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,9 @@ class LocalTableWriter:
 
     def __init__(self, out: str, fmt: str, schema, *, overwrite: bool = False) -> None:
         if fmt not in FORMATS:
-            raise OutputError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+            raise OutputError(
+                f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}"
+            )
         check_writable(out, "overwrite" if overwrite else "errorifexists")
         if fmt == "delta":
             try:
@@ -83,10 +86,10 @@ class LocalTableWriter:
         self.final = os.path.join(self.folder, f"part-00000-{uuid.uuid4()}{ext}")
         self.tmp = os.path.join(self.folder, f".{os.path.basename(self.final)}.inprogress")
         self.rows = 0
-        self._writer = None
-        self._fh = None
+        self._writer: Any = None  # a pyarrow CSV or Parquet writer
+        self._fh: TextIO | None = None
 
-    def __enter__(self) -> "LocalTableWriter":
+    def __enter__(self) -> LocalTableWriter:
         if self.overwrite and os.path.lexists(self.out):
             _remove(self.out)
         if self.fmt == "delta":
@@ -100,10 +103,10 @@ class LocalTableWriter:
 
         if self.fmt == "json":
             if self._fh is None:
-                self._fh = open(self.tmp, "w", encoding="utf-8")
+                self._fh = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
             names = self.schema.names
             for row in frame[names].itertuples(index=False, name=None):
-                record = {k: _json_value(v) for k, v in zip(names, row)}
+                record = {k: _json_value(v) for k, v in zip(names, row, strict=True)}
                 self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.rows += len(frame)
             return
@@ -125,7 +128,8 @@ class LocalTableWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None and self._writer is None and self._fh is None:
             # No rows at all: still an empty, readable part file with the schema.
-            self.write(pd.DataFrame({name: pd.Series([], dtype=object) for name in self.schema.names}))
+            empty = {name: pd.Series([], dtype=object) for name in self.schema.names}
+            self.write(pd.DataFrame(empty))
         if self._writer is not None:
             self._writer.close()
         if self._fh is not None:
@@ -161,7 +165,7 @@ def read_columns(out: str, fmt: str, columns: Sequence[str]) -> Iterator[tuple]:
         dataset = ds.dataset(out, format=fmt, exclude_invalid_files=False,
                              ignore_prefixes=[".", "_"])
     for batch in dataset.to_batches(columns=list(columns)):
-        yield from zip(*(batch.column(c).to_pylist() for c in columns))
+        yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
 
 
 def _for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
@@ -177,7 +181,7 @@ def _arrays_as_json(table):
     import pyarrow as pa
 
     columns, fields = [], []
-    for field, column in zip(table.schema, table.columns):
+    for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_list(field.type):
             values = [None if v is None else json.dumps(v) for v in column.to_pylist()]
             columns.append(pa.array(values, pa.string()))

@@ -66,7 +66,8 @@ def safe_label(label: object) -> str:
     return text or "unlabelled"
 
 
-def sort_into(rows: Iterable[tuple[str, str | None]], target: str, *, mode: str = "copy") -> SortReport:
+def sort_into(rows: Iterable[tuple[str, str | None]], target: str, *,
+              mode: str = "copy") -> SortReport:
     """Place each ``(path, label)`` under ``target/<label>/``; rows without a label
     (failed images) are recorded in the manifest and left where they are."""
     if mode not in MODES:

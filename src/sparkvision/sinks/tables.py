@@ -22,7 +22,9 @@ def format_for(out: str, fmt: str | None) -> str:
     """The explicit ``fmt``, else the one ``out``'s suffix names, else Parquet."""
     if fmt:
         if fmt not in FORMATS:
-            raise OutputError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
+            raise OutputError(
+                f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}"
+            )
         return fmt
     return _SUFFIXES.get(os.path.splitext(out.rstrip("/"))[1].lower(), "parquet")
 
@@ -91,8 +93,10 @@ def delta_from_parquet(parquet: str, out: str, mode: str) -> None:
     from deltalake import write_deltalake
 
     reader = ds.dataset(parquet, format="parquet").scanner().to_reader()
-    delta_mode = {"overwrite": "overwrite", "append": "append"}.get(mode, "error")
-    write_deltalake(out, reader, mode=delta_mode)
+    if mode == "overwrite":
+        write_deltalake(out, reader, mode="overwrite")
+    else:
+        write_deltalake(out, reader, mode="append" if mode == "append" else "error")
 
 
 def read_table(spark, out: str, fmt: str):

@@ -40,10 +40,10 @@ def resolve_inputs(
       kept whatever their extension: the user named them;
     - an image file or a URI: itself.
 
-    >>> resolve_inputs([])
+    >>> resolve_inputs([])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sparkvision.errors.InputError: no inputs given: expected one or more folders, globs, image files or path-list files
+    sparkvision.errors.InputError: no inputs given: expected one or more folders, globs, ...
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
@@ -137,8 +137,10 @@ def label_from_path(path: str, how: str) -> str | None:
     """The true label of ``path``: its parent folder's name, or its file-name prefix
     (``cat.1.jpeg`` -> ``cat``), lower-cased.
 
-    >>> label_from_path("/data/train/Dog/x.jpg", "folder"), label_from_path("cat.12.jpeg", "filename")
-    ('dog', 'cat')
+    >>> label_from_path("/data/train/Dog/x.jpg", "folder")
+    'dog'
+    >>> label_from_path("cat.12.jpeg", "filename")
+    'cat'
     """
     trimmed = path.rstrip("/")
     if how == "folder":

@@ -31,9 +31,10 @@ def paths_frame(
     from ..spark import default_parallelism, is_connect
 
     fields = [StructField("path", StringType(), False)]
+    rows: list[tuple[str | None, ...]]
     if labels is not None:
         fields.append(StructField("label_true", StringType(), True))
-        rows = list(zip(paths, labels))
+        rows = list(zip(paths, labels, strict=True))
     else:
         rows = [(p,) for p in paths]
     slices = max(default_parallelism(spark), math.ceil(len(rows) / max(1, rows_per_partition)))

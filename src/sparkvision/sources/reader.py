@@ -43,7 +43,8 @@ def read_image_bytes(path: str) -> bytes:
         info = os.stat(local)
         _check_regular(path, info)
         # O_NONBLOCK: if the path became a FIFO since the stat, open must not wait for a writer.
-        fd = os.open(local, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(local, flags)
         with os.fdopen(fd, "rb") as fh:
             _check_regular(path, os.fstat(fh.fileno()))
             data = fh.read(MAX_FILE_BYTES + 1)
@@ -63,9 +64,11 @@ def read_image_bytes(path: str) -> bytes:
             "read access to it"
         ) from None
     except OSError as exc:
-        raise ImageProblem("unreadable", f"could not read '{path}': {exc.strerror or exc}") from None
+        raise ImageProblem("unreadable",
+                           f"could not read '{path}': {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise ImageProblem("too_large", f"'{path}' grew above the {MAX_FILE_BYTES:,}-byte file limit")
+        raise ImageProblem("too_large",
+                           f"'{path}' grew above the {MAX_FILE_BYTES:,}-byte file limit")
     return data
 
 

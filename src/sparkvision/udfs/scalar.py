@@ -1,9 +1,10 @@
 """The scalar Pandas UDF path: ``pd.Series -> pd.DataFrame``, one Arrow batch per call.
 
-Spark calls the function once per Arrow batch (``spark.sql.execution.arrow.maxRecordsPerBatch`` rows), and each call
-looks the engine up in the per-process cache (a hit after the first batch of the worker)
-and runs :func:`sparkvision.executor.predict_frame` on the batch. Unlike the iterator UDF
-there is no per-task state: the lookup happens once per batch instead of once per task.
+Spark calls the function once per Arrow batch
+(``spark.sql.execution.arrow.maxRecordsPerBatch`` rows), and each call looks the engine up
+in the per-process cache (a hit after the first batch of the worker) and runs
+:func:`sparkvision.executor.predict_frame` on the batch. Unlike the iterator UDF there is
+no per-task state: the lookup happens once per batch instead of once per task.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
 pickled into the closure); it opens the exported ONNX file in ONNX Runtime with one
 thread per task. The input is the string column of paths, which ``predict_batch_udf``
 passes as a numpy array of ``batch_size`` paths; images are decoded with PIL at full size
-and preprocessed the usual way (:func:`sparkvision.bench.peers.torchvision_style`). The return type is a struct,
-so the function returns a dict of columns.
+and preprocessed the usual way (:func:`sparkvision.bench.peers.torchvision_style`). The
+return type is a struct, so the function returns a dict of columns.
 """
 
 from __future__ import annotations

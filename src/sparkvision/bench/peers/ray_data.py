@@ -2,7 +2,8 @@
 
 ``ray.data.read_images`` reads and decodes the files (PIL, full size) in read tasks;
 a ``map_batches`` function resizes and crops them (tasks); a class with the model is
-given to ``map_batches`` with ``compute=ActorPoolStrategy(size=...)``, so Ray keeps a pool of actors that
+given to ``map_batches`` with ``compute=ActorPoolStrategy(size=...)``, so Ray keeps a pool of
+actors that
 load the ONNX file once in ``__init__`` and predict in ``__call__(batch)``; the results
 are written with ``write_parquet``. Ray gets every core of the machine (``num_cpus``).
 

@@ -44,7 +44,8 @@ class SeedRunner(Runner):
 
         model = self.model  # captured by the closure below, shipped with every task
 
-        @pandas_udf("label string, score float")
+        # pyspark's stubs have no overload for the type-hint form (no functionType)
+        @pandas_udf("label string, score float")  # type: ignore[call-overload]
         def predict(path: pd.Series) -> pd.DataFrame:
             import torch
             from PIL import Image
