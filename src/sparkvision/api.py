@@ -14,6 +14,7 @@ from .sources import paths_frame, resolve_inputs
 from .spark import get_session, task_cpus
 from .training import TrainedModel
 from .udfs import iterator_udf
+from .workers import check_workers
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -145,6 +146,8 @@ def predict_udf(
                          spark=spark, model_config=model_config, arch=arch, device=device,
                          precision=precision, ship=ship, trust_model_code=trust_model_code,
                          **options)
+    if spark is not None:
+        check_workers(spark, spec)
     return iterator_udf(spec, batch_size=batch_size)
 
 
@@ -213,6 +216,7 @@ def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None
         spark = data.sparkSession
     spec = resolve_model(model, task=task, engine=engine, threads=threads or task_cpus(spark),
                          spark=spark, **model_options)
+    check_workers(spark, spec)
     return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
                        content_col=content_col, output_col=output_col)
 

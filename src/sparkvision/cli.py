@@ -5,7 +5,8 @@ Exit codes (docs/reliability.md):
 ==  =========================================================================================
 0   finished; every input has a row (per-image errors are in the output and the summary)
 1   finished, but some images failed and ``--fail-on-error`` was given
-2   bad usage, options or inputs: nothing was run (or nothing more, for ``--resume``)
+2   bad usage, options or inputs, or workers whose Python lacks sparkvision: nothing was run
+    (or nothing more, for ``--resume``)
 3   the run itself failed (Spark job aborted, out of disk, a bug): committed chunks stay in
     ``--out``; rerun with ``--resume`` to finish. ``SPARKVISION_DEBUG=1`` prints the traceback
 ==  =========================================================================================
@@ -35,6 +36,7 @@ from .model_options import add_model_arguments, model_options
 from .models import list_models
 from .sinks import FORMATS
 from .sinks.sort import MODES
+from .spark_options import add_spark_arguments, spark_settings
 
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 
@@ -74,8 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
         p.add_argument("--threads", type=int, help="engine threads per task (default: "
                        "spark.task.cpus, so concurrent tasks never oversubscribe the cores)")
-        p.add_argument("--master", help="Spark master URL (default local[*,4]: all cores, "
-                       "4 attempts per task), e.g. spark://host:7077")
         p.add_argument("--extensions", help="comma-separated extensions to pick up from folders "
                        "and globs (default: jpg,jpeg,png,bmp,gif,webp,tif,tiff)")
         p.add_argument("--path-col", help="path column of a .csv/.parquet list file")
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--mode", choices=MODES, default="copy",
                            help="how --sort-into places files (default copy; never overwrites)")
             report_cli.add_classify_arguments(p)
+        add_spark_arguments(p)
         add_model_arguments(p)
     _add_train_parser(sub)
     add_bench_commands(sub)
@@ -122,10 +123,10 @@ def _add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
                    help="how the embeddings are computed (as for embed)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    p.add_argument("--master", help="Spark master URL (default local[*,4])")
     p.add_argument("--extensions", help="comma-separated extensions to pick up from folders")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_spark_arguments(p)
     add_model_arguments(p)
 
 
@@ -135,7 +136,7 @@ def _run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(out=args.out, model=args.model, engine=args.engine,
                          folds=args.folds, holdout=args.holdout, overwrite=args.overwrite)
     run = RunConfig(out=args.out, execution=args.execution, batch_size=args.batch_size,
-                    master=args.master, quiet=args.quiet)
+                    quiet=args.quiet, **spark_settings(args))  # type: ignore[arg-type]
     extensions = [e.strip() for e in args.extensions.split(",")] if args.extensions else None
     report = train_from_paths(args.inputs, label_from=args.label_from, config=config, run=run,
                               extensions=extensions, model_options=model_options(args))
@@ -193,10 +194,10 @@ def _run(args: argparse.Namespace) -> int:
                          threads=args.threads, options=model_options(args))
     run = RunConfig(
         out=args.out, format=args.format, execution=args.execution,
-        batch_size=args.batch_size, master=args.master, label_from=args.label_from,
+        batch_size=args.batch_size, label_from=args.label_from,
         sort_into=getattr(args, "sort_into", None), sort_mode=getattr(args, "mode", "copy"),
         overwrite=args.overwrite, quiet=args.quiet, resume=args.resume,
-        chunk_size=args.chunk_size,
+        chunk_size=args.chunk_size, **spark_settings(args),  # type: ignore[arg-type]
     )
     extensions = [e.strip() for e in args.extensions.split(",")] if args.extensions else None
     summary = run_job(args.inputs, model, run, extensions=extensions, path_col=args.path_col)

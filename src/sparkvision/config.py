@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .models.shipping import Shipped
+    from .models.shipping import Artifact, Shipped
 
 Layout = Literal["nchw", "nhwc"]
 #: What runs the network: ONNX Runtime, PyTorch, Keras 3 (on its torch backend), or
@@ -36,7 +36,7 @@ Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
 Crop = Literal["center", "none"]
 Interpolation = Literal["bilinear", "bicubic", "nearest"]
-Ship = Literal["auto", "path", "broadcast"]
+Ship = Literal["auto", "path", "broadcast", "artifact"]
 Task = Literal["classify", "embed"]
 #: How a job runs the model: ``python`` in one process without Spark, ``udf`` a row-at-a-time
 #: Spark UDF, ``pandas`` a scalar Pandas UDF, ``iterator`` an iterator Pandas UDF (default).
@@ -110,9 +110,10 @@ class ModelSpec:
 
     - ``format`` and ``engine`` pick the loader (one module per pair, see the registry);
     - ``artifact`` is the file the workers load (with ``artifact_sha256`` to check it),
-      ``shipped`` the broadcast of its bytes when workers cannot read it
-      (:mod:`sparkvision.models.shipping`), ``arch`` the ``"module:callable"`` (or a
-      pickled callable, :mod:`sparkvision.models.capture`) that builds a torch network;
+      ``shipped`` the broadcast of its bytes or the file added to the session when
+      workers cannot read it (:mod:`sparkvision.models.shipping`), ``arch`` the
+      ``"module:callable"`` (or a pickled callable, :mod:`sparkvision.models.capture`)
+      that builds a torch network;
     - ``output_name`` picks the output the head reads (an ONNX output, a Keras layer, an
       index or key of a torch output); ``head``, ``labels``, ``threshold`` and
       ``from_logits`` say how it becomes result columns;
@@ -131,7 +132,7 @@ class ModelSpec:
     artifact: str | None = None
     artifact_sha256: str | None = None
     arch: object = None
-    shipped: Shipped | None = None
+    shipped: Shipped | Artifact | None = None
     labels: tuple[str, ...] = ()
     threshold: float = 0.5
     from_logits: bool = True
@@ -200,9 +201,23 @@ class RunConfig:
     resume: bool = False
     #: images per committed chunk; None: the default, 0: one chunk
     chunk_size: int | None = None
+    #: a Spark Connect server (``sc://HOST:PORT``) to run on instead of ``master``
+    remote: str | None = None
+    #: Spark settings for the session (``--conf KEY=VALUE``)
+    conf: tuple[tuple[str, str], ...] = ()
+    #: show Spark's own start-up lines and warnings
+    verbose: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("--execution", self.execution, EXECUTIONS)
+        if self.master and self.remote:
+            raise ConfigError(f"--master {self.master} and --remote {self.remote} both say "
+                              "where to run: pass one")
+        if self.execution == "python" and (self.remote or self.conf):
+            raise ConfigError(
+                "--execution python runs in this process without Spark: --remote and --conf "
+                "do not apply; drop them or pick a Spark execution"
+            )
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
         if self.resume and self.overwrite:

@@ -6,7 +6,8 @@ The tree, drawn once::
     ├── InputError      the inputs cannot be resolved (no files, bad column, bad list file)
     ├── ModelError      a model cannot be found, built, exported or loaded
     ├── ConfigError     options that contradict each other or are out of range
-    └── OutputError     the output cannot be written (unknown format, missing extra)
+    ├── OutputError     the output cannot be written (unknown format, missing extra)
+    └── WorkerSetupError  Spark's Python workers cannot import sparkvision or its engine
 
 Per-image problems (corrupt file, unreadable path, ...) are never raised: they become the
 ``error`` / ``error_kind`` columns of the image's row, so one bad image cannot stop a job.
@@ -33,6 +34,11 @@ class ConfigError(SparkVisionError, ValueError):
 
 class OutputError(SparkVisionError, RuntimeError):
     """The output could not be written."""
+
+
+class WorkerSetupError(SparkVisionError, RuntimeError):
+    """Spark's Python workers run an interpreter that lacks sparkvision or a package the
+    model needs (see :mod:`sparkvision.workers`)."""
 
 
 class MissingExtraError(SparkVisionError, ImportError):

@@ -28,6 +28,18 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def absolute_path(path: str) -> str:
+    """``path`` made absolute when it is a local one (URIs are kept): a Spark Connect server
+    would resolve a relative path in its own working directory, not in the caller's.
+
+    >>> absolute_path("s3a://bucket/out") == "s3a://bucket/out", absolute_path("/a/../b")
+    (True, '/b')
+    """
+    if "://" in path or path.startswith("file:"):
+        return path
+    return os.path.abspath(path)
+
+
 def write_atomically(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename, so a concurrent
     reader (another worker process on a cold cache) never sees a half-written file."""

@@ -62,7 +62,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                    "module:callable needs, shipped to the workers (like spark-submit's)")
     g.add_argument("--ship", choices=SHIP_MODES, default="auto",
                    help="how the model file reaches the workers: path (they read it), broadcast "
-                   "(the driver sends it), auto (path on local masters and for URIs)")
+                   "(the driver sends it; classic sessions), artifact (the driver adds it with "
+                   "spark.addArtifacts; also under Spark Connect), auto (path on local masters "
+                   "and for URIs, else broadcast, or artifact under Spark Connect)")
     g.add_argument("--device", choices=DEVICES, default="auto",
                    help="auto: a GPU when the worker has one; cpu; cuda (fail without a GPU)")
     g.add_argument("--precision", choices=PRECISIONS, default="fp32",

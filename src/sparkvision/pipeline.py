@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelRequest, ModelSpec, RunConfig
 from .errors import ConfigError
+from .fileutil import absolute_path
 from .models import resolve_model
 from .models.calibration import first_inputs_by_default
+from .progress import ChunkProgress, report_host
 from .report import Progress, RunSummary
 from .resume import (
     check_run_info,
@@ -33,8 +35,9 @@ from .resume import (
 from .sinks import format_for, sort_into, write_table
 from .sinks.tables import read_table
 from .sources import input_column, label_from_path, paths_frame, resolve_inputs
-from .spark import get_session, task_cpus
+from .spark import default_parallelism, get_session, is_connect, task_cpus
 from .udfs import make_udf
+from .workers import check_workers, worker_setup_error
 
 RESULT = "_sparkvision"
 #: model batches per Spark task: each task pays a fixed cost (the UDF unpickled, the
@@ -92,11 +95,11 @@ def _check_free(existing: Sequence[str], added: Sequence[str], output_col: str |
 
 def resolve_request(request: ModelRequest, *, threads: int, spark: Any = None,
                     execution: str = DEFAULT_EXECUTION) -> ModelSpec:
-    """The spec for ``request``; the ``udf`` execution ships the model file by broadcast
-    unless ``ship`` says otherwise."""
+    """The spec for ``request``; the ``udf`` execution sends the model file from the driver
+    (a broadcast, or an artifact under Spark Connect) unless ``ship`` says otherwise."""
     options: dict[str, Any] = dict(request.options)
     if execution == "udf" and options.get("ship", "auto") == "auto":
-        options["ship"] = "broadcast"
+        options["ship"] = "artifact" if spark is not None and is_connect(spark) else "broadcast"
     return resolve_model(request.model, task=request.task, engine=request.engine,
                          threads=request.threads or threads, spark=spark, **options)
 
@@ -105,6 +108,7 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
             extensions: Iterable[str] | None = None,
             path_col: str | None = None) -> RunSummary:
     """Run a whole job and return its summary (also written as ``_summary.json``)."""
+    run = replace(run, out=absolute_path(run.out))
     if run.sort_into and model.task != "classify":
         raise ConfigError("--sort-into needs labels: use it with classify, not embed")
     paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
@@ -116,6 +120,7 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
     spark = job_session(run)
     spec = resolve_request(model, threads=task_cpus(spark), spark=spark,
                            execution=run.execution)
+    check_workers(spark, spec, run.execution)
     info = run_info(model.task, spec.name, fmt, labels is not None)
     skipped = 0
     if run.resume:
@@ -150,11 +155,11 @@ def resume_inputs(spark: Any, run: RunConfig, info: dict[str, Any], paths: list[
 
 
 def job_session(run: RunConfig) -> Any:
-    """The SparkSession a run uses, with Arrow batches sized for its model batches."""
-    return get_session(
-        run.master,
-        conf={"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * run.batch_size, 64))},
-    )
+    """The SparkSession a run uses (``run.master``, or Spark Connect at ``run.remote``),
+    with Arrow batches sized for its model batches and the run's ``--conf`` settings."""
+    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * run.batch_size, 64)),
+            **dict(run.conf)}
+    return get_session(run.master, remote=run.remote, conf=conf, verbose=run.verbose)
 
 
 def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[str],
@@ -166,20 +171,22 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
     The inputs are written in chunks of ``run.chunk_size`` images, each its own committed
     Spark job appending to ``run.out``, so a killed run keeps every finished chunk and
     ``--resume`` redoes only the rest (see :mod:`sparkvision.resume`). ``info`` is
-    written beside the first chunk for ``--resume`` to check.
+    written beside the first chunk for ``--resume`` to check. The progress bar counts the
+    images the workers finish (:mod:`sparkvision.progress`).
     """
     per_partition = BATCHES_PER_TASK * run.batch_size
     size = run.chunk_size
     if size is None:
-        size = default_chunk_size(spark.sparkContext.defaultParallelism, per_partition)
-    udf = make_udf(spec, execution=run.execution, batch_size=run.batch_size)
-    sc = spark.sparkContext
-    tracker = _ChunkProgress(sc, f"sparkvision-{uuid.uuid4().hex[:8]}", len(paths))
+        size = default_chunk_size(default_parallelism(spark), per_partition)
+    progress = ChunkProgress(spark, len(paths), report_host=None if run.quiet
+                             else report_host(spark))
+    udf = make_udf(spec, execution=run.execution, batch_size=run.batch_size,
+                   progress=progress.target)
     started = time.monotonic()
     try:
-        with Progress(len(paths), tracker.done, enabled=not run.quiet):
+        with Progress(len(paths), progress.done, enabled=not run.quiet):
             for number, (lo, hi) in enumerate(plan_chunks(len(paths), size)):
-                tracker.start(number, lo, hi)
+                progress.start(number, lo, hi)
                 frame = paths_frame(spark, paths[lo:hi],
                                     labels=labels[lo:hi] if labels is not None else None,
                                     rows_per_partition=per_partition)
@@ -188,9 +195,14 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
                 write_table(result, run.out, fmt, mode=_write_mode(run, number))
                 if number == 0:
                     write_run_info(run.out, dict(info))
-                tracker.finish(hi - lo)
+                progress.finish()
+    except Exception as exc:
+        translated = worker_setup_error(exc, spark)
+        if translated is None:
+            raise
+        raise translated from exc
     finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
+        progress.close()
     return time.monotonic() - started
 
 
@@ -198,41 +210,6 @@ def _write_mode(run: RunConfig, chunk: int) -> str:
     if chunk > 0 or run.resume:
         return "append"
     return "overwrite" if run.overwrite else "errorifexists"
-
-
-class _ChunkProgress:
-    """Images done: finished chunks plus an estimate for the running one from its finished
-    tasks (equal partitions)."""
-
-    def __init__(self, sc: Any, base: str, total: int) -> None:
-        self.sc, self.base, self.total = sc, base, total
-        self.finished = 0
-        self.group: str | None = None
-        self.size = 0
-
-    def start(self, number: int, lo: int, hi: int) -> None:
-        self.group, self.size = f"{self.base}-{number}", hi - lo
-        self.sc.setJobGroup(self.group, f"sparkvision: images {lo + 1}-{hi} of {self.total}",
-                            interruptOnCancel=True)
-
-    def finish(self, count: int) -> None:
-        self.finished += count
-        self.group = None
-
-    def done(self) -> int:
-        group = self.group
-        if group is None:
-            return self.finished
-        tracker = self.sc.statusTracker()
-        done = tasks = 0
-        for job_id in tracker.getJobIdsForGroup(group):
-            info = tracker.getJobInfo(job_id)
-            for stage_id in info.stageIds if info else ():
-                stage = tracker.getStageInfo(stage_id)
-                if stage:
-                    done += stage.numCompletedTasks
-                    tasks += stage.numTasks
-        return self.finished + (int(self.size * done / tasks) if tasks else 0)
 
 
 def new_summary(kinds: dict[Any, int], seconds: float, run: RunConfig, fmt: str, *,

@@ -90,25 +90,35 @@ def clean_incomplete(spark, out: str, fmt: str) -> list[str]:
     """Remove what a killed run leaves that is not committed output; returns what went.
 
     ``OUT/_temporary`` (uncommitted task and job attempts), ``OUT/.spark-staging-*`` and
-    a Delta write's ``OUT.staging-parquet`` copy. Committed part files are kept.
+    a Delta write's ``OUT.staging-parquet`` copy. Committed part files are kept. A classic
+    session deletes through Spark's Hadoop file system (any URI it reads); otherwise a
+    folder this machine sees is cleaned here. Under Spark Connect, debris this machine
+    cannot see is refused with what to delete: committed tasks of a killed job left under
+    ``_temporary`` would otherwise be committed again by the next chunk.
     """
-    names = ["_temporary"]
     removed: list[str] = []
     fs = _hadoop_fs(spark, out)
+    local = _local_dir(out) if fs is None else None
     if fs is not None:
         jvm, hfs = fs
         root = jvm.org.apache.hadoop.fs.Path(out)
         if hfs.exists(root):
             for status in hfs.listStatus(root):
-                name = status.getPath().getName()
-                if name in names or name.startswith(".spark-staging-"):
+                if _is_debris(status.getPath().getName()):
                     hfs.delete(status.getPath(), True)
                     removed.append(str(status.getPath()))
-    elif os.path.isdir(out):
-        for name in os.listdir(out):
-            if name in names or name.startswith(".spark-staging-"):
-                shutil.rmtree(os.path.join(out, name), ignore_errors=True)
-                removed.append(os.path.join(out, name))
+    elif local is not None:
+        for name in os.listdir(local):
+            if _is_debris(name):
+                shutil.rmtree(os.path.join(local, name), ignore_errors=True)
+                removed.append(os.path.join(local, name))
+    elif _spark_lists_files(spark, out.rstrip("/") + "/_temporary", recursive=True):
+        raise OutputError(
+            f"'{out}/_temporary' holds uncommitted files of a killed run, which this machine "
+            "cannot delete (the output is not a folder it sees, and a Spark Connect session "
+            f"has no Hadoop file system). Delete '{out}/_temporary' where the output lives, "
+            "then rerun with --resume"
+        )
     if fmt == "delta":
         staging = out.rstrip("/") + ".staging-parquet"
         if os.path.isdir(staging):
@@ -128,9 +138,10 @@ def has_committed_data(spark, out: str, fmt: str) -> bool:
         if not hfs.exists(root):
             return False
         return any(_is_data(s.getPath().getName()) for s in hfs.listStatus(root))
-    if not os.path.isdir(out):
-        return False
-    return any(_is_data(name) for name in os.listdir(out))
+    local = _local_dir(out)
+    if local is not None:
+        return any(_is_data(name) for name in os.listdir(local))
+    return _spark_lists_files(spark, out)
 
 
 def done_paths(spark, out: str, fmt: str) -> set[str]:
@@ -167,17 +178,58 @@ def _is_data(name: str) -> bool:
     return not name.startswith(("_", "."))
 
 
+def _is_debris(name: str) -> bool:
+    return name == "_temporary" or name.startswith(".spark-staging-")
+
+
+def _local_dir(path: str) -> str | None:
+    """``path`` as a folder of this machine's file system, or None if it is not one."""
+    from .sources.reader import to_local_path
+
+    local = to_local_path(path)
+    return local if local is not None and os.path.isdir(local) else None
+
+
 def _exists(spark, path: str) -> bool:
     fs = _hadoop_fs(spark, path)
-    if fs is None:
-        return os.path.exists(path)
-    jvm, hfs = fs
-    return bool(hfs.exists(jvm.org.apache.hadoop.fs.Path(path)))
+    if fs is not None:
+        jvm, hfs = fs
+        return bool(hfs.exists(jvm.org.apache.hadoop.fs.Path(path)))
+    from .sources.reader import to_local_path
+
+    local = to_local_path(path)
+    if local is not None and (os.path.exists(local) or not _is_connect(spark)):
+        return os.path.exists(local)
+    return _spark_lists_files(spark, path)
+
+
+def _spark_lists_files(spark, path: str, *, recursive: bool = False) -> bool:
+    """Whether Spark (the server, under Spark Connect) lists any file at ``path``: how a
+    Connect client looks at an output it does not see itself."""
+    if not _is_connect(spark):
+        return False
+    reader = spark.read.format("binaryFile")
+    if recursive:
+        reader = reader.option("recursiveFileLookup", "true")
+    try:
+        return bool(reader.load(path).select("path").limit(1).collect())
+    except Exception as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            return False
+        raise
+
+
+def _is_connect(spark) -> bool:
+    from .spark import is_connect
+
+    return spark is not None and is_connect(spark)
 
 
 def _hadoop_fs(spark, path: str):
-    """(jvm, FileSystem) for ``path`` through Spark's Hadoop configuration, or None
-    (Spark Connect, or no JVM access): then only local paths are handled."""
+    """(jvm, FileSystem) for ``path`` through a classic session's Hadoop configuration,
+    or None (Spark Connect, or no session): then only local paths are handled here."""
+    if spark is None or _is_connect(spark):
+        return None
     try:
         jvm = spark.sparkContext._jvm
         conf = spark.sparkContext._jsc.hadoopConfiguration()

@@ -20,13 +20,14 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .config import ENGINE_CHOICES, ModelRequest, RunConfig, one_of
 from .errors import ConfigError, InputError
+from .fileutil import absolute_path
 from .models.trained import FEATURES, REPORT, Backbone, backbone_sha256, write_model
 
 MIN_PER_CLASS = 5
@@ -105,13 +106,15 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
     from .sources import label_from_path, resolve_inputs
 
     paths = resolve_inputs(inputs, extensions=extensions)
+    config = replace(config, out=absolute_path(config.out))
     counts = check_labels(paths, [label_from_path(p, label_from) for p in paths],
                           holdout=config.holdout)
     prepare_out(config)
     features = os.path.join(config.out, FEATURES)
     embed_run = RunConfig(out=features, format="parquet", execution=run.execution,
-                          batch_size=run.batch_size, master=run.master,
-                          label_from=label_from, quiet=run.quiet)
+                          batch_size=run.batch_size, master=run.master, remote=run.remote,
+                          conf=run.conf, verbose=run.verbose, label_from=label_from,
+                          quiet=run.quiet)
     request = ModelRequest(model=config.model, task="embed",
                            engine=one_of("engine", config.engine, ENGINE_CHOICES),
                            options=model_options)
@@ -137,6 +140,7 @@ def train_from_frame(df: Any, *, label_col: str, config: TrainConfig,
     from .pipeline import apply_model
     from .spark import task_cpus
 
+    config = replace(config, out=absolute_path(config.out))
     if label_col not in df.columns:
         raise InputError(f"the DataFrame has no column {label_col!r}; its columns: "
                          f"{', '.join(df.columns)}")

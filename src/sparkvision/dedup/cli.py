@@ -7,6 +7,7 @@ import argparse
 from ..config import DEFAULT_BATCH_SIZE, ENGINE_CHOICES
 from ..model_options import add_model_arguments, model_options
 from ..sinks import FORMATS
+from ..spark_options import add_spark_arguments
 from .defaults import DEFAULT_THRESHOLD, METHODS
 
 COMMAND = "dedup"
@@ -20,6 +21,7 @@ def add_arguments(subparsers) -> None:
     p = subparsers.add_parser(COMMAND, help=helptext, description=helptext + ". Nothing is "
                               "ever deleted; see docs/dedup.md", conflict_handler="resolve")
     add_model_arguments(p)
+    add_spark_arguments(p)
     p.add_argument("inputs", nargs="*", help="folders (recursive), globs, image files or "
                    "path-list files (optional with --vectors: then every path in it)")
     p.add_argument("--out", required=True, help="the groups table (a directory): path, "
@@ -49,7 +51,6 @@ def add_arguments(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                    help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--threads", type=int, help="engine threads per task")
-    p.add_argument("--master", help="Spark master URL (default local[*,4])")
     p.add_argument("--extensions", help="comma-separated extensions to pick up from folders")
     p.add_argument("--path-col", help="path column of a .csv/.parquet list file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -57,12 +58,16 @@ def add_arguments(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``sparkvision dedup`` with parsed ``args``; prints the summary."""
+    from ..fileutil import absolute_path
     from .job import DedupJob, run_dedup
 
     job = DedupJob(
-        inputs=tuple(args.inputs), out=args.out, format=args.format, threshold=args.similarity,
-        vectors=args.vectors, model=args.model, engine=args.engine, batch_size=args.batch_size,
-        threads=args.threads, master=args.master,
+        inputs=tuple(args.inputs), out=absolute_path(args.out), format=args.format,
+        threshold=args.similarity,
+        vectors=absolute_path(args.vectors) if args.vectors else None, model=args.model,
+        engine=args.engine, batch_size=args.batch_size,
+        threads=args.threads, master=args.master, remote=args.remote, conf=tuple(args.conf),
+        verbose=args.verbose,
         extensions=(tuple(e.strip() for e in args.extensions.split(","))
                     if args.extensions else None),
         path_col=args.path_col, overwrite=args.overwrite, move_to=args.move_to,

@@ -40,6 +40,9 @@ class DedupJob:
     batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     master: str | None = None
+    remote: str | None = None
+    conf: tuple[tuple[str, str], ...] = ()
+    verbose: bool = False
     extensions: tuple[str, ...] | None = None
     path_col: str | None = None
     overwrite: bool = False
@@ -80,8 +83,10 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
 
     fmt = format_for(job.out, job.format)
     check_writable(job.out, "overwrite" if job.overwrite else "errorifexists")
-    spark = spark or get_session(job.master, conf={
-        "spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64))})
+    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64)),
+            **dict(job.conf)}
+    spark = spark or get_session(job.master, remote=job.remote, conf=conf,
+                                 verbose=job.verbose)
     clock = _Clock()
     vectors = _read_vectors(spark, job.vectors) if job.vectors else None
     files = materialise(with_file_facts(_input_paths(spark, job, vectors)))

@@ -7,7 +7,7 @@ image never raises; its row gets ``error`` and ``error_kind`` and empty results.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,16 +24,22 @@ def result_columns(head: str) -> list[str]:
     return [*EMPTY[head], "error", "error_kind"]
 
 
-def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int) -> pd.DataFrame:
+def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
+                  on_batch: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Predict for ``items`` (each ``bytes`` content, a ``str`` path, or ``None``).
 
     Returns a DataFrame with one row per item, in order, with :func:`result_columns`.
+    ``on_batch`` is called with the number of images of each model batch once it is done
+    (the progress count, :mod:`sparkvision.progress`).
     """
     engine = get_engine(spec)
     columns: dict[str, list] = {c: [] for c in result_columns(spec.head)}
     for start in range(0, len(items), batch_size):
-        for name, values in _predict_chunk(items[start : start + batch_size], spec, engine).items():
+        chunk = items[start : start + batch_size]
+        for name, values in _predict_chunk(chunk, spec, engine).items():
             columns[name].extend(values)
+        if on_batch is not None:
+            on_batch(len(chunk))
     return pd.DataFrame(columns)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..spark_options import add_spark_arguments
 from .data import DEFAULT_MAX_FAILED, DEFAULT_MAX_GROUPS, DEFAULT_MAX_THUMBS, DEFAULT_PER_LABEL
 
 COMMAND = "report"
@@ -19,7 +20,7 @@ def add_arguments(subparsers) -> None:
     p.add_argument("--execution", choices=("spark", "python"),
                    help="read the table and make thumbnails on Spark, or in this process "
                    "(default: python for outputs of --execution python, else spark)")
-    p.add_argument("--master", help="Spark master URL (default local[*,4])")
+    add_spark_arguments(p)
     add_limits(p)
 
 
@@ -47,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     from ..spark import get_session
     from .build import write_report
 
-    spark = None if args.execution == "python" else (
-        get_session(args.master) if args.master else None)
+    spark = None
+    if args.execution != "python" and (args.master or args.remote or args.conf):
+        spark = get_session(args.master, remote=args.remote, conf=dict(args.conf),
+                            verbose=args.verbose)
     path = write_report(args.output, args.out, spark=spark, execution=args.execution,
                         **limits(args))
     print(f"report: {path}")

@@ -17,7 +17,7 @@ for all of them:
    own card, then the user's card (``model_config``), then explicit options;
 5. the head (one output: ``sigmoid``, several: ``softmax``, unless a card says) checked
    against the output width and the labels;
-6. shipping: ``path`` or ``broadcast`` (:mod:`.shipping`).
+6. shipping: ``path``, ``broadcast`` or ``artifact`` (:mod:`.shipping`).
 
 Defaults per format (where the model does not say):
 
@@ -50,7 +50,7 @@ from .locate import Located, locate
 from .trained import CARD, HEAD, is_trained_directory, read_backbone
 
 if TYPE_CHECKING:
-    from .shipping import Shipped
+    from .shipping import Artifact, Shipped
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -86,8 +86,8 @@ def resolve_model(
     ``options`` are model-card keys (``image_size=200, labels=("cat", "dog")``...); they
     override ``model_config`` (a card file or a dict of the same keys). ``py_files`` are
     ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
-    process's ``sys.path`` and shipped to the workers with ``addPyFile``. ``spark`` is the
-    session to broadcast with. ``precision="int8"`` quantizes an ONNX model here
+    process's ``sys.path`` and shipped to the workers with ``spark.addArtifacts``.
+    ``spark`` is the session to ship with. ``precision="int8"`` quantizes an ONNX model here
     (:mod:`.quantize`) on ``calibrate`` (folders, globs, image files or list files; the
     built-in models default to the built-in calibration set) and ships the int8 file.
 
@@ -141,7 +141,7 @@ def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: s
 
 
 def _ship(spec: ModelSpec, local: str | None, spark: Any,
-          ship: str) -> tuple[Shipped | None, str | None]:
+          ship: str) -> tuple[Shipped | Artifact | None, str | None]:
     """``(shipped, artifact)``: how the workers get the model file ``local`` (the driver's
     copy of ``spec.artifact``; see :mod:`.shipping`)."""
     if local is None or spec.artifact is None:
@@ -308,7 +308,9 @@ def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> M
 
 
 def add_py_files(files: list[str], spark: Any = None) -> None:
-    """Make each ``.py``/``.zip`` importable here and, through ``addPyFile``, on the workers."""
+    """Make each ``.py``/``.zip`` importable here and, through
+    ``spark.addArtifacts(path, pyfile=True)`` (classic sessions and Spark Connect alike),
+    on the workers."""
     for item in files:
         for path in (p.strip() for p in item.split(",")):
             if not path:
@@ -321,7 +323,7 @@ def add_py_files(files: list[str], spark: Any = None) -> None:
             if entry not in sys.path:
                 sys.path.insert(0, entry)
             if spark is not None:
-                spark.sparkContext.addPyFile(os.path.abspath(path))
+                spark.addArtifacts(os.path.abspath(path), pyfile=True)
 
 
 def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:

@@ -1,32 +1,41 @@
-"""Getting a user's model file to the Python workers: by path, or by broadcast.
+"""Getting a user's model file to the Python workers: by path, broadcast or artifact.
 
 ``--ship path``       the workers open the file themselves: right when they can read it
                       (a local master, a shared or distributed file system, a URI such as
                       ``hdfs://`` or ``s3a://`` that the workers read through fsspec).
 ``--ship broadcast``  the driver reads the file once and sends its bytes with
                       ``sc.broadcast``; each worker process writes them once into its
-                      local cache directory and loads from there.
-``--ship auto``       (default) ``path`` on local and loopback masters and for URIs the
-                      workers can read, ``broadcast`` for a local path on a cluster.
+                      local cache directory and loads from there (classic sessions only).
+``--ship artifact``   the driver adds the file to the session with
+                      ``spark.addArtifacts(path, file=True)`` (named by its sha256); the
+                      workers find it with ``SparkFiles.get``. Works on classic sessions
+                      and on Spark Connect, where there is no broadcast.
+``--ship auto``       (default) ``path`` on local and loopback masters (and a Spark Connect
+                      server on this machine running jobs here) and for URIs the workers
+                      can read; else ``broadcast``, or ``artifact`` under Spark Connect.
 
 Either way the file is checked against the sha256 the driver computed, so a file that
 changed or was only half copied is refused instead of silently giving other answers.
 The broadcast handle rides in the spec as a :class:`Shipped`, which pickles as the
-broadcast's id only (never the bytes) and compares by content.
+broadcast's id only (never the bytes) and compares by content; an added file as an
+:class:`Artifact` (its name and sha256).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from ..config import SHIP_MODES, ModelSpec
 from ..errors import ConfigError, ModelError
 from ..fileutil import cached_model_path, file_sha256, write_atomically
 from ..sources.reader import to_local_path
-from ..spark import is_loopback
+from ..spark import is_connect, is_loopback, server_is_local, session_key
 
 
 class Shipped:
@@ -60,23 +69,44 @@ class Shipped:
         self.broadcast, self.sha256, self.suffix = state
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """A model file added to the session with ``spark.addArtifacts``: its name there (the
+    file's sha256 and suffix) and its sha256."""
+
+    name: str
+    sha256: str
+
+    def __str__(self) -> str:
+        return f"artifact:{self.name}"
+
+
 def is_uri(path: str) -> bool:
     """True for ``scheme://...`` other than ``file:`` (a drive letter is not a scheme)."""
     scheme = urlparse(path).scheme
     return len(scheme) > 1 and scheme != "file"
 
 
-def choose_ship(ship: str, artifact: str, master: str | None) -> str:
-    """``path`` or ``broadcast`` for ``ship`` (``auto`` decides, see module docstring)."""
+def choose_ship(ship: str, artifact: str, master: str | None, *, connect: bool = False) -> str:
+    """``path``, ``broadcast`` or ``artifact`` for ``ship`` (``auto`` decides, see module
+    docstring); ``master`` is where jobs run (None or a loopback one: this machine),
+    ``connect`` whether the session is a Spark Connect one."""
     if ship not in SHIP_MODES:
         raise ConfigError(f"--ship must be one of {', '.join(SHIP_MODES)}; found {ship!r}")
+    if ship == "broadcast" and connect:
+        raise ConfigError(
+            "--ship broadcast needs a classic Spark session (a Spark Connect session has no "
+            "broadcast): use --ship artifact (ship='artifact'), which sends the file with "
+            "spark.addArtifacts, or --ship path for storage every worker reads"
+        )
     if ship != "auto":
         return ship
+    sender = "artifact" if connect else "broadcast"
     if is_uri(artifact):
-        return "path" if _has_fsspec() else "broadcast"
+        return "path" if _has_fsspec() else sender
     if master is None or is_loopback(master):
         return "path"
-    return "broadcast"
+    return sender
 
 
 def _has_fsspec() -> bool:
@@ -134,27 +164,50 @@ def ship_bytes(spark, data: bytes, sha256: str, suffix: str) -> Shipped:
 
 
 def ship_model(spark, ship: str, artifact: str, local: str,
-               sha256: str) -> tuple[Shipped | None, str]:
+               sha256: str) -> tuple[Shipped | Artifact | None, str]:
     """Driver side: ``(shipped, artifact)`` for a model file; ``shipped`` is the broadcast
-    of the file when ``ship`` (``auto`` decides from the master) says ``broadcast``."""
+    of the file, or the artifact added to the session, when ``ship`` (``auto`` decides
+    from where the jobs run) says so."""
+    connect = spark is not None and is_connect(spark)
     master = None
     if spark is not None:
-        try:
-            master = spark.sparkContext.master
-        except Exception:  # noqa: BLE001 - Spark Connect: no SparkContext, ship by path
-            master = None
-    if choose_ship(ship, artifact, master) == "path":
+        master = None if server_is_local(spark) else (
+            "remote" if connect else spark.sparkContext.master)
+    how = choose_ship(ship, artifact, master, connect=connect)
+    if how == "path":
         return None, artifact
     if spark is None:
-        raise ConfigError("--ship broadcast needs a Spark session to broadcast the model file")
+        raise ConfigError(f"--ship {how} needs a Spark session to send the model file")
     if os.path.isdir(local):
         raise ConfigError(
             f"the model {artifact} is a folder, which is shipped by path only: put it on "
             "storage every worker can read and use --ship path"
         )
+    if how == "artifact":
+        return ship_artifact(spark, local, sha256), artifact
     with open(local, "rb") as fh:
         data = fh.read()
     return ship_bytes(spark, data, sha256, os.path.splitext(local)[1]), artifact
+
+
+_artifacts: set[tuple[str, str]] = set()
+
+
+def ship_artifact(spark: Any, local: str, sha256: str) -> Artifact:
+    """Add the file at ``local`` to the session as ``<sha256><suffix>`` (a copy in the
+    model cache, so two models never share a name), once per session."""
+    staged = cached_model_path(sha256, os.path.splitext(local)[1])
+    if not os.path.isfile(staged):
+        tmp = f"{staged}.{os.getpid()}.tmp"
+        shutil.copyfile(local, tmp)
+        os.replace(tmp, staged)
+    name = os.path.basename(staged)
+    session = session_key(spark)
+    with _broadcast_lock:
+        if (session, name) not in _artifacts:
+            spark.addArtifacts(staged, file=True)
+            _artifacts.add((session, name))
+    return Artifact(name, sha256)
 
 
 # ---------------------------------------------------------------------------- worker side
@@ -170,6 +223,8 @@ def local_model_file(spec: ModelSpec) -> str:
     """
     expected = spec.artifact_sha256
     shipped = spec.shipped
+    if isinstance(shipped, Artifact):
+        return _added_file(shipped)
     if shipped is not None:
         target = cached_model_path(shipped.sha256, shipped.suffix)
         if not os.path.isfile(target):
@@ -194,6 +249,19 @@ def local_model_file(spec: ModelSpec) -> str:
             "(ship='broadcast') so the driver sends its bytes"
         )
     return _verify(local, expected, how="path")
+
+
+def _added_file(artifact: Artifact) -> str:
+    from pyspark import SparkFiles
+
+    path = SparkFiles.get(artifact.name)
+    if not os.path.isfile(path):
+        raise ModelError(
+            f"the model file {artifact.name}, added to the session with spark.addArtifacts, "
+            f"is not in this worker's files on host {socket.gethostname()} (looked for "
+            f"{path}); use --ship path with storage every worker reads"
+        )
+    return _verify(path, artifact.sha256, how="artifact")
 
 
 def _verify(path: str, expected: str | None, *, how: str) -> str:

@@ -53,7 +53,8 @@ def write_table(df, out: str, fmt: str, *, mode: str = "errorifexists") -> None:
                 for f in df.schema.fields
             ]
         )
-    writer = df.write.mode("overwrite" if mode == "overwrite" else mode)
+    # "error" is Spark's name for errorifexists that Spark Connect accepts too
+    writer = df.write.mode("error" if mode == "errorifexists" else mode)
     if fmt == "csv":
         writer.option("header", "true").option("escape", '"').csv(out)
     elif fmt == "json":

@@ -19,9 +19,16 @@ def paths_frame(
     rows_per_partition: int = 128,
 ):
     """A DataFrame with a ``path`` column (and ``label_true`` when labels are given),
-    cut into equal partitions of about ``rows_per_partition`` rows, at least one per core.
+    cut into equal partitions of about ``rows_per_partition`` rows, at least one per core,
+    each holding consecutive inputs.
+
+    A classic session parallelizes the list; a Spark Connect session (no RDDs) sends it as
+    a local relation and spreads it over ``spark.range`` partitions with a broadcast join
+    on the row number, which keeps the order and needs no shuffle.
     """
-    from pyspark.sql.types import StringType, StructField, StructType
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    from ..spark import default_parallelism, is_connect
 
     fields = [StructField("path", StringType(), False)]
     rows: list[tuple[str | None, ...]]
@@ -30,11 +37,22 @@ def paths_frame(
         rows = list(zip(paths, labels, strict=True))
     else:
         rows = [(p,) for p in paths]
-    parallelism = max(1, spark.sparkContext.defaultParallelism)
-    slices = max(parallelism, math.ceil(len(rows) / max(1, rows_per_partition)))
+    slices = max(default_parallelism(spark), math.ceil(len(rows) / max(1, rows_per_partition)))
     slices = min(slices, max(1, len(rows)))
-    rdd = spark.sparkContext.parallelize(rows, slices)
-    return spark.createDataFrame(rdd, StructType(fields))
+    if not is_connect(spark):
+        rdd = spark.sparkContext.parallelize(rows, slices)
+        return spark.createDataFrame(rdd, StructType(fields))
+    return _spread(spark, rows, StructType([StructField("_row", LongType(), False), *fields]),
+                   slices)
+
+
+def _spread(spark, rows: list[tuple], schema, slices: int):
+    from pyspark.sql import functions as F
+
+    numbered = spark.createDataFrame([(i, *row) for i, row in enumerate(rows)], schema)
+    ids = spark.range(0, len(rows), 1, slices).withColumnRenamed("id", "_row")
+    names = [f.name for f in schema.fields[1:]]
+    return ids.join(F.broadcast(numbered), "_row").select(*names)
 
 
 def input_column(df, *, path_col: str | None = None, content_col: str | None = None) -> str:

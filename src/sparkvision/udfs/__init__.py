@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config import EXECUTIONS, ModelSpec
 from ..errors import ConfigError
+from ..progress import ProgressTarget
 from .iterator import iterator_udf
 from .row import row_udf
 from .scalar import scalar_udf
@@ -25,14 +26,15 @@ SPARK_EXECUTIONS: tuple[str, ...] = tuple(e for e in EXECUTIONS if e != "python"
 __all__ = ["SPARK_EXECUTIONS", "iterator_udf", "make_udf", "row_udf", "scalar_udf"]
 
 
-def make_udf(spec: ModelSpec, *, execution: str = "iterator", batch_size: int) -> Any:
-    """The UDF of ``execution`` for ``spec``."""
+def make_udf(spec: ModelSpec, *, execution: str = "iterator", batch_size: int,
+             progress: ProgressTarget | None = None) -> Any:
+    """The UDF of ``execution`` for ``spec``, reporting finished images to ``progress``."""
     if execution == "iterator":
-        return iterator_udf(spec, batch_size=batch_size)
+        return iterator_udf(spec, batch_size=batch_size, progress=progress)
     if execution == "pandas":
-        return scalar_udf(spec, batch_size=batch_size)
+        return scalar_udf(spec, batch_size=batch_size, progress=progress)
     if execution == "udf":
-        return row_udf(spec)
+        return row_udf(spec, progress)
     raise ConfigError(
         f"execution {execution!r} has no Spark UDF; expected one of {', '.join(SPARK_EXECUTIONS)} "
         "('python' runs without Spark: use it through run_job or the CLI)"

@@ -19,14 +19,18 @@ from pyspark.sql.functions import pandas_udf
 
 from ..config import ModelSpec
 from ..models.heads import SCHEMAS
+from ..progress import ProgressTarget
 
 
-def iterator_udf(spec: ModelSpec, *, batch_size: int):
-    """Build the UDF for ``spec``; the closure holds only the spec and the batch size."""
+def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
+    """Build the UDF for ``spec``; the closure holds only the spec, the batch size and where
+    to report finished images (``progress``, optional)."""
     from ..executor.runner import predict_frame
+
+    on_batch = progress.report if progress is not None else None
 
     def predict(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         for series in batches:
-            yield predict_frame(series.tolist(), spec, batch_size=batch_size)
+            yield predict_frame(series.tolist(), spec, batch_size=batch_size, on_batch=on_batch)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]

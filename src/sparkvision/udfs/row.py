@@ -18,11 +18,12 @@ from typing import Any
 
 from ..config import ModelSpec
 from ..models.heads import SCHEMAS
+from ..progress import ProgressTarget
 
 
-def row_udf(spec: ModelSpec) -> Any:
+def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None) -> Any:
     """A row UDF for ``spec``, returning the same struct as the Pandas UDFs
-    (``SCHEMAS[spec.head]``)."""
+    (``SCHEMAS[spec.head]``); each image is reported to ``progress`` when given."""
     from pyspark.sql.functions import udf
 
     names = [field.split(" ", 1)[0] for field in SCHEMAS[spec.head].split(", ")]
@@ -30,7 +31,8 @@ def row_udf(spec: ModelSpec) -> Any:
     def predict_one(item: Any) -> tuple[Any, ...]:
         from ..executor.runner import predict_frame
 
-        row = predict_frame([item], spec, batch_size=1).iloc[0]
+        on_batch = progress.report if progress is not None else None
+        row = predict_frame([item], spec, batch_size=1, on_batch=on_batch).iloc[0]
         return tuple(_plain(row[name]) for name in names)
 
     return udf(predict_one, returnType=SCHEMAS[spec.head], useArrow=False)

@@ -13,15 +13,19 @@ import pandas as pd
 
 from ..config import ModelSpec
 from ..models.heads import SCHEMAS
+from ..progress import ProgressTarget
 
 
-def scalar_udf(spec: ModelSpec, *, batch_size: int):
-    """Build the UDF for ``spec``; the closure holds only the spec and the batch size."""
+def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
+    """Build the UDF for ``spec``; the closure holds only the spec, the batch size and where
+    to report finished images (``progress``, optional)."""
     from pyspark.sql.functions import pandas_udf
 
     from ..executor.runner import predict_frame
 
+    on_batch = progress.report if progress is not None else None
+
     def predict(series: pd.Series) -> pd.DataFrame:
-        return predict_frame(series.tolist(), spec, batch_size=batch_size)
+        return predict_frame(series.tolist(), spec, batch_size=batch_size, on_batch=on_batch)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]

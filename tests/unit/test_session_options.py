@@ -1,0 +1,145 @@
+"""Session options and the pieces of Spark Connect support that need no Spark: --conf
+parsing, --master/--remote conflicts, shipping choices under Connect, the start-up filter,
+the per-batch progress datagrams and the worker set-up errors."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sparkvision.cli import build_parser
+from sparkvision.config import ModelSpec, RunConfig
+from sparkvision.errors import ConfigError, WorkerSetupError
+from sparkvision.models import shipping
+from sparkvision.progress import BatchCounter, ProgressTarget
+from sparkvision.spark import check_listening
+from sparkvision.spark_options import conf_pair, spark_settings
+from sparkvision.startup import quiet_jvm_start
+from sparkvision.workers import _describe, required_modules, worker_setup_error
+
+
+def test_conf_is_repeatable_key_value_on_every_spark_command() -> None:
+    for command in ("classify", "embed", "train"):
+        extra = ["--label-from", "folder"] if command == "train" else []
+        args = build_parser().parse_args([
+            command, "photos", "--out", "o", *extra, "--conf", "spark.task.cpus=2",
+            "--conf", "spark.sql.parquet.compression.codec=gzip", "--remote",
+            "sc://127.0.0.1:15002", "--verbose",
+        ])
+        settings = spark_settings(args)
+        assert settings["conf"] == (("spark.task.cpus", "2"),
+                                    ("spark.sql.parquet.compression.codec", "gzip"))
+        assert settings["remote"] == "sc://127.0.0.1:15002" and settings["verbose"] is True
+    assert conf_pair("spark.executor.extraJavaOptions=-Da=b") == (
+        "spark.executor.extraJavaOptions", "-Da=b")
+
+
+def test_conf_without_equals_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["classify", "p", "--out", "o", "--conf", "spark.task.cpus"])
+    assert exit_info.value.code == 2
+    assert "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_run_config_refuses_contradicting_places() -> None:
+    with pytest.raises(ConfigError, match="pass one"):
+        RunConfig(out="o", master="local[2]", remote="sc://127.0.0.1:15002")
+    with pytest.raises(ConfigError, match="without Spark"):
+        RunConfig(out="o", execution="python", remote="sc://127.0.0.1:15002")
+    with pytest.raises(ConfigError, match="without Spark"):
+        RunConfig(out="o", execution="python", conf=(("spark.task.cpus", "2"),))
+
+
+def test_check_listening_says_when_no_server_answers() -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=f"cannot reach a Spark Connect server at "
+                       f"sc://127.0.0.1:{port}.*make connect-up"):
+        check_listening(f"sc://127.0.0.1:{port}")
+    assert time.monotonic() - started < 10
+    with pytest.raises(ConfigError, match="expects a Spark Connect URL"):
+        check_listening("spark://127.0.0.1:7077")
+
+
+def test_shipping_under_connect_uses_artifacts_never_broadcast() -> None:
+    assert shipping.choose_ship("auto", "/m/net.onnx", None, connect=True) == "path"
+    assert shipping.choose_ship("auto", "/m/net.onnx", "remote", connect=True) == "artifact"
+    assert shipping.choose_ship("artifact", "/m/net.onnx", None, connect=True) == "artifact"
+    assert shipping.choose_ship("artifact", "/m/net.onnx", "local[2]") == "artifact"
+    assert shipping.choose_ship("auto", "/m/net.onnx", "spark://10.0.0.5:7077") == "broadcast"
+    with pytest.raises(ConfigError, match="--ship artifact"):
+        shipping.choose_ship("broadcast", "/m/net.onnx", "remote", connect=True)
+
+
+def test_startup_filter_drops_jvm_chatter_and_keeps_the_rest(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    child = ("import sys; sys.stderr.write('WARNING: Using incubator modules: "
+             "jdk.incubator.vector\\nSetting default log level to \"WARN\".\\n"
+             "25/01/01 10:00:00 ERROR Executor: a real error\\n'); sys.stderr.flush()")
+    with quiet_jvm_start():
+        proc = subprocess.Popen([sys.executable, "-c", child])
+    proc.wait(timeout=60)
+    err = ""
+    deadline = time.monotonic() + 10
+    while "a real error" not in err and time.monotonic() < deadline:
+        time.sleep(0.05)
+        err += capfd.readouterr().err
+    assert "ERROR Executor: a real error" in err
+    assert "incubator" not in err and "Setting default log level" not in err
+    print("after", file=sys.stderr)  # this process's own stderr is back to normal
+    assert "after" in capfd.readouterr().err
+
+
+def test_workers_report_images_by_datagram_with_the_token() -> None:
+    counter = BatchCounter("127.0.0.1")
+    try:
+        target = counter.target
+        target.report(16)
+        target.report(4)
+        ProgressTarget(target.host, target.port, "not-the-token").report(1000)
+        deadline = time.monotonic() + 5
+        while counter.peek() < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        assert counter.take() == 20 and counter.take() == 0
+    finally:
+        counter.close()
+    ProgressTarget("127.0.0.1", 9, "x").report(3)  # nobody listening: no error
+
+
+def test_modules_a_worker_needs_follow_the_engine_and_execution() -> None:
+    onnx = ModelSpec(name="m", engine="onnx")
+    assert required_modules(onnx) == ("sparkvision", "sparkvision.executor.runner",
+                                      "onnxruntime", "pyarrow")
+    torch = ModelSpec(name="m", format="callable", engine="torch", arch="mynets:build")
+    assert required_modules(torch, "udf") == ("sparkvision", "sparkvision.executor.runner",
+                                              "torch", "mynets")
+
+
+def test_worker_failures_become_one_clear_error() -> None:
+    text = ("Job aborted due to stage failure: ... File \"/x/worker.py\" ...\n"
+            "ModuleNotFoundError: No module named 'sparkvision'\n\tat org.apache...")
+    error = worker_setup_error(RuntimeError(text))
+    assert isinstance(error, WorkerSetupError)
+    message = str(error)
+    assert "cannot import sparkvision" in message
+    for fix in ("PYSPARK_PYTHON", "spark.pyspark.python", "pip install sparkvision",
+                "--py-files"):
+        assert fix in message
+    missing = worker_setup_error(RuntimeError(
+        'java.io.IOException: Cannot run program "/nope/python": error=2, No such file'))
+    assert missing is not None and "no interpreter /nope/python" in str(missing)
+    assert worker_setup_error(RuntimeError("Job aborted: disk full")) is None
+    assert _describe({
+        "sparkvision": "ModuleNotFoundError: No module named 'sparkvision'",
+        "sparkvision.executor.runner": "ModuleNotFoundError: No module named 'sparkvision'",
+        "torch": "ImportError: libcuda.so.1: cannot open shared object file",
+    }) == ("sparkvision (not installed there); torch (ImportError: libcuda.so.1: cannot open "
+           "shared object file)")
