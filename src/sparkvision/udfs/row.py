@@ -29,8 +29,9 @@ def row_udf(spec: ModelSpec) -> Any:
 
     def predict_one(item: Any) -> tuple[Any, ...]:
         from ..executor.runner import predict_frame
+        from .inputs import row_value_item
 
-        row = predict_frame([item], spec, batch_size=1).iloc[0]
+        row = predict_frame([row_value_item(item)], spec, batch_size=1).iloc[0]
         return tuple(_plain(row[name]) for name in names)
 
     return udf(predict_one, returnType=SCHEMAS[spec.head], useArrow=False)

@@ -8,6 +8,8 @@ there is no per-task state: the lookup happens once per batch instead of once pe
 
 from __future__ import annotations
 
+from typing import Union
+
 import pandas as pd
 
 from ..config import ModelSpec
@@ -19,8 +21,9 @@ def scalar_udf(spec: ModelSpec, *, batch_size: int):
     from pyspark.sql.functions import pandas_udf
 
     from ..executor.runner import predict_frame
+    from .inputs import batch_items
 
-    def predict(series: pd.Series) -> pd.DataFrame:
-        return predict_frame(series.tolist(), spec, batch_size=batch_size)
+    def predict(batch: Union[pd.Series, pd.DataFrame]) -> pd.DataFrame:
+        return predict_frame(batch_items(batch), spec, batch_size=batch_size)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
