@@ -33,6 +33,7 @@ from .model_options import add_model_arguments, model_options
 from .models import list_models
 from .sinks import FORMATS
 from .sinks.sort import MODES
+from .watch import add_watch_command, run_watch_command
 
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="how --sort-into places files (default copy; never overwrites)")
         add_model_arguments(p)
     _add_train_parser(sub)
+    add_watch_command(sub)
     add_bench_commands(sub)
     return parser
 
@@ -178,6 +180,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_bench_command(args)
     if args.command == "train":
         return _run_train(args)
+    if args.command == "watch":
+        return run_watch_command(args)
     from .pipeline import run_job
 
     model = ModelRequest(model=args.model, task=args.command, engine=args.engine,
