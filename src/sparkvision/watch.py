@@ -21,8 +21,9 @@ def add_watch_command(sub: argparse._SubParsersAction) -> None:
                    help="where the stream records its progress; keep it with --out")
     p.add_argument("--task", choices=TASKS, default="classify",
                    help="classify (label, score) or embed (embedding); default classify")
-    p.add_argument("--format", choices=("parquet", "delta"), default="parquet",
-                   help="output format (default parquet; delta needs the delta extra)")
+    p.add_argument("--format", choices=("parquet", "delta"),
+                   help="output format (default: delta for an --out ending in .delta, else "
+                   "parquet; delta needs the delta extra)")
     p.add_argument("--once", action="store_true",
                    help="process the images there now, then stop (trigger availableNow)")
     p.add_argument("--interval", type=float, default=10.0, metavar="SECONDS",
@@ -43,6 +44,7 @@ def add_watch_command(sub: argparse._SubParsersAction) -> None:
 
 
 def run_watch_command(args: argparse.Namespace) -> int:
+    from .sinks import format_for
     from .streaming import DEFAULT_MAX_FILE_AGE, WatchConfig, run_watch
 
     args.model = args.model or DEFAULT_MODELS[args.task]
@@ -51,7 +53,8 @@ def run_watch_command(args: argparse.Namespace) -> int:
         extensions = tuple("." + e.strip().lstrip(".").lower()
                            for e in args.extensions.split(",") if e.strip())
     config = WatchConfig(
-        input_dir=args.input_dir, out=args.out, checkpoint=args.checkpoint, format=args.format,
+        input_dir=args.input_dir, out=args.out, checkpoint=args.checkpoint,
+        format=format_for(args.out, args.format),
         once=args.once, interval=args.interval, max_files_per_trigger=args.max_files_per_trigger,
         max_file_age=args.max_file_age or DEFAULT_MAX_FILE_AGE, extensions=extensions,
         batch_size=args.batch_size, master=args.master)

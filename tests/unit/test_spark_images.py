@@ -86,6 +86,8 @@ def test_struct_rows_become_pixels_or_problems():
     assert batch_items(frame)[1].kind == "decode_failed"
     assert batch_items(pd.Series(["a.jpg", None])) == ["a.jpg", None]
     assert row_item(None).kind == "missing"
+    other = batch_items(pd.DataFrame({"x": [1, 2]}))  # a struct of another kind
+    assert [p.kind for p in other] == ["bad_input"] * 2 and "origin" in str(other[0])
 
 
 def test_pixel_view_is_not_a_copy():

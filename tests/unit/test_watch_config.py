@@ -9,6 +9,7 @@ import pytest
 
 from sparkvision.cli import build_parser
 from sparkvision.errors import ConfigError, InputError, OutputError
+from sparkvision.watch import run_watch_command
 from sparkvision.streaming import STATE_FILE, WatchConfig, path_glob, prepare_locations
 
 SETTINGS = {"task": "classify", "model": "catdog", "format": "parquet", "input": "/in",
@@ -73,5 +74,8 @@ def test_watch_options_are_checked():
         WatchConfig(input_dir="i", out="o", checkpoint="c", max_files_per_trigger=0)
     with pytest.raises(ConfigError, match="watch writes parquet or delta"):
         WatchConfig(input_dir="i", out="o", checkpoint="c", format="csv")
+    with pytest.raises(ConfigError, match="watch writes parquet or delta; found --format 'csv'"):
+        run_watch_command(build_parser().parse_args(
+            ["watch", "in", "--out", "o.csv", "--checkpoint", "c"]))
     with pytest.raises(SystemExit):
         build_parser().parse_args(["watch", "in", "--out", "o"])  # --checkpoint is required

@@ -47,6 +47,12 @@ def image_column(types: Mapping[str, Any]) -> str | None:
 
 def image_items(batch: Any) -> list[np.ndarray | ImageProblem]:
     """A pandas DataFrame of image structs (one column per field) -> one item per row."""
+    missing = [name for name in IMAGE_FIELDS if name not in batch.columns]
+    if missing:  # a struct of another kind, passed to predict_udf
+        problem = ImageProblem(
+            "bad_input", f"expected Spark's image struct ({', '.join(IMAGE_FIELDS)}) or a "
+            f"binary or path column; found a struct of {', '.join(map(str, batch.columns))}")
+        return [problem] * len(batch)
     columns = [batch[name].tolist() for name in IMAGE_FIELDS]
     return [pixels(*row) for row in zip(*columns)]
 
