@@ -61,6 +61,8 @@ class _ImageStage(Transformer, HasInputCol, HasOutputCol,
                   DefaultParamsReadable, DefaultParamsWritable):
     """The Params both stages share and how they become keyword arguments of the API."""
 
+    _input_kwargs: dict[str, Any]  # set by pyspark's keyword_only on each __init__ call
+
     model = _param("model", "built-in model name, model file or folder, or module:callable",
                    _to_model_ref)
     batchSize = _param("batchSize", "images per model call", TypeConverters.toInt)
@@ -106,7 +108,7 @@ class _ImageStage(Transformer, HasInputCol, HasOutputCol,
         return self._set(precision=value)
 
     def getModel(self) -> str:
-        return self.getOrDefault(self.model)  # type: ignore[no-any-return]
+        return str(self.getOrDefault(self.model))
 
     def _api_kwargs(self, dataset: Any) -> dict[str, Any]:
         """The keyword arguments of :func:`sparkvision.classify` / ``embed`` these Params

@@ -28,7 +28,7 @@ BAD = ["photo.webp", "notes.jpg"]
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("image-source"))
-    write_images(root, GOOD[:6] + ["photo.webp"])
+    write_images(root, [*GOOD[:6], "photo.webp"])
     write_images(root, ["big.0.jpg", "big.1.jpg"], size=(1400, 1000), seed=10)
     alpha = drawn_image(20).convert("RGBA")
     alpha.putalpha(Image.linear_gradient("L").resize(alpha.size))

@@ -43,9 +43,9 @@ def test_every_runnable_example_of_the_usage_page_runs(tmp_path):
                          cwd=work, env=env, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
 
-    def table(name, rows=len(names)):
+    def table(name):
         frame = pd.read_parquet(work / name)
-        assert len(frame) == rows, frame
+        assert len(frame) == len(names), frame
         return frame
 
     for name in ("image_source_preds", "stage_preds"):

@@ -28,7 +28,7 @@ def drop(folder: Path, names: list[str], *, seed: int, age_days: float = 0) -> l
     staging = folder.parent / "staging"
     paths = write_images(str(staging), names, seed=seed)
     landed = []
-    for path, name in zip(paths, names):
+    for path, name in zip(paths, names, strict=True):
         if age_days:
             old = time.time() - age_days * 86400
             os.utime(path, (old, old))

@@ -9,8 +9,8 @@ import pytest
 
 from sparkvision.cli import build_parser
 from sparkvision.errors import ConfigError, InputError, OutputError
-from sparkvision.watch import run_watch_command
 from sparkvision.streaming import STATE_FILE, WatchConfig, path_glob, prepare_locations
+from sparkvision.watch import run_watch_command
 
 SETTINGS = {"task": "classify", "model": "catdog", "format": "parquet", "input": "/in",
             "out": "/out"}

@@ -54,7 +54,7 @@ def image_items(batch: Any) -> list[np.ndarray | ImageProblem]:
             f"binary or path column; found a struct of {', '.join(map(str, batch.columns))}")
         return [problem] * len(batch)
     columns = [batch[name].tolist() for name in IMAGE_FIELDS]
-    return [pixels(*row) for row in zip(*columns)]
+    return [pixels(*row) for row in zip(*columns, strict=True)]
 
 
 def row_item(value: Any) -> np.ndarray | ImageProblem:

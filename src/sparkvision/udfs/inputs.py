@@ -18,7 +18,7 @@ from ..sources.spark_images import image_items, row_item
 def batch_items(batch: pd.Series | pd.DataFrame) -> list[Any]:
     """One Pandas UDF batch -> a list of items, in row order."""
     if isinstance(batch, pd.DataFrame):
-        return image_items(batch)  # type: ignore[return-value]
+        return list(image_items(batch))
     return batch.tolist()
 
 

@@ -22,13 +22,17 @@ from pyspark.sql.functions import pandas_udf
 from ..config import ModelSpec
 from ..models.heads import SCHEMAS
 
+#: A column's batch: a Series, or a DataFrame for a struct column. typing.Union, not X | Y:
+#: pyspark reads the hints to pick the UDF type and recognises only Union.
+Batch = Union[pd.Series, pd.DataFrame]  # noqa: UP007
+
 
 def iterator_udf(spec: ModelSpec, *, batch_size: int):
     """Build the UDF for ``spec``; the closure holds only the spec and the batch size."""
     from ..executor.runner import predict_frame
     from .inputs import batch_items
 
-    def predict(batches: Iterator[Union[pd.Series, pd.DataFrame]]) -> Iterator[pd.DataFrame]:
+    def predict(batches: Iterator[Batch]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             yield predict_frame(batch_items(batch), spec, batch_size=batch_size)
 

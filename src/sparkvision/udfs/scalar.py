@@ -8,12 +8,11 @@ there is no per-task state: the lookup happens once per batch instead of once pe
 
 from __future__ import annotations
 
-from typing import Union
-
 import pandas as pd
 
 from ..config import ModelSpec
 from ..models.heads import SCHEMAS
+from .iterator import Batch
 
 
 def scalar_udf(spec: ModelSpec, *, batch_size: int):
@@ -23,7 +22,7 @@ def scalar_udf(spec: ModelSpec, *, batch_size: int):
     from ..executor.runner import predict_frame
     from .inputs import batch_items
 
-    def predict(batch: Union[pd.Series, pd.DataFrame]) -> pd.DataFrame:
+    def predict(batch: Batch) -> pd.DataFrame:
         return predict_frame(batch_items(batch), spec, batch_size=batch_size)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
