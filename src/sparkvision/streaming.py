@@ -104,6 +104,10 @@ def image_stream(spark: Any, config: WatchConfig) -> Any:
 def prepare_locations(config: WatchConfig, settings: dict[str, Any]) -> dict[str, Any]:
     """Check the input, output and checkpoint against each other and return the stream's
     state (``settings`` plus its ``app_id``), written into a new checkpoint."""
+    remote = [p for p in (config.out, config.checkpoint) if ":/" in p]
+    if remote:
+        raise ConfigError(f"watch writes its output and checkpoint to folders of this machine "
+                          f"(or a mounted shared file system); found {', '.join(remote)}")
     if "://" not in config.input_dir and not os.path.isdir(config.input_dir):
         raise InputError(f"input folder '{config.input_dir}' does not exist or is not a "
                          "folder; watch needs the folder new images arrive in")

@@ -37,6 +37,8 @@ def test_other_settings_on_a_checkpoint_are_refused(tmp_path):
 
 
 def test_outputs_and_checkpoints_that_do_not_belong_together_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="mounted shared file system"):
+        prepare_locations(config(tmp_path, checkpoint="s3a://bucket/cp"), SETTINGS)
     with pytest.raises(InputError, match="does not exist"):
         prepare_locations(config(tmp_path, input_dir=str(tmp_path / "nowhere")), SETTINGS)
     (tmp_path / "out").mkdir()
