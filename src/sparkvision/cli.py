@@ -37,6 +37,7 @@ from .models import list_models
 from .sinks import FORMATS
 from .sinks.sort import MODES
 from .spark_options import add_spark_arguments, spark_settings
+from .watch import add_watch_command, run_watch_command
 
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_spark_arguments(p)
         add_model_arguments(p)
     _add_train_parser(sub)
+    add_watch_command(sub)
     add_bench_commands(sub)
     report_cli.add_arguments(sub)
     dedup_cli.add_arguments(sub)
@@ -188,6 +190,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_train(args)
     if args.command in (report_cli.COMMAND, dedup_cli.COMMAND):
         return (report_cli if args.command == report_cli.COMMAND else dedup_cli).run(args)
+    if args.command == "watch":
+        return run_watch_command(args)
     from .pipeline import run_job
 
     model = ModelRequest(model=args.model, task=args.command, engine=args.engine,

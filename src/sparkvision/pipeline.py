@@ -35,6 +35,7 @@ from .resume import (
 from .sinks import format_for, sort_into, write_table
 from .sinks.tables import read_table
 from .sources import input_column, label_from_path, paths_frame, resolve_inputs
+from .sources.spark_images import is_image_struct
 from .spark import default_parallelism, get_session, is_connect, task_cpus
 from .udfs import make_udf
 from .workers import check_workers, worker_setup_error
@@ -57,7 +58,8 @@ def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZ
     fields (``label``, ``score``, ..., ``error``, ``error_kind``) are added as columns,
     and a name ``df`` already has is refused rather than overwritten. ``execution`` picks
     the UDF (``iterator``, ``pandas`` or ``udf``); ``udf`` reuses one made earlier (one per
-    job, not per chunk).
+    job, not per chunk). An image struct (Spark's ``image`` source) is replaced by
+    ``path``, its ``origin``.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType
@@ -65,11 +67,21 @@ def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZ
     column = input_column(df, path_col=path_col, content_col=content_col)
     if udf is None:
         udf = make_udf(spec, execution=execution, batch_size=batch_size)
-    keep = [f.name for f in df.schema.fields if not isinstance(f.dataType, BinaryType)]
+    keep = [f.name for f in df.schema.fields
+            if not isinstance(f.dataType, BinaryType) and not is_image_struct(f.dataType)]
+    origin = []
+    if is_image_struct(df.schema[column].dataType):
+        if "path" in keep:
+            raise ConfigError(
+                f"the DataFrame has a 'path' column and an image column {column!r} whose "
+                "origin becomes 'path' in the result; drop or rename one of them"
+            )
+        origin = [F.col(column).getField("origin").alias("path")]
     _check_free(keep, [output_col] if output_col else result_fields(spec), output_col)
+    result = df.withColumn(RESULT, udf(F.col(column)))
     if output_col:
-        return df.withColumn(output_col, udf(F.col(column))).select(*keep, output_col)
-    return df.withColumn(RESULT, udf(F.col(column))).select(*keep, f"{RESULT}.*")
+        return result.select(*origin, *keep, F.col(RESULT).alias(output_col))
+    return result.select(*origin, *keep, f"{RESULT}.*")
 
 
 def result_fields(spec: ModelSpec) -> list[str]:

@@ -1,4 +1,4 @@
-"""The batch runner: image bytes or paths in, one result row per input out.
+"""The batch runner: image bytes, paths or decoded pixels in, one result row per input out.
 
 :func:`predict_frame` is the single function that every execution path calls (the Spark
 UDFs and the single-process runner): read -> decode/preprocess -> engine -> head. A failing
@@ -26,7 +26,10 @@ def result_columns(head: str) -> list[str]:
 
 def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
                   on_batch: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Predict for ``items`` (each ``bytes`` content, a ``str`` path, or ``None``).
+    """Predict for ``items``: each ``bytes`` content, a ``str`` path, a numpy array of
+    already decoded pixels (from Spark's image source, see
+    :mod:`sparkvision.sources.spark_images`), an exception standing for an input that
+    could not be turned into one (it becomes the row's error), or ``None``.
 
     Returns a DataFrame with one row per item, in order, with :func:`result_columns`.
     ``on_batch`` is called with the number of images of each model batch once it is done
@@ -69,9 +72,11 @@ def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str
     return columns
 
 
-def _load(item: object) -> bytes | Exception:
+def _load(item: object) -> bytes | np.ndarray | Exception:
     if isinstance(item, (bytes, bytearray, memoryview)):
         return bytes(item)
+    if isinstance(item, (np.ndarray, Exception)):
+        return item
     if isinstance(item, str):
         try:
             return read_image_bytes(item)

@@ -108,6 +108,44 @@ def decode_image(
     return to_rgb(img)
 
 
+def image_from_pixels(
+    pixels: np.ndarray, *, min_side: int = 0, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
+    """Already decoded pixels -> an RGB image whose shorter side is >= ``min_side``.
+
+    ``pixels`` is 8-bit ``H x W`` or ``H x W x C`` with C = 1 (grey), 3 (BGR) or 4 (BGRA),
+    the channel order of Spark's image source and OpenCV. After the channels are put in
+    RGB order the image takes the same steps as a decoded non-JPEG file: an integer
+    ``shrink`` towards ``min_side``, then ``to_rgb`` (transparency composited on white),
+    so a PNG gives the same pixels either way. There is no EXIF to apply here.
+    """
+    arr = np.asarray(pixels)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise ImageProblem(
+            "bad_input", f"expected 8-bit pixels of shape height x width x 1, 3 or 4 "
+            f"channels; found {arr.dtype} of shape {arr.shape}"
+        )
+    height, width, channels = arr.shape
+    if height * width == 0:
+        raise ImageProblem("empty", f"the image has no pixels ({width}x{height})")
+    if height * width > max_pixels:
+        raise ImageProblem(
+            "too_large", f"image is {width}x{height} = {width * height:,} pixels, above the "
+            f"limit of {max_pixels:,}; raise max_pixels if it is intended"
+        )
+    if channels == 1:
+        img = Image.fromarray(np.ascontiguousarray(arr[:, :, 0]), "L")
+    else:
+        order = [2, 1, 0, 3][:channels]  # BGR(A) -> RGB(A)
+        img = Image.fromarray(np.ascontiguousarray(arr[:, :, order]),
+                              "RGB" if channels == 3 else "RGBA")
+    if min_side > 0:
+        img = shrink(img, min_side)
+    return to_rgb(img)
+
+
 def shrink(img: Image.Image, min_side: int) -> Image.Image:
     """Reduce ``img`` by the largest integer factor that keeps its shorter side at least
     ``min_side`` (a no-op for images less than twice that size)."""

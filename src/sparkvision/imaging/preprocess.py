@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ..config import Preprocess
-from .decode import DEFAULT_MAX_PIXELS, decode_image
+from .decode import DEFAULT_MAX_PIXELS, decode_image, image_from_pixels
 
 _RESAMPLE = {
     "bilinear": Image.Resampling.BILINEAR,
@@ -56,8 +56,19 @@ def prepare(data: bytes, pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXEL
     return to_array(img, pre)
 
 
+def prepare_pixels(
+    pixels: np.ndarray, pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Already decoded 8-bit pixels (``H x W x C``, channels grey, BGR or BGRA as Spark's
+    image source gives them) -> one model input, through the same resize, crop and
+    normalisation as :func:`prepare` (raises :class:`ImageProblem` per bad image)."""
+    img = image_from_pixels(pixels, min_side=pre.resize, max_pixels=max_pixels)
+    return to_array(img, pre)
+
+
 def prepare_batch(
-    items: Iterable[bytes | Exception], pre: Preprocess, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    items: Iterable[bytes | np.ndarray | Exception], pre: Preprocess, *,
+    max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[np.ndarray, list[int], dict[int, Exception]]:
     """Prepare many images; returns (stacked inputs, indices that worked, failures by index).
 
@@ -65,7 +76,8 @@ def prepare_batch(
     bytes and one decoded image are then alive at a time.
 
     An item that is already an exception (the file could not be read) is passed through
-    as a failure, so callers keep one list in input order.
+    as a failure, so callers keep one list in input order; a numpy array is already
+    decoded pixels (:func:`prepare_pixels`).
     """
     arrays: list[np.ndarray] = []
     ok: list[int] = []
@@ -75,7 +87,10 @@ def prepare_batch(
             failed[i] = data
             continue
         try:
-            arrays.append(prepare(data, pre, max_pixels=max_pixels))
+            if isinstance(data, np.ndarray):
+                arrays.append(prepare_pixels(data, pre, max_pixels=max_pixels))
+            else:
+                arrays.append(prepare(data, pre, max_pixels=max_pixels))
             ok.append(i)
         except Exception as exc:  # noqa: BLE001 - recorded per image, never raised
             failed[i] = exc

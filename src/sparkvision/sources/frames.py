@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 from .files import PATH_COLUMNS
+from .spark_images import image_column, is_image_struct
 
 CONTENT_COLUMNS = ("content",)
 
@@ -56,19 +57,25 @@ def _spread(spark, rows: list[tuple], schema, slices: int):
 
 
 def input_column(df, *, path_col: str | None = None, content_col: str | None = None) -> str:
-    """Which column of ``df`` the model reads: image bytes if there are any, else paths."""
+    """Which column of ``df`` the model reads: image bytes or a Spark image struct if there
+    are any (in that order), else paths. ``content_col`` names a binary column or an image
+    struct column (``spark.read.format("image")``'s ``image``)."""
     from pyspark.sql.types import BinaryType, StringType
 
     types = {f.name: f.dataType for f in df.schema.fields}
     if content_col is not None:
-        if not isinstance(types.get(content_col), BinaryType):
+        found = types.get(content_col)
+        if not (isinstance(found, BinaryType) or is_image_struct(found)):
             raise InputError(
-                f"content column {content_col!r} must be binary; found "
-                f"{types.get(content_col, 'no such column')}. Columns: {', '.join(types)}"
+                f"content column {content_col!r} must be binary (image file bytes, as from "
+                "spark.read.format('binaryFile')) or an image struct (as from "
+                f"spark.read.format('image')); found {_describe(found)}. Columns: "
+                f"{', '.join(types)}"
             )
         return content_col
     if path_col is None:
         content = next((c for c in CONTENT_COLUMNS if isinstance(types.get(c), BinaryType)), None)
+        content = content or image_column(types)
         if content is not None:
             return content
     candidates = [path_col] if path_col else list(PATH_COLUMNS)
@@ -77,8 +84,13 @@ def input_column(df, *, path_col: str | None = None, content_col: str | None = N
             return name
     raise InputError(
         "the DataFrame has no image column: expected a binary 'content' column (as from "
-        "spark.read.format('binaryFile')) or a string path column "
+        "spark.read.format('binaryFile')), an 'image' struct (as from "
+        "spark.read.format('image')) or a string path column "
         f"({path_col!r} or one of {', '.join(PATH_COLUMNS)}); found "
         f"{', '.join(f'{k} {v.simpleString()}' for k, v in types.items())}. "
         "Pass path_col= or content_col="
     )
+
+
+def _describe(data_type) -> str:
+    return "no such column" if data_type is None else data_type.simpleString()

@@ -7,6 +7,10 @@
 ==============  ===========================================================================
 
 All three call :func:`sparkvision.executor.predict_frame` and return the same struct.
+Their argument is a binary column of image bytes, a string column of paths, or a Spark
+image struct (``spark.read.format("image")``), which Arrow hands to the Pandas UDFs as a
+pandas DataFrame per batch and the row UDF as a ``Row``: :func:`batch_items` turns a
+batch into the runner's items.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from ..config import EXECUTIONS, ModelSpec
 from ..errors import ConfigError
 from ..progress import ProgressTarget
+from .inputs import batch_items
 from .iterator import iterator_udf
 from .row import row_udf
 from .scalar import scalar_udf
@@ -23,7 +28,7 @@ from .scalar import scalar_udf
 #: the executions that run on Spark (``python`` runs in one process)
 SPARK_EXECUTIONS: tuple[str, ...] = tuple(e for e in EXECUTIONS if e != "python")
 
-__all__ = ["SPARK_EXECUTIONS", "iterator_udf", "make_udf", "row_udf", "scalar_udf"]
+__all__ = ["SPARK_EXECUTIONS", "batch_items", "iterator_udf", "make_udf", "row_udf", "scalar_udf"]
 
 
 def make_udf(spec: ModelSpec, *, execution: str = "iterator", batch_size: int,

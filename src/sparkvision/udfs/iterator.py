@@ -5,14 +5,16 @@ sees every Arrow batch of the partition, so the engine is looked up once (and bu
 most once per Python worker process, see :mod:`sparkvision.executor.cache`) and each
 Arrow batch is cut into model batches of ``batch_size`` images.
 
-The input column holds image bytes (``binary``, e.g. Spark's ``binaryFile`` ``content``)
-or paths/URIs (``string``); the output is a struct with the head's result columns plus
-``error`` and ``error_kind``.
+The input column holds image bytes (``binary``, e.g. Spark's ``binaryFile`` ``content``),
+paths/URIs (``string``) or Spark's image struct (each batch then arrives as a pandas
+DataFrame of its fields, see :mod:`sparkvision.udfs.inputs`); the output is a struct
+with the head's result columns plus ``error`` and ``error_kind``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Union
 
 import pandas as pd
 from pyspark.sql.functions import pandas_udf
@@ -21,16 +23,22 @@ from ..config import ModelSpec
 from ..models.heads import SCHEMAS
 from ..progress import ProgressTarget
 
+#: A column's batch: a Series, or a DataFrame for a struct column. typing.Union, not X | Y:
+#: pyspark reads the hints to pick the UDF type and recognises only Union.
+Batch = Union[pd.Series, pd.DataFrame]  # noqa: UP007
+
 
 def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
     """Build the UDF for ``spec``; the closure holds only the spec, the batch size and where
     to report finished images (``progress``, optional)."""
     from ..executor.runner import predict_frame
+    from .inputs import batch_items
 
     on_batch = progress.report if progress is not None else None
 
-    def predict(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
-        for series in batches:
-            yield predict_frame(series.tolist(), spec, batch_size=batch_size, on_batch=on_batch)
+    def predict(batches: Iterator[Batch]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield predict_frame(batch_items(batch), spec, batch_size=batch_size,
+                                on_batch=on_batch)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]

@@ -30,9 +30,11 @@ def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None) -> Any:
 
     def predict_one(item: Any) -> tuple[Any, ...]:
         from ..executor.runner import predict_frame
+        from .inputs import row_value_item
 
         on_batch = progress.report if progress is not None else None
-        row = predict_frame([item], spec, batch_size=1, on_batch=on_batch).iloc[0]
+        row = predict_frame([row_value_item(item)], spec, batch_size=1,
+                            on_batch=on_batch).iloc[0]
         return tuple(_plain(row[name]) for name in names)
 
     return udf(predict_one, returnType=SCHEMAS[spec.head], useArrow=False)

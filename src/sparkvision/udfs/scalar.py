@@ -14,6 +14,7 @@ import pandas as pd
 from ..config import ModelSpec
 from ..models.heads import SCHEMAS
 from ..progress import ProgressTarget
+from .iterator import Batch
 
 
 def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
@@ -22,10 +23,11 @@ def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | N
     from pyspark.sql.functions import pandas_udf
 
     from ..executor.runner import predict_frame
+    from .inputs import batch_items
 
     on_batch = progress.report if progress is not None else None
 
-    def predict(series: pd.Series) -> pd.DataFrame:
-        return predict_frame(series.tolist(), spec, batch_size=batch_size, on_batch=on_batch)
+    def predict(batch: Batch) -> pd.DataFrame:
+        return predict_frame(batch_items(batch), spec, batch_size=batch_size, on_batch=on_batch)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
