@@ -205,9 +205,10 @@ def report(query: Any, seen: int, totals: WatchTotals, echo: Callable[[str], Non
         if batch <= seen:
             continue
         seen = batch
-        metrics = (progress["observedMetrics"] or {}).get(METRICS)
-        images = int(metrics["images"]) if metrics else int(progress["numInputRows"])
-        failed = int(metrics["failed"]) if metrics else 0
+        metrics = observed(progress)
+        images = metrics["images"] if "images" in metrics else int(
+            progress["numInputRows"] or 0)
+        failed = metrics.get("failed", 0)
         if images:
             totals.batches += 1
             totals.images += images
@@ -215,6 +216,29 @@ def report(query: Any, seen: int, totals: WatchTotals, echo: Callable[[str], Non
             echo(f"batch {batch}: {images} images, {failed} failed (this run: "
                  f"{totals.images} images, {totals.failed} failed)")
     return seen
+
+
+def observed(progress: Any) -> dict[str, int]:
+    """The counts :data:`METRICS` observed in a micro-batch (empty when it has none).
+
+    A classic session gives them as a Row with named fields; a Spark Connect client reads
+    the progress back from JSON, where the Row holds ``values`` and their ``schema``.
+
+    >>> from pyspark.sql import Row
+    >>> observed({"observedMetrics": {"sparkvision": Row(images=3, failed=1)}})
+    {'images': 3, 'failed': 1}
+    >>> observed({"observedMetrics": {"sparkvision": Row(values=[3, 1], schema={
+    ...     "fields": [{"name": "images"}, {"name": "failed"}]})}})
+    {'images': 3, 'failed': 1}
+    """
+    row = (progress["observedMetrics"] or {}).get(METRICS)
+    if row is None:
+        return {}
+    values = row.asDict()
+    if set(values) == {"values", "schema"}:
+        names = [field["name"] for field in values["schema"]["fields"]]
+        values = dict(zip(names, values["values"], strict=True))
+    return {key: int(value) for key, value in values.items() if value is not None}
 
 
 @contextmanager

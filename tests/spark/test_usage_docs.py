@@ -1,6 +1,8 @@
-"""docs/usage.md works as written: its ``file=`` blocks are saved under their names, its
-``bash`` blocks (the image source, the ML stages, watch --once) run in order in a folder
-with ``photos/cat/`` and ``photos/dog/``, and the outputs they write are checked."""
+"""docs/usage.md works as written: in its image source, ML stages and streaming sections,
+``file=`` blocks are saved under their names, ``bash`` blocks (the image source, the ML
+stages, watch --once) run in order in a folder with ``photos/cat/`` and ``photos/dog/``, and
+the outputs they write are checked. (The Connect, ``--conf`` and progress sections are run by
+tests/connect/test_connect_docs.py.)"""
 
 from __future__ import annotations
 
@@ -19,6 +21,17 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = os.path.join(ROOT, "docs", "usage.md")
 BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+SECTIONS = ("Spark's image source", "Spark ML stages", "Watching a folder (streaming)")
+
+
+def sections(text: str) -> str:
+    """The text of :data:`SECTIONS` (each from its ``## `` heading to the next)."""
+    parts = []
+    for heading in SECTIONS:
+        start = text.index(f"\n## {heading}\n")
+        end = text.find("\n## ", start + 1)
+        parts.append(text[start:end if end > 0 else len(text)])
+    return "".join(parts)
 
 
 def test_every_runnable_example_of_the_usage_page_runs(tmp_path):
@@ -26,7 +39,8 @@ def test_every_runnable_example_of_the_usage_page_runs(tmp_path):
     names = [f"cat/cat.{i}.jpg" for i in range(3)] + [f"dog/dog.{i}.jpg" for i in range(3)]
     write_images(str(work / "photos"), names)
     with open(PAGE, encoding="utf-8") as fh:
-        blocks = [(m.group(1), m.group(2), m.group(3)) for m in BLOCK.finditer(fh.read())]
+        blocks = [(m.group(1), m.group(2), m.group(3))
+                  for m in BLOCK.finditer(sections(fh.read()))]
     commands = []
     for lang, info, body in blocks:
         name = re.search(r"file=(\S+)", info)

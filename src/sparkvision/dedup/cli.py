@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     print(summary.render())
     if args.report:
         from ..htmlreport import write_report
+        from ..htmlreport.cli import session
 
-        print(f"report: {write_report(args.out, args.report)}")
+        print(f"report: {write_report(job.out, args.report, spark=session(args, 'spark'))}")
     return 0

@@ -8,6 +8,7 @@ its embedding) -> unit vectors -> near pairs (:mod:`.lsh`) -> components
 from __future__ import annotations
 
 import math
+import warnings
 
 import pandas as pd
 
@@ -115,8 +116,12 @@ def groups_table(files, contents, vectors, grouped):
     group_kind = F.when(all_copies, "exact").otherwise("near")
     members = members.withColumn("kind", F.when(F.col("keeper"), group_kind).otherwise(
         F.when(F.col("c_rank") > 1, "exact").otherwise("near")))
-    numbers = members.select("component").distinct().withColumn(
-        "group", F.dense_rank().over(Window.orderBy("component")).cast("long"))
+    with warnings.catch_warnings():
+        # one row per group, numbered in one partition on purpose (the Spark Connect client
+        # warns about exactly that)
+        warnings.filterwarnings("ignore", message=".*No Partition Defined for Window")
+        numbers = members.select("component").distinct().withColumn(
+            "group", F.dense_rank().over(Window.orderBy("component")).cast("long"))
     return (members.join(numbers, "component")
             .withColumn("reason", _reason_udf()(*_REASON_INPUTS))
             .select(*GROUP_COLUMNS))

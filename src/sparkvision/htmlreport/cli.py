@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from ..fileutil import absolute_path
 from ..spark_options import add_spark_arguments
 from .data import DEFAULT_MAX_FAILED, DEFAULT_MAX_GROUPS, DEFAULT_MAX_THUMBS, DEFAULT_PER_LABEL
 
@@ -45,17 +47,27 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``sparkvision report OUTPUT``: write the page and print where it is."""
-    from ..spark import get_session
     from .build import write_report
 
-    spark = None
-    if args.execution != "python" and (args.master or args.remote or args.conf):
-        spark = get_session(args.master, remote=args.remote, conf=dict(args.conf),
-                            verbose=args.verbose)
-    path = write_report(args.output, args.out, spark=spark, execution=args.execution,
-                        **limits(args))
+    # without flags the page decides: the python execution for outputs made by it
+    flags = args.execution == "spark" or args.master or args.remote or args.conf
+    path = write_report(absolute_path(args.output), args.out,
+                        spark=session(args, args.execution) if flags else None,
+                        execution=args.execution, **limits(args))
     print(f"report: {path}")
     return 0
+
+
+def session(args: argparse.Namespace, execution: str | None) -> Any:
+    """The Spark session of the command's own flags (``--master``, ``--remote``, ``--conf``;
+    neither: the active one, else ``$SPARK_REMOTE``, else local), or ``None`` for the
+    python execution, which reads and draws in this process."""
+    if execution == "python":
+        return None
+    from ..spark import get_session
+
+    return get_session(args.master, remote=args.remote, conf=dict(args.conf),
+                       verbose=args.verbose)
 
 
 def after_run(args: argparse.Namespace, summary) -> None:
@@ -73,8 +85,10 @@ def after_run(args: argparse.Namespace, summary) -> None:
                                   else DEFAULT_MASTER),
     })
     if getattr(args, "report", None):
-        path = write_report(args.out, args.report,
-                            execution="python" if args.execution == "python" else "spark",
+        execution = "python" if args.execution == "python" else "spark"
+        # absolute: a Spark Connect server reads relative paths in its own folder
+        path = write_report(absolute_path(args.out), args.report,
+                            spark=session(args, execution), execution=execution,
                             **limits(args))
         print(f"report: {path}")
 
