@@ -54,57 +54,63 @@ def build_parser() -> argparse.ArgumentParser:
         ("classify", "label every image (cat/dog/other by default)", "catdog"),
         ("embed", "write a feature vector for every image", "embedding"),
     ):
-        p = sub.add_parser(name, help=helptext, description=helptext)
-        p.add_argument("inputs", nargs="+", help="folders (recursive), globs, image files, or "
-                       ".txt/.csv/.parquet files listing paths")
-        p.add_argument("--out", required=True, help="where to write the results (a directory)")
-        p.add_argument("--format", choices=FORMATS, help="output format (default: from the "
-                       "--out suffix, else parquet)")
-        p.add_argument("--model", default=default_model,
-                       help=f"built-in model: {', '.join(list_models())} (default "
-                       f"{default_model}), or your own: a model file or module:callable "
-                       "(see 'your own model' below)")
-        p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
-                       help="inference engine (default auto: onnx for the built-in models, the "
-                       "one its format runs on for yours; for --precision int8 or bf16 the "
-                       "fastest installed: openvino, else onnx)")
-        p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
-                       help="how the model runs: python (one process, no Spark), "
-                       "udf (row-at-a-time Spark UDF), pandas (scalar Pandas UDF), "
-                       "iterator (iterator Pandas UDF, "
-                       f"default {DEFAULT_EXECUTION}); see docs/benchmarks.md")
-        p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                       help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
-        p.add_argument("--threads", type=int, help="engine threads per task (default: "
-                       "spark.task.cpus, so concurrent tasks never oversubscribe the cores)")
-        p.add_argument("--extensions", help="comma-separated extensions to pick up from folders "
-                       "and globs (default: jpg,jpeg,png,bmp,gif,webp,tif,tiff)")
-        p.add_argument("--path-col", help="path column of a .csv/.parquet list file")
-        p.add_argument("--label-from", choices=("folder", "filename"),
-                       help="true label from the parent folder or the file-name prefix "
-                       "(cat.1.jpeg -> cat); prints accuracy and a confusion matrix")
-        p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-        p.add_argument("--resume", action="store_true", help="finish an earlier run into the same "
-                       "--out: only inputs not yet in it are processed, no row is written twice")
-        p.add_argument("--chunk-size", type=int, metavar="N", help="images per committed chunk "
-                       "of output (default: 16 tasks per core); a killed run keeps every "
-                       "finished chunk. 0: one chunk")
-        p.add_argument("--fail-on-error", action="store_true",
-                       help="exit with status 1 if any image failed (default: 0, errors are rows)")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        if name == "classify":
-            p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
-            p.add_argument("--mode", choices=MODES, default="copy",
-                           help="how --sort-into places files (default copy; never overwrites)")
-            report_cli.add_classify_arguments(p)
-        add_spark_arguments(p)
-        add_model_arguments(p)
+        _add_job_parser(sub, name, helptext, default_model)
     _add_train_parser(sub)
     add_watch_command(sub)
     add_bench_commands(sub)
     report_cli.add_arguments(sub)
     dedup_cli.add_arguments(sub)
     return parser
+
+
+def _add_job_parser(sub: argparse._SubParsersAction, name: str, helptext: str,
+                    default_model: str) -> None:
+    """The ``classify`` or ``embed`` subcommand."""
+    p = sub.add_parser(name, help=helptext, description=helptext)
+    p.add_argument("inputs", nargs="+", help="folders (recursive), globs, image files, or "
+                   ".txt/.csv/.parquet files listing paths")
+    p.add_argument("--out", required=True, help="where to write the results (a directory)")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the "
+                   "--out suffix, else parquet)")
+    p.add_argument("--model", default=default_model,
+                   help=f"built-in model: {', '.join(list_models())} (default "
+                   f"{default_model}), or your own: a model file or module:callable "
+                   "(see 'your own model' below)")
+    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                   help="inference engine (default auto: onnx for the built-in models, the "
+                   "one its format runs on for yours; for --precision int8 or bf16 the "
+                   "fastest installed: openvino, else onnx)")
+    p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
+                   help="how the model runs: python (one process, no Spark), "
+                   "udf (row-at-a-time Spark UDF), pandas (scalar Pandas UDF), "
+                   "iterator (iterator Pandas UDF, "
+                   f"default {DEFAULT_EXECUTION}); see docs/benchmarks.md")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                   help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
+    p.add_argument("--threads", type=int, help="engine threads per task (default: "
+                   "spark.task.cpus, so concurrent tasks never oversubscribe the cores)")
+    p.add_argument("--extensions", help="comma-separated extensions to pick up from folders "
+                   "and globs (default: jpg,jpeg,png,bmp,gif,webp,tif,tiff)")
+    p.add_argument("--path-col", help="path column of a .csv/.parquet list file")
+    p.add_argument("--label-from", choices=("folder", "filename"),
+                   help="true label from the parent folder or the file-name prefix "
+                   "(cat.1.jpeg -> cat); prints accuracy and a confusion matrix")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--resume", action="store_true", help="finish an earlier run into the same "
+                   "--out: only inputs not yet in it are processed, no row is written twice")
+    p.add_argument("--chunk-size", type=int, metavar="N", help="images per committed chunk "
+                   "of output (default: 16 tasks per core); a killed run keeps every "
+                   "finished chunk. 0: one chunk")
+    p.add_argument("--fail-on-error", action="store_true",
+                   help="exit with status 1 if any image failed (default: 0, errors are rows)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    if name == "classify":
+        p.add_argument("--sort-into", metavar="DIR", help="put each image into DIR/<label>/")
+        p.add_argument("--mode", choices=MODES, default="copy",
+                       help="how --sort-into places files (default copy; never overwrites)")
+        report_cli.add_classify_arguments(p)
+    add_spark_arguments(p)
+    add_model_arguments(p)
 
 
 def _add_train_parser(sub: argparse._SubParsersAction) -> None:
