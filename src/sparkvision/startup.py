@@ -2,11 +2,13 @@
 
 The JVM that PySpark starts writes to the standard error it inherits. Some of what it
 writes cannot be switched off by a log configuration: ``WARNING: Using incubator modules:
-jdk.incubator.vector`` comes from the JVM itself (Spark's launcher always adds that module).
-So while the session starts, file descriptor 2 is a pipe: the JVM inherits it for its whole
-life, and a thread copies each line it writes to the real standard error, except the known
-start-up lines. Everything else (errors Spark logs, a Python worker's traceback) still
-reaches the terminal. ``--verbose`` skips all of this.
+jdk.incubator.vector`` comes from the JVM itself (Spark's launcher always adds that module),
+and MLlib's native-BLAS probe prints ``netlib-blas: JNI_OnLoad: dlopen(libblas.so.3)
+failed`` before it falls back to its Java BLAS. So while the session starts, file
+descriptor 2 is a pipe: the JVM inherits it for its whole life, and a thread copies each
+line it writes to the real standard error, except those known lines. Everything else
+(errors Spark logs, a Python worker's traceback) still reaches the terminal. ``--verbose``
+skips all of this.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ CHATTER = re.compile(
     r"|Setting default log level to"
     r"|To adjust logging level use sc\.setLogLevel"
     r"|Using Spark's default log4j profile"
-    r"|\S+ \S+ WARN NativeCodeLoader: Unable to load native-hadoop library)"
+    r"|\S+ \S+ WARN NativeCodeLoader: Unable to load native-hadoop library"
+    # MLlib (dedup's LSH) trying a system BLAS first; it runs on its Java BLAS without one
+    r"|netlib-\w+: JNI_OnLoad: dlopen\(\S+\) failed)"
 )
 
 

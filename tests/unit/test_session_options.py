@@ -82,6 +82,8 @@ def test_startup_filter_drops_jvm_chatter_and_keeps_the_rest(
 ) -> None:
     child = ("import sys; sys.stderr.write('WARNING: Using incubator modules: "
              "jdk.incubator.vector\\nSetting default log level to \"WARN\".\\n"
+             "netlib-blas: JNI_OnLoad: dlopen(libblas.so.3) failed: libblas.so.3: cannot open "
+             "shared object file: No such file or directory\\n"
              "25/01/01 10:00:00 ERROR Executor: a real error\\n'); sys.stderr.flush()")
     with quiet_jvm_start():
         proc = subprocess.Popen([sys.executable, "-c", child])
@@ -93,6 +95,7 @@ def test_startup_filter_drops_jvm_chatter_and_keeps_the_rest(
         err += capfd.readouterr().err
     assert "ERROR Executor: a real error" in err
     assert "incubator" not in err and "Setting default log level" not in err
+    assert "netlib" not in err
     print("after", file=sys.stderr)  # this process's own stderr is back to normal
     assert "after" in capfd.readouterr().err
 
