@@ -35,6 +35,7 @@ from sparkdaemons import (
     HOST,
     ClusterError,
     check_java,
+    daemon_cli,
     daemon_env,
     daemon_pid,
     failure,
@@ -43,8 +44,10 @@ from sparkdaemons import (
     instances,
     read_json,
     sbin,
+    start_or_reuse,
     state_path,
     stop_daemons,
+    stop_hint,
     wait_for,
     write_json,
 )
@@ -205,55 +208,50 @@ def _status(state_dir: Path) -> tuple[int, str]:
                f"{len(info.get('activeapps', []))} running app(s); UI {cluster.webui_url})")
 
 
-def _up(args: argparse.Namespace, state_dir: Path) -> None:
-    cluster = read_cluster(state_dir)
-    if cluster is not None:
-        print(f"already running (state in {state_dir}); reusing it", file=sys.stderr)
-    else:
-        print(f"starting 1 master + {args.workers} worker(s) on {HOST} (logs in {state_dir}) ...",
-              file=sys.stderr)
-        t0 = time.monotonic()
-        cluster = start_cluster(workers=args.workers, cores_per_worker=args.cores,
-                                memory_per_worker=args.memory, state_dir=state_dir,
-                                port=args.port, timeout=args.timeout)
-        print(f"cluster up in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+def _up(args: argparse.Namespace, state_dir: Path) -> int:
+    cluster = start_or_reuse(
+        read_cluster(state_dir),
+        lambda: start_cluster(workers=args.workers, cores_per_worker=args.cores,
+                              memory_per_worker=args.memory, state_dir=state_dir,
+                              port=args.port, timeout=args.timeout),
+        state_dir=state_dir, what="cluster",
+        starting=f"starting 1 master + {args.workers} worker(s) on {HOST} (logs in "
+                 f"{state_dir}) ...")
     print(f"Spark master UI: {cluster.webui_url}")
     print(f"Use it:  sparkvision classify DIR --master {cluster.master_url}")
-    print(f"Stop it: make cluster-down   (or: {sys.executable} {__file__} down "
-          f"--state-dir {state_dir})")
+    print(stop_hint("cluster-down", __file__, state_dir))
     print(cluster.master_url)
+    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="tools/sparkcluster.py",
-        description=f"Start/stop a local Spark standalone cluster: 1 master + N workers on {HOST}.")
-    parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--state-dir", default=".cluster",
-                        help="pid files, logs, work dirs and cluster.json (default: .cluster)")
+def _down(args: argparse.Namespace, state_dir: Path) -> int:
+    was = read_cluster(state_dir)
+    stop_cluster(state_dir)
+    print(f"stopped the cluster at {was.master_url}" if was else
+          f"not running (no live cluster in {state_dir}); nothing to stop", file=sys.stderr)
+    return 0
+
+
+def _print_status(args: argparse.Namespace, state_dir: Path) -> int:
+    rc, line = _status(state_dir)
+    print(line)
+    return rc
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cores", type=int, default=1, help="cores per worker (default: 1)")
     parser.add_argument("--memory", default="2g", help="memory per worker (default: 2g)")
     parser.add_argument("--port", type=int, default=0, help="master port (default: a free one)")
-    parser.add_argument("--timeout", type=float, default=90, help="seconds to wait (default: 90)")
-    args = parser.parse_args(argv)
-    state_dir = state_path(args.state_dir)
-    try:
-        if args.command == "status":
-            rc, line = _status(state_dir)
-            print(line)
-            return rc
-        if args.command == "down":
-            was = read_cluster(state_dir)
-            stop_cluster(state_dir)
-            print(f"stopped the cluster at {was.master_url}" if was else
-                  f"not running (no live cluster in {state_dir}); nothing to stop", file=sys.stderr)
-            return 0
-        _up(args, state_dir)
-        return 0
-    except ClusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return daemon_cli(
+        argv, prog="tools/sparkcluster.py",
+        description=f"Start/stop a local Spark standalone cluster: 1 master + N workers on {HOST}.",
+        state_dir=".cluster", state_help="pid files, logs, work dirs and cluster.json",
+        timeout=90, add_options=_options,
+        commands={"up": _up, "down": _down, "status": _print_status})
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from sparkdaemons import (
     HOST,
     ClusterError,
     check_java,
+    daemon_cli,
     daemon_env,
     daemon_pid,
     failure,
@@ -42,8 +43,10 @@ from sparkdaemons import (
     log_file,
     read_json,
     sbin,
+    start_or_reuse,
     state_path,
     stop_daemons,
+    stop_hint,
     wait_for,
     write_json,
 )
@@ -145,54 +148,50 @@ def stop_connect(state_dir: Path | str = ".connect") -> None:
         (state_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def _up(args: argparse.Namespace, state_dir: Path) -> None:
-    server = read_connect(state_dir)
-    if server is not None:
-        print(f"already running (state in {state_dir}); reusing it", file=sys.stderr)
-    else:
-        print(f"starting a Spark Connect server on {HOST} ({args.master}; log in {state_dir}) ...",
-              file=sys.stderr)
-        t0 = time.monotonic()
-        server = start_connect(port=args.port, master=args.master, memory=args.memory,
-                               state_dir=state_dir, timeout=args.timeout)
-        print(f"server up in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+def _up(args: argparse.Namespace, state_dir: Path) -> int:
+    server = start_or_reuse(
+        read_connect(state_dir),
+        lambda: start_connect(port=args.port, master=args.master, memory=args.memory,
+                              state_dir=state_dir, timeout=args.timeout),
+        state_dir=state_dir, what="server",
+        starting=f"starting a Spark Connect server on {HOST} ({args.master}; log in "
+                 f"{state_dir}) ...")
     print(f"Log: {server.log}")
     print(f"Use it:  SparkSession.builder.remote('{server.url}').getOrCreate()")
-    print(f"Stop it: make connect-down   (or: {sys.executable} {__file__} down "
-          f"--state-dir {state_dir})")
+    print(stop_hint("connect-down", __file__, state_dir))
     print(server.url)
+    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="tools/sparkconnect.py",
-        description=f"Start/stop a local Spark Connect server on {HOST}.")
-    parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--state-dir", default=".connect",
-                        help="pid file, log, connect.json, warehouse (default: .connect)")
+def _down(args: argparse.Namespace, state_dir: Path) -> int:
+    server = read_connect(state_dir)
+    stop_connect(state_dir)
+    print(f"stopped the server at {server.url}" if server else
+          f"not running (no live server in {state_dir}); nothing to stop", file=sys.stderr)
+    return 0
+
+
+def _status(args: argparse.Namespace, state_dir: Path) -> int:
+    server = read_connect(state_dir)
+    print(f"running: {server.url} (pid {server.pid}; log {server.log})" if server else
+          f"not running (no live server recorded in {state_dir})")
+    return 0 if server else 1
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"gRPC port (default: {DEFAULT_PORT}; 0: a free one)")
     parser.add_argument("--master", default="local[2]", help="where jobs run (default: local[2])")
     parser.add_argument("--memory", default="2g", help="server JVM heap (default: 2g)")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait (default: 120)")
-    args = parser.parse_args(argv)
-    state_dir = state_path(args.state_dir)
-    try:
-        server = read_connect(state_dir)
-        if args.command == "status":
-            print(f"running: {server.url} (pid {server.pid}; log {server.log})" if server else
-                  f"not running (no live server recorded in {state_dir})")
-            return 0 if server else 1
-        if args.command == "down":
-            stop_connect(state_dir)
-            print(f"stopped the server at {server.url}" if server else
-                  f"not running (no live server in {state_dir}); nothing to stop", file=sys.stderr)
-            return 0
-        _up(args, state_dir)
-        return 0
-    except ClusterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return daemon_cli(
+        argv, prog="tools/sparkconnect.py",
+        description=f"Start/stop a local Spark Connect server on {HOST}.",
+        state_dir=".connect", state_help="pid file, log, connect.json, warehouse",
+        timeout=120, add_options=_options,
+        commands={"up": _up, "down": _down, "status": _status})
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ processes are found and checked through /proc.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -271,3 +272,48 @@ def write_json(path: Path, state: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+# --------------------------------------------------------------------------------------------
+# the up / down / status command line of both tools
+
+
+def start_or_reuse(found: Any, start: Callable[[], Any], *, state_dir: Path, starting: str,
+                   what: str) -> Any:
+    """``found`` when a daemon set is already running, else what ``start()`` returns; says
+    which on standard error (with ``starting`` first and the start-up time after)."""
+    if found is not None:
+        print(f"already running (state in {state_dir}); reusing it", file=sys.stderr)
+        return found
+    print(starting, file=sys.stderr)
+    t0 = time.monotonic()
+    started = start()
+    print(f"{what} up in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    return started
+
+
+def stop_hint(make_target: str, tool: str, state_dir: Path) -> str:
+    """The line telling how to stop it: the make target, or the tool itself."""
+    return (f"Stop it: make {make_target}   (or: {sys.executable} {tool} down "
+            f"--state-dir {state_dir})")
+
+
+def daemon_cli(argv: list[str] | None, *, prog: str, description: str, state_dir: str,
+               state_help: str, timeout: float,
+               add_options: Callable[[argparse.ArgumentParser], None],
+               commands: dict[str, Callable[[argparse.Namespace, Path], int]]) -> int:
+    """Parse ``up``/``down``/``status`` with ``--state-dir``, ``--timeout`` and the tool's
+    own options, run the command; a :class:`ClusterError` is one ``error:`` line and 1."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("command", choices=list(commands))
+    parser.add_argument("--state-dir", default=state_dir, help=f"{state_help} (default: "
+                        f"{state_dir})")
+    add_options(parser)
+    parser.add_argument("--timeout", type=float, default=timeout,
+                        help=f"seconds to wait (default: {timeout:g})")
+    args = parser.parse_args(argv)
+    try:
+        return commands[args.command](args, state_path(args.state_dir))
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
