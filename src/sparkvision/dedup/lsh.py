@@ -64,14 +64,20 @@ def threshold_distance(threshold: float) -> float:
 
 
 def normalised(frame, column: str = "embedding"):
-    """``frame`` with ``e``: ``column`` divided by its L2 norm (zero vectors dropped)."""
+    """``frame`` with ``e``: ``column`` divided by its L2 norm (zero vectors dropped).
+
+    MLlib's ``Normalizer`` does the division: a ``transform`` lambda that divides by a norm
+    column gets that column's ``aggregate`` inlined into it by the optimizer, which then
+    sums every vector once per element (100 s instead of 1 s for 10,000 vectors of 1280).
+    """
+    from pyspark.ml.feature import Normalizer
+    from pyspark.ml.functions import array_to_vector, vector_to_array
     from pyspark.sql import functions as F
 
     norm = F.sqrt(F.aggregate(F.col(column), F.lit(0.0), lambda acc, x: acc + x * x))
-    return (frame.withColumn("_norm", norm).where(F.col("_norm") > 0)
-            .withColumn("e", F.transform(F.col(column),
-                                         lambda x: (x / F.col("_norm")).cast("float")))
-            .drop("_norm"))
+    kept = frame.where(norm > 0).withColumn("_v", array_to_vector(F.col(column)))
+    unit = Normalizer(inputCol="_v", outputCol="_u", p=2.0).transform(kept)
+    return unit.withColumn("e", vector_to_array(F.col("_u"), "float32")).drop("_v", "_u")
 
 
 def near_pairs(vectors, threshold: float, *, dim: int, method: str = "banded",
