@@ -72,7 +72,10 @@ def pattern_image(kind: str, seed: int, size: tuple[int, int] = (160, 120)) -> I
         mask = (np.hypot(xx - cx, yy - cy) // period) % 2 == 0
     else:
         raise ValueError(f"unknown pattern {kind!r}; expected one of {PATTERNS}")
-    fg, bg = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    # the background differs from the foreground by 96..159 in every channel (mod 256), so no
+    # draw is a near-blank picture that no classifier could place
+    fg = rng.integers(0, 256, 3)
+    bg = (fg + rng.integers(96, 160, 3)) % 256
     arr = np.where(mask[..., None], fg, bg).astype(np.uint8)
     return Image.fromarray(arr)
 

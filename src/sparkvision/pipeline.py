@@ -36,7 +36,7 @@ from .sinks import format_for, sort_into, write_table
 from .sinks.tables import read_table
 from .sources import input_column, label_from_path, paths_frame, resolve_inputs
 from .sources.spark_images import is_image_struct
-from .spark import default_parallelism, get_session, is_connect, task_cpus
+from .spark import batch_session, default_parallelism, is_connect, task_cpus
 from .udfs import make_udf
 from .workers import check_workers, worker_setup_error
 
@@ -169,9 +169,8 @@ def resume_inputs(spark: Any, run: RunConfig, info: dict[str, Any], paths: list[
 def job_session(run: RunConfig) -> Any:
     """The SparkSession a run uses (``run.master``, or Spark Connect at ``run.remote``),
     with Arrow batches sized for its model batches and the run's ``--conf`` settings."""
-    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * run.batch_size, 64)),
-            **dict(run.conf)}
-    return get_session(run.master, remote=run.remote, conf=conf, verbose=run.verbose)
+    return batch_session(run.batch_size, run.master, remote=run.remote, conf=run.conf,
+                         verbose=run.verbose)
 
 
 def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[str],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -32,6 +32,15 @@ SESSION_DEFAULTS = {
     "spark.sql.execution.arrow.maxBytesPerBatch": str(ARROW_MAX_BYTES),
     "spark.sql.execution.python.udf.maxBytesPerBatch": str(ARROW_MAX_BYTES),
 }
+
+
+def batch_session(batch_size: int, master: str | None = None, *, remote: str | None = None,
+                  conf: Iterable[tuple[str, str]] = (), verbose: bool = False) -> Any:
+    """:func:`get_session` for a job that runs a model in batches of ``batch_size``: Arrow
+    batches hold four model batches (at least 64 rows); the caller's ``conf`` comes last."""
+    settings = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * batch_size, 64)),
+                **dict(conf)}
+    return get_session(master, remote=remote, conf=settings, verbose=verbose)
 
 
 def get_session(master: str | None = None, *, remote: str | None = None,

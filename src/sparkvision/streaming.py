@@ -155,12 +155,10 @@ def run_watch(model: ModelRequest, config: WatchConfig, *,
     from pyspark.sql import functions as F
 
     from .pipeline import apply_model, resolve_request
-    from .spark import get_session, task_cpus
+    from .spark import batch_session, task_cpus
 
-    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * config.batch_size, 64)),
-            **dict(config.conf)}
-    spark = get_session(config.master, remote=config.remote, conf=conf,
-                        verbose=config.verbose)
+    spark = batch_session(config.batch_size, config.master, remote=config.remote,
+                          conf=config.conf, verbose=config.verbose)
     spec = resolve_request(model, threads=task_cpus(spark), spark=spark)
     settings = {"task": model.task, "model": spec.name, "format": config.format,
                 "input": _absolute(config.input_dir), "out": _absolute(config.out)}

@@ -56,7 +56,7 @@ def test_train_writes_an_open_model_folder_and_its_report(trained, capsys):
 
 def test_classify_with_the_trained_model_sorts_new_photos(trained, tmp_path):
     _, model_dir = trained
-    photos = write_patterns(str(tmp_path / "new"), 4, seed=500)
+    photos = write_patterns(str(tmp_path / "new"), 6, seed=500)
     out, sorted_dir = str(tmp_path / "preds"), str(tmp_path / "sorted")
     assert main(["classify", str(tmp_path / "new"), "--model", model_dir, "--out", out,
                  "--label-from", "folder", "--sort-into", sorted_dir, "--quiet"]) == 0

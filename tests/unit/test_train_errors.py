@@ -25,7 +25,7 @@ def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, monkeypatch, c
     import sparkvision.pipeline
 
     # Another test may have left a shared session active: refuse any new session or job.
-    for name in ("run_job", "job_session", "get_session"):
+    for name in ("run_job", "job_session", "batch_session"):
         monkeypatch.setattr(sparkvision.pipeline, name, _refuse_spark)
     photos = tmp_path / "photos"
     args = ["--label-from", "folder"]

@@ -68,7 +68,7 @@ class DedupJob:
 
 def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     """Run ``job`` and return its summary (also written as ``OUT/_summary.json``)."""
-    from ..spark import default_parallelism, get_session
+    from ..spark import batch_session, default_parallelism
     from .components import connected_components, materialise
     from .files import with_file_facts
     from .lsh import LshParams, near_pairs, normalised
@@ -83,10 +83,8 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
 
     fmt = format_for(job.out, job.format)
     check_writable(job.out, "overwrite" if job.overwrite else "errorifexists")
-    conf = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * job.batch_size, 64)),
-            **dict(job.conf)}
-    spark = spark or get_session(job.master, remote=job.remote, conf=conf,
-                                 verbose=job.verbose)
+    spark = spark or batch_session(job.batch_size, job.master, remote=job.remote,
+                                   conf=job.conf, verbose=job.verbose)
     clock = _Clock()
     vectors = _read_vectors(spark, job.vectors) if job.vectors else None
     files = materialise(with_file_facts(_input_paths(spark, job, vectors)))
