@@ -23,7 +23,9 @@ class HeadFit:
     features: int
     trained_on: int
     cv_accuracy: float
+    cv_log_loss: float
     by_reg: dict[str, float]
+    log_loss_by_reg: dict[str, float]
     cv_confusion: dict[str, dict[str, int]]
     holdout_accuracy: float | None = None
     holdout_confusion: dict[str, dict[str, int]] | None = None
@@ -46,15 +48,23 @@ def logistic_regression(reg: float, max_iter: int) -> Any:
 
 def fit_head(frame: Any, classes: list[str], *, folds: int, holdout: float,
              max_iter: int) -> HeadFit:
-    """Cross-validate the regularisation, then fit the head on all training rows."""
+    """Cross-validate the regularisation, then fit the head on all training rows.
+
+    The strength with the lowest out-of-fold log-loss wins (ties: the stronger). Accuracy
+    alone ties on most small sets, and the strongest L2 among equals shrinks every score:
+    on catdog-dev all four strengths label 99-100 % right out of fold, and the mean top score
+    goes from 0.99 at 1e-3 to 0.88 at 1 while log-loss goes from 0.015 to 0.136. The lowest
+    log-loss gives scores that mean what they say, which the report's "least confident" and
+    any threshold on ``score`` rely on.
+    """
     data = _ml_frame(frame, classes, folds, holdout).cache()
     try:
         train = data.where("not holdout")
-        scores, oof = {}, {}
+        scores, losses, oof = {}, {}, {}
         for reg in REG_GRID:
-            pairs = _cross_validate(train, reg, folds, max_iter)
+            pairs, losses[reg] = _cross_validate(train, reg, folds, max_iter)
             scores[reg], oof[reg] = _accuracy(pairs), pairs
-        best = max(REG_GRID, key=lambda r: (scores[r], r))  # ties: the stronger L2
+        best = min(REG_GRID, key=lambda r: (round(losses[r], 6), -r))
         model = logistic_regression(best, max_iter).fit(train)
         if model.numClasses != len(classes):
             raise ConfigError(
@@ -66,6 +76,8 @@ def fit_head(frame: Any, classes: list[str], *, folds: int, holdout: float,
             bias=model.interceptVector.toArray().astype(np.float32), reg=best,
             features=int(model.numFeatures), trained_on=train.count(),
             cv_accuracy=scores[best], by_reg={f"{r:g}": scores[r] for r in REG_GRID},
+            cv_log_loss=losses[best],
+            log_loss_by_reg={f"{r:g}": round(losses[r], 6) for r in REG_GRID},
             cv_confusion=_confusion(oof[best], classes),
         )
         if holdout:
@@ -94,13 +106,29 @@ def _ml_frame(frame: Any, classes: list[str], folds: int, holdout: float) -> Any
 
 
 def _cross_validate(train: Any, reg: float, folds: int,
-                    max_iter: int) -> list[tuple[int, int, int]]:
-    """Out-of-fold ``(true, predicted, count)`` for one regularisation strength."""
+                    max_iter: int) -> tuple[list[tuple[int, int, int]], float]:
+    """Out-of-fold ``(true, predicted, count)`` and mean log-loss (natural log) for one
+    regularisation strength."""
     pairs: list[tuple[int, int, int]] = []
+    loss = 0.0
     for fold in range(folds):
         fitted = logistic_regression(reg, max_iter).fit(train.where(f"fold != {fold}"))
-        pairs += _pairs(fitted.transform(train.where(f"fold = {fold}")))
-    return pairs
+        predicted = fitted.transform(train.where(f"fold = {fold}"))
+        pairs += _pairs(predicted)
+        loss += _log_loss_sum(predicted)
+    total = sum(n for _, _, n in pairs)
+    return pairs, loss / total if total else 0.0
+
+
+def _log_loss_sum(predicted: Any) -> float:
+    """The sum over rows of -log(the probability given to the true class), each
+    probability floored at 1e-15."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    p_true = vector_to_array(F.col("probability"))[F.col("label").cast("int")]
+    row = predicted.select(F.sum(-F.log(F.greatest(p_true, F.lit(1e-15)))).alias("s")).first()
+    return float(row["s"] or 0.0)
 
 
 def _pairs(predicted: Any) -> list[tuple[int, int, int]]:

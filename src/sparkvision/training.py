@@ -6,11 +6,11 @@
    same executions, errors and progress) into ``MODEL_DIR/features``; images that fail are
    reported and left out.
 3. Spark MLlib fits a multinomial ``LogisticRegression`` (L2, on the features as they are:
-   see :func:`sparkvision.head_fit.logistic_regression`). The
-   regularisation is chosen by k-fold cross-validation on the training rows only (folds by
+   see :func:`sparkvision.head_fit.logistic_regression`). The regularisation is chosen by
+   k-fold cross-validation on the training rows only (lowest out-of-fold log-loss; folds by
    a hash of the path); the out-of-fold predictions of the chosen one give the reported
-   accuracy and confusion matrix. ``holdout`` keeps a share of the images out of all of
-   it and measures the final model on them.
+   accuracy and confusion matrix. ``holdout`` keeps a share of the images out of all of it
+   and measures the final model on them.
 4. The head's weights, a card, the backbone's identity and hash, and ``report.json`` are
    written into ``MODEL_DIR`` (:mod:`sparkvision.models.trained`).
 """
@@ -176,8 +176,9 @@ def render_report(report: dict[str, Any], out: str) -> str:
         f"classes: {counts}",
         f"trained on {report['trained_on']} images ({report['features']} features of "
         f"{report['backbone']}); regularisation {report['regularisation']:g} chosen by "
-        f"{report['folds']}-fold cross-validation",
-        f"cross-validated accuracy: {report['cv_accuracy']:.1%}",
+        f"{report['folds']}-fold cross-validation (lowest log-loss)",
+        f"cross-validated accuracy: {report['cv_accuracy']:.1%}, log-loss "
+        f"{report['cv_log_loss']:.3f}",
         render_confusion(report["cv_confusion"]),
     ]
     if report.get("holdout_accuracy") is not None:
@@ -212,6 +213,7 @@ def fit_and_save(frame: Any, config: TrainConfig, backbone_options: dict[str, An
         "backbone_sha256": backbone.sha256, "features": fit.features,
         "regularisation": fit.reg, "folds": config.folds, "cv_accuracy": fit.cv_accuracy,
         "cv_accuracy_by_reg": fit.by_reg, "cv_confusion": fit.cv_confusion,
+        "cv_log_loss": round(fit.cv_log_loss, 6), "cv_log_loss_by_reg": fit.log_loss_by_reg,
         "holdout": config.holdout, "holdout_accuracy": fit.holdout_accuracy,
         "holdout_confusion": fit.holdout_confusion, "trained_on": fit.trained_on,
         "failed_images": [{"path": p, "error_kind": k, "error": e} for p, k, e in failed],

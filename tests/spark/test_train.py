@@ -46,6 +46,11 @@ def test_train_writes_an_open_model_folder_and_its_report(trained, capsys):
     # the three patterns are easy, but a fold of ~8 images may miss one or two
     assert report["cv_accuracy"] >= 0.8 and report["regularisation"] in (1e-3, 1e-2, 1e-1, 1.0)
     assert set(report["cv_confusion"]) == set(PATTERNS)
+    # the strength with the lowest out-of-fold log-loss is the one chosen
+    losses = report["cv_log_loss_by_reg"]
+    assert set(losses) == {"0.001", "0.01", "0.1", "1"} and all(v > 0 for v in losses.values())
+    assert losses[f"{report['regularisation']:g}"] == min(losses.values())
+    assert report["cv_log_loss"] == pytest.approx(min(losses.values()), abs=1e-6)
     assert report["holdout_accuracy"] is not None
     (failed,) = report["failed_images"]  # reported and left out, never a crash
     assert failed["path"].endswith("rings.broken.jpg") and failed["error_kind"]
@@ -76,6 +81,18 @@ def test_fused_classify_equals_embed_then_the_head_by_hand(trained, tmp_path):
         by_hand = softmax(np.stack(vectors["embedding"]) @ head["weights"].T + head["bias"])
     np.testing.assert_allclose(np.stack(fused["scores"]), by_hand, atol=1e-5)
     assert list(fused["label"]) == [sorted(PATTERNS)[i] for i in by_hand.argmax(1)]
+
+
+def test_log_loss_sums_minus_log_the_probability_of_the_true_class(spark):
+    from pyspark.ml.linalg import Vectors
+
+    from sparkvision.head_fit import _log_loss_sum
+
+    rows = [(Vectors.dense([0.9, 0.1]), 0.0), (Vectors.dense([0.2, 0.8]), 0.0),
+            (Vectors.dense([0.3, 0.7]), 1.0), (Vectors.dense([1.0, 0.0]), 1.0)]
+    frame = spark.createDataFrame(rows, ["probability", "label"])
+    expected = -(np.log(0.9) + np.log(0.2) + np.log(0.7) + np.log(1e-15))  # 0 is floored
+    assert _log_loss_sum(frame) == pytest.approx(expected)
 
 
 def test_a_changed_backbone_is_refused(trained, tmp_path):
