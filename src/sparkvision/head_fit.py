@@ -90,19 +90,32 @@ def fit_head(frame: Any, classes: list[str], *, folds: int, holdout: float,
 
 
 def _ml_frame(frame: Any, classes: list[str], folds: int, holdout: float) -> Any:
-    """``features`` (an ML vector), ``label`` (class index), ``fold`` and ``holdout``,
-    both decided by hashes of the path, so a rerun splits the same way."""
+    """``features`` (an ML vector), ``label`` (class index), ``fold`` and ``holdout``, both
+    stratified: each class gives ``round(holdout * its count)`` images to the holdout and
+    deals the rest round-robin over the folds, in the order of a hash of the path, so a
+    rerun on the same images splits the same way.
+
+    A plain hash per row can leave a small class out of a fold's training rows (6 training
+    photos of a class all fell into one of 3 folds: none of them could be predicted).
+    """
     from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     index = F.create_map(*[F.lit(x) for i, c in enumerate(classes) for x in (c, float(i))])
-    held = (F.abs(F.xxhash64(F.lit("holdout"), "path")) % 1000) < F.lit(int(holdout * 1000))
-    return frame.select(
+    rows = frame.select(
         array_to_vector(F.col("embedding")).alias("features"),
-        index[F.col("label_true")].alias("label"),
-        (F.abs(F.xxhash64("path")) % folds).alias("fold"),
-        held.alias("holdout"),
+        index[F.col("label_true")].alias("label"), "path",
+        F.xxhash64(F.lit("holdout"), "path").alias("_held_order"),
+        F.xxhash64("path").alias("_fold_order"),
     )
+    by_class = Window.partitionBy("label")
+    held_rank = F.row_number().over(by_class.orderBy("_held_order", "path")) - 1
+    rows = rows.withColumn(
+        "holdout", held_rank < F.round(F.count(F.lit(1)).over(by_class) * F.lit(holdout)))
+    fold_rank = F.row_number().over(
+        Window.partitionBy("label", "holdout").orderBy("_fold_order", "path")) - 1
+    return rows.select("features", "label", (fold_rank % folds).alias("fold"), "holdout")
 
 
 def _cross_validate(train: Any, reg: float, folds: int,

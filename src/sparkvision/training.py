@@ -7,10 +7,10 @@
    reported and left out.
 3. Spark MLlib fits a multinomial ``LogisticRegression`` (L2, on the features as they are:
    see :func:`sparkvision.head_fit.logistic_regression`). The regularisation is chosen by
-   k-fold cross-validation on the training rows only (lowest out-of-fold log-loss; folds by
-   a hash of the path); the out-of-fold predictions of the chosen one give the reported
-   accuracy and confusion matrix. ``holdout`` keeps a share of the images out of all of it
-   and measures the final model on them.
+   k-fold cross-validation on the training rows only (lowest out-of-fold log-loss; folds
+   stratified by class, in the order of a hash of the path); the out-of-fold predictions of
+   the chosen one give the reported accuracy and confusion matrix. ``holdout`` keeps that
+   share of each class out of all of it and measures the final model on them.
 4. The head's weights, a card, the backbone's identity and hash, and ``report.json`` are
    written into ``MODEL_DIR`` (:mod:`sparkvision.models.trained`).
 """

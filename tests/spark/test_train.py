@@ -42,8 +42,10 @@ def test_train_writes_an_open_model_folder_and_its_report(trained, capsys):
         report = json.load(fh)
     assert report["classes"] == sorted(PATTERNS)
     assert report["counts"] == {"checks": 10, "rings": 11, "stripes": 10}
-    # folds and holdout follow hashes of the paths (which hold pytest's temporary folder):
-    # the three patterns are easy, but a fold of ~8 images may miss one or two
+    # the holdout takes round(25 %) of each class: 3 of 10 (the broken ring is left out)
+    assert report["trained_on"] == 21
+    # the folds follow hashes of the paths (which hold pytest's temporary folder), stratified:
+    # the three patterns are easy, but a fold of 7 training photos may miss one or two
     assert report["cv_accuracy"] >= 0.8 and report["regularisation"] in (1e-3, 1e-2, 1e-1, 1.0)
     assert set(report["cv_confusion"]) == set(PATTERNS)
     # the strength with the lowest out-of-fold log-loss is the one chosen
@@ -81,6 +83,24 @@ def test_fused_classify_equals_embed_then_the_head_by_hand(trained, tmp_path):
         by_hand = softmax(np.stack(vectors["embedding"]) @ head["weights"].T + head["bias"])
     np.testing.assert_allclose(np.stack(fused["scores"]), by_hand, atol=1e-5)
     assert list(fused["label"]) == [sorted(PATTERNS)[i] for i in by_hand.argmax(1)]
+
+
+def test_holdout_and_folds_are_stratified_by_class_and_repeatable(spark):
+    from sparkvision.head_fit import _ml_frame
+
+    sizes = {"a": 10, "b": 7, "c": 30}
+    rows = [(f"/p/{c}/{i}.jpg", c, [float(i), 1.0]) for c, n in sizes.items() for i in range(n)]
+    frame = spark.createDataFrame(rows, "path string, label_true string, embedding array<float>")
+    split = _ml_frame(frame, sorted(sizes), 3, 0.25).select("label", "fold", "holdout")
+    got = pd.DataFrame(split.collect(), columns=["label", "fold", "holdout"])
+    for index, (name, n) in enumerate(sorted(sizes.items())):
+        mine = got[got["label"] == index]
+        assert mine["holdout"].sum() == int(n * 0.25 + 0.5), name  # Spark rounds half up
+        per_fold = mine[~mine["holdout"]]["fold"].value_counts()
+        assert set(per_fold.index) == {0, 1, 2} and per_fold.max() - per_fold.min() <= 1, name
+    again = pd.DataFrame(split.collect(), columns=["label", "fold", "holdout"])
+    pd.testing.assert_frame_equal(got.sort_values(list(got)).reset_index(drop=True),
+                                  again.sort_values(list(got)).reset_index(drop=True))
 
 
 def test_log_loss_sums_minus_log_the_probability_of_the_true_class(spark):
