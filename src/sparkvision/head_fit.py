@@ -57,7 +57,13 @@ def fit_head(frame: Any, classes: list[str], *, folds: int, holdout: float,
     log-loss gives scores that mean what they say, which the report's "least confident" and
     any threshold on ``score`` rely on.
     """
-    data = _ml_frame(frame, classes, folds, holdout).cache()
+    from .spark import default_parallelism
+
+    # the split's windows leave spark.sql.shuffle.partitions partitions (200 on a Connect
+    # server): every LBFGS iteration of every fit is a job over them, so the few rows (one
+    # per image) go back to one partition per core first
+    split = _ml_frame(frame, classes, folds, holdout)
+    data = split.coalesce(default_parallelism(frame.sparkSession)).cache()
     try:
         train = data.where("not holdout")
         scores, losses, oof = {}, {}, {}
