@@ -108,13 +108,15 @@ def test_holdout_and_folds_are_stratified_by_class_and_repeatable(spark):
 def test_log_loss_sums_minus_log_the_probability_of_the_true_class(spark):
     from pyspark.ml.linalg import Vectors
 
-    from sparkvision.head_fit import _log_loss_sum
+    from sparkvision.head_fit import _scored
 
-    rows = [(Vectors.dense([0.9, 0.1]), 0.0), (Vectors.dense([0.2, 0.8]), 0.0),
-            (Vectors.dense([0.3, 0.7]), 1.0), (Vectors.dense([1.0, 0.0]), 1.0)]
-    frame = spark.createDataFrame(rows, ["probability", "label"])
+    rows = [(Vectors.dense([0.9, 0.1]), 0.0, 0.0), (Vectors.dense([0.2, 0.8]), 0.0, 1.0),
+            (Vectors.dense([0.3, 0.7]), 1.0, 1.0), (Vectors.dense([1.0, 0.0]), 1.0, 0.0)]
+    frame = spark.createDataFrame(rows, ["probability", "label", "prediction"])
     expected = -(np.log(0.9) + np.log(0.2) + np.log(0.7) + np.log(1e-15))  # 0 is floored
-    assert _log_loss_sum(frame) == pytest.approx(expected)
+    pairs, loss = _scored(frame)
+    assert loss == pytest.approx(expected)
+    assert sorted(pairs) == [(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)]
 
 
 def test_a_changed_backbone_is_refused(trained, tmp_path):
