@@ -20,10 +20,10 @@ import numpy as np
 
 from sparkvision.config import Preprocess
 from sparkvision.imaging import prepare_batch
-from sparkvision.models.efficientnet import export_torch_onnx
-from sparkvision.models.export import ensure_onnx
+from sparkvision.models.builtin.efficientnet import export_torch_onnx
+from sparkvision.models.builtin.export import ensure_onnx
 from sparkvision.models.heads import apply_head
-from sparkvision.models.onnx_loader import session
+from sparkvision.models.loaders.onnx_loader import session
 
 
 def _outputs(sess, batch: np.ndarray) -> list[np.ndarray]:

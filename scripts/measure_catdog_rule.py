@@ -7,7 +7,7 @@ preprocessing; the rules are then applied to the saved softmax probabilities:
 
 * ``old (>= 0.5)``: ``cat`` if the cat-group sum is at least 0.5, ``dog`` if the dog-group
   sum is, else ``other`` (the rule before the threshold was lowered);
-* ``new t=T``: :func:`sparkvision.models.imagenet.catdog` at threshold ``T``: the larger
+* ``new t=T``: :func:`sparkvision.models.builtin.imagenet.catdog` at threshold ``T``: the larger
   group sum wins, ``other`` only when that sum is below ``T``.
 
 Printed as markdown: the accuracy of every rule per folder (and over all folders
@@ -39,7 +39,7 @@ from sparkvision.errors import InputError
 from sparkvision.executor import get_engine
 from sparkvision.imaging import prepare_batch
 from sparkvision.models import resolve_model
-from sparkvision.models.imagenet import (
+from sparkvision.models.builtin.imagenet import (
     CAT_CLASSES,
     DOG_CLASSES,
     OTHER_THRESHOLD,
@@ -47,8 +47,8 @@ from sparkvision.models.imagenet import (
     softmax,
     topk,
 )
-from sparkvision.sources.files import resolve_inputs
-from sparkvision.sources.reader import read_image_bytes
+from sparkvision.storage.listing import resolve_inputs
+from sparkvision.storage.reader import read_image_bytes
 
 DEFAULT_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 ANSWERS = ("cat", "dog", "other")

@@ -26,8 +26,8 @@ def main() -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
     from drawing import write_images
     from sparkvision.config import ModelRequest, RunConfig
-    from sparkvision.pipeline import run_job
-    from sparkvision.spark import get_session
+    from sparkvision.jobs.pipeline import run_job
+    from sparkvision.runtime.session import get_session
 
     folder = os.path.join(args.workdir, "images")
     if not os.path.isdir(folder):

@@ -22,7 +22,7 @@ from PIL import Image
 from sparkvision.executor import get_engine
 from sparkvision.imaging import decode_image, to_array
 from sparkvision.models import resolve_model
-from sparkvision.models.imagenet import softmax
+from sparkvision.models.builtin.imagenet import softmax
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ DEFAULT_PHOTOS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "
 def batch_of(photos: str, size: int, pre) -> np.ndarray:
     from sparkvision.imaging import prepare_batch
     from sparkvision.sources import resolve_inputs
-    from sparkvision.sources.reader import read_image_bytes
+    from sparkvision.storage.reader import read_image_bytes
 
     paths = sorted(resolve_inputs([photos]))[:size]
     batch, _, _ = prepare_batch([read_image_bytes(p) for p in paths], pre)
@@ -38,10 +38,10 @@ def batch_of(photos: str, size: int, pre) -> np.ndarray:
 
 def files() -> dict[str, str]:
     """fp32 and both int8 formats of the built-in network."""
-    from sparkvision.fileutil import file_sha256
     from sparkvision.models import resolve_model
-    from sparkvision.models.calibration import builtin_calibration
-    from sparkvision.models.quantize import quantize
+    from sparkvision.models.int8.calibration import builtin_calibration
+    from sparkvision.models.int8.quantize import quantize
+    from sparkvision.storage.files import file_sha256
 
     spec = resolve_model("imagenet")
     calibration = builtin_calibration()
@@ -53,7 +53,7 @@ def files() -> dict[str, str]:
 
 
 def ort_engine(path: str):
-    from sparkvision.models.onnx_loader import session
+    from sparkvision.models.loaders.onnx_loader import session
 
     sess = session(path, threads=1, device="cpu")
     name = sess.get_inputs()[0].name

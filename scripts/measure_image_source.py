@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 from PIL import Image
 
 import sparkvision as sv
-from sparkvision.spark import get_session
+from sparkvision.runtime.session import get_session
 
 
 def name(uri: str) -> str:

@@ -116,8 +116,8 @@ def main() -> None:
 
     from sparkvision import classify
     from sparkvision.config import DEFAULT_BATCH_SIZE, ModelRequest, RunConfig
-    from sparkvision.pipeline import job_session, run_job
-    from sparkvision.spark import get_session
+    from sparkvision.jobs.pipeline import job_session, run_job
+    from sparkvision.runtime.session import get_session
 
     batch = args.batch_size or DEFAULT_BATCH_SIZE
     images = os.path.join(args.workdir, "images")

@@ -11,7 +11,7 @@ Runs the built-in model over a folder of labelled photos (``<folder>/cat/*`` and
 * how well the activations entering each BatchNorm layer match the running mean/variance
   stored in the weights (those were accumulated on the training inputs, so the right
   normalisation gives ratios near 1; the wrong one is off by its scale factor),
-* accuracy of the ``catdog`` rule from :mod:`sparkvision.models.imagenet`, and of the
+* accuracy of the ``catdog`` rule from :mod:`sparkvision.models.builtin.imagenet`, and of the
   naive rule (domestic cats only), with the photos each gets wrong and their top-5.
 
 Nothing is written: the photos stay where they are. Usage::
@@ -31,10 +31,10 @@ from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parents[1]
 try:
-    from sparkvision.models import imagenet
+    import sparkvision.models.builtin.imagenet as imagenet
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
-    from sparkvision.models import imagenet
+    import sparkvision.models.builtin.imagenet as imagenet
 
 NORMALISATIONS = {
     # name: (mean, std) applied to pixel values in 0..255

@@ -22,7 +22,7 @@ def _isolated_cache(tmp_path_factory):
 def spark():
     """One local session (2 cores) for every Spark test."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from sparkvision.spark import get_session
+    from sparkvision.runtime.session import get_session
 
     session = get_session("local[2]", app_name="sparkvision-tests")
     yield session

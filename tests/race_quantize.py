@@ -11,8 +11,8 @@ import os
 def race(barrier, results, cache: str, model: str, folder: str) -> None:
     os.environ["SPARKVISION_CACHE"] = cache
     from sparkvision.models import resolve_model
-    from sparkvision.models.calibration import user_calibration
-    from sparkvision.models.quantize import quantize
+    from sparkvision.models.int8.calibration import user_calibration
+    from sparkvision.models.int8.quantize import quantize
 
     spec = resolve_model(model, labels=("a", "b", "c"))
     calibration = user_calibration(folder)

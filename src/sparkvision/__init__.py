@@ -5,9 +5,9 @@
 ['catdog', 'efficientnet-lite0']
 """
 
-from .api import classify, embed, predict_udf, train
-from .config import ModelRequest, ModelSpec, Preprocess, RunConfig
-from .errors import (
+from sparkvision.api import classify, embed, predict_udf, train
+from sparkvision.config import ModelRequest, ModelSpec, Preprocess, RunConfig
+from sparkvision.errors import (
     ConfigError,
     InputError,
     MissingExtraError,
@@ -15,8 +15,8 @@ from .errors import (
     OutputError,
     SparkVisionError,
 )
-from .models import list_models, resolve_model
-from .training import TrainedModel
+from sparkvision.models import list_models, resolve_model
+from sparkvision.train.training import TrainedModel
 
 __version__ = "0.1.0"
 

@@ -6,15 +6,15 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from .config import DEFAULT_BATCH_SIZE, ModelSpec
-from .errors import ConfigError
-from .models import resolve_model
-from .pipeline import BATCHES_PER_TASK, apply_model
-from .sources import paths_frame, resolve_inputs
-from .spark import get_session, task_cpus
-from .training import TrainedModel
-from .udfs import iterator_udf
-from .workers import check_workers
+from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
+from sparkvision.errors import ConfigError
+from sparkvision.jobs.pipeline import BATCHES_PER_TASK, apply_model
+from sparkvision.models import resolve_model
+from sparkvision.runtime.session import get_session, task_cpus
+from sparkvision.runtime.workers import check_workers
+from sparkvision.sources import paths_frame, resolve_inputs
+from sparkvision.train.training import TrainedModel
+from sparkvision.udfs import iterator_udf
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -168,7 +168,7 @@ def train(
     **model_options: Any,
 ) -> TrainedModel:
     """Fit a classifier for your own labels on ``model``'s embeddings, on Spark MLlib
-    (see :mod:`sparkvision.training`), and return it, saved in ``out`` (default: a new
+    (see :mod:`sparkvision.train.training`), and return it, saved in ``out`` (default: a new
     folder in the cache). The result works as ``model=`` everywhere.
 
     ``data`` is a DataFrame of images with a ``label_col``, or folders/paths whose labels
@@ -178,8 +178,8 @@ def train(
         sv.classify(df, model=clf)
         clf.evaluate("other-photos/", label_from="folder")["accuracy"]
     """
-    from .config import RunConfig, cache_dir
-    from .training import TrainConfig, train_from_frame, train_from_paths
+    from sparkvision.config import RunConfig, cache_dir
+    from sparkvision.train.training import TrainConfig, train_from_frame, train_from_paths
 
     if (label_col is None) == (label_from is None):
         raise ConfigError("train needs exactly one of label_col= (a DataFrame) or label_from=")

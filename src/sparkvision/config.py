@@ -14,10 +14,10 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
-from .errors import ConfigError
+from sparkvision.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .models.shipping import Artifact, Shipped
+    from sparkvision.runtime.shipping import Artifact, Shipped
 
 Layout = Literal["nchw", "nhwc"]
 #: What runs the network: ONNX Runtime, PyTorch, Keras 3 (on its torch backend), or
@@ -105,13 +105,13 @@ class ModelSpec:
 
     Built on the driver by :func:`sparkvision.models.resolve_model` for every model alike
     (the built-in ones are an ONNX file or a state dict plus a card, see
-    :mod:`sparkvision.models.builtin`) and turned into a live engine on the worker by
+    :mod:`sparkvision.models.builtin.catalog`) and turned into a live engine on the worker by
     :func:`sparkvision.models.registry.build_engine`:
 
     - ``format`` and ``engine`` pick the loader (one module per pair, see the registry);
     - ``artifact`` is the file the workers load (with ``artifact_sha256`` to check it),
       ``shipped`` the broadcast of its bytes or the file added to the session when
-      workers cannot read it (:mod:`sparkvision.models.shipping`), ``arch`` the
+      workers cannot read it (:mod:`sparkvision.runtime.shipping`), ``arch`` the
       ``"module:callable"`` (or a pickled callable, :mod:`sparkvision.models.capture`)
       that builds a torch network;
     - ``output_name`` picks the output the head reads (an ONNX output, a Keras layer, an

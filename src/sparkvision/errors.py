@@ -38,7 +38,7 @@ class OutputError(SparkVisionError, RuntimeError):
 
 class WorkerSetupError(SparkVisionError, RuntimeError):
     """Spark's Python workers run an interpreter that lacks sparkvision or a package the
-    model needs (see :mod:`sparkvision.workers`)."""
+    model needs (see :mod:`sparkvision.runtime.workers`)."""
 
 
 class MissingExtraError(SparkVisionError, ImportError):

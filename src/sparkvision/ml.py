@@ -34,9 +34,9 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCol, HasOutputCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
-from . import api
-from .config import DEFAULT_BATCH_SIZE
-from .errors import ConfigError
+import sparkvision.api as api
+from sparkvision.config import DEFAULT_BATCH_SIZE
+from sparkvision.errors import ConfigError
 
 OUTPUT_TYPES = ("vector", "array")
 _TMP = "_sparkvision_ml"

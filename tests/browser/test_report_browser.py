@@ -15,7 +15,7 @@ import pytest
 from badfiles import EXPECTED, make_bad_inputs
 from devtools import Browser, install_browser
 from drawing import write_images
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.htmlreport import write_report
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,7 @@ import pytest
 
 from drawing import write_images
 from sparkconnect import ConnectServer
-from sparkvision.cli import main as cli_main
+from sparkvision.cli.main import main as cli_main
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 from sv_run import bar_counts, run_cli

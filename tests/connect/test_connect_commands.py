@@ -13,7 +13,7 @@ from deltalake import DeltaTable
 from drawing import write_images
 from photos import write_photos
 from sparkconnect import ConnectServer
-from sparkvision.cli import main as cli_main
+from sparkvision.cli.main import main as cli_main
 from sparkvision.dedup.nearset import TRUTH, make_near_duplicate_set
 from sv_run import run_cli
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 import byo_nets
+import sparkvision.executor.cache as cache
 from drawing import write_images
-from sparkvision.executor import cache, predict_frame
+from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 
 pytestmark = [

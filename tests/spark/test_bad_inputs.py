@@ -14,7 +14,7 @@ import pytest
 import sparkvision as sv
 from badfiles import EXPECTED, break_after_listing, make_bad_inputs
 from drawing import write_images
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.sinks.tables import read_table, write_table
 from sparkvision.sources import resolve_inputs
 

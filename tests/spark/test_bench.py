@@ -7,7 +7,7 @@ import os
 import pytest
 
 from sparkvision.bench.registry import ALL_RUNNERS
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 
 pytestmark = pytest.mark.spark
 

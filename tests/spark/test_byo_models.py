@@ -13,7 +13,7 @@ import torch
 
 import byo_nets
 import sparkvision as sv
-from sparkvision.cli import main as cli_main
+from sparkvision.cli.main import main as cli_main
 from sparkvision.errors import ModelError
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
@@ -210,7 +210,7 @@ def test_the_same_files_work_with_every_execution(tmp_path, images):
     df, _ = images
     path = byo_nets.save_torchscript(byo_nets.resnet_small(), str(tmp_path / "n.pt"), size=32)
     spec = resolve_model(path, image_size=32)
-    from sparkvision.pipeline import apply_model
+    from sparkvision.jobs.pipeline import apply_model
 
     results = {
         ex: sorted((r["path"], r["label"], round(r["score"], 5))

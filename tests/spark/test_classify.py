@@ -6,7 +6,7 @@ import pytest
 import sparkvision as sv
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
-from sparkvision.models.builtin import FEATURE_DIM
+from sparkvision.models.builtin.catalog import FEATURE_DIM
 
 pytestmark = pytest.mark.spark
 

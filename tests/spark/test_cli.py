@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from drawing import write_images
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 
 pytestmark = pytest.mark.spark
 

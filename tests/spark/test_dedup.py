@@ -13,7 +13,7 @@ import pytest
 
 from badfiles import make_bad_inputs
 from photos import write_photos
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.dedup.components import connected_components
 from sparkvision.dedup.defaults import DEFAULT_THRESHOLD
 from sparkvision.dedup.evaluate import read_truth, score_pairs

@@ -29,7 +29,7 @@ def images(tmp_path_factory):
 def run_cli(folder: str, out: str, master: str | None, marker: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, **{ENV_AT_BATCH: "2", ENV_MARKER: marker})
     return subprocess.run(
-        [sys.executable, "-m", "sparkvision.cli", "classify", folder, "--out", out, "--quiet",
+        [sys.executable, "-m", "sparkvision.cli.main", "classify", folder, "--out", out, "--quiet",
          "--batch-size", "4", *(["--master", master] if master else [])],
         env=env, capture_output=True, text=True, timeout=600,
     )

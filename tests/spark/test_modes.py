@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from drawing import write_images
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.config import EXECUTIONS, ModelRequest, RunConfig
-from sparkvision.pipeline import run_job
+from sparkvision.jobs.pipeline import run_job
 
 pytestmark = pytest.mark.spark
 

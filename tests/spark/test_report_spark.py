@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from drawing import write_images
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.htmlreport.build import _gather_local, _gather_spark
 
 pytestmark = pytest.mark.spark

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from drawing import write_images
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 
 pytestmark = pytest.mark.spark
 
@@ -37,7 +37,7 @@ def committed_parts(out: str) -> list[str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sparkvision.cli", *args]
+    return [sys.executable, "-m", "sparkvision.cli.main", *args]
 
 
 def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(spark, many_images, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 import sparkvision as sv
 from drawing import PATTERNS, write_patterns
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.errors import ModelError
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
@@ -88,7 +88,7 @@ def test_fused_classify_equals_embed_then_the_head_by_hand(trained, tmp_path):
 
 
 def test_holdout_and_folds_are_stratified_by_class_and_repeatable(spark):
-    from sparkvision.head_fit import _ml_frame
+    from sparkvision.train.head_fit import _ml_frame
 
     sizes = {"a": 10, "b": 7, "c": 30}
     rows = [(f"/p/{c}/{i}.jpg", c, [float(i), 1.0]) for c, n in sizes.items() for i in range(n)]
@@ -108,7 +108,7 @@ def test_holdout_and_folds_are_stratified_by_class_and_repeatable(spark):
 def test_log_loss_sums_minus_log_the_probability_of_the_true_class(spark):
     from pyspark.ml.linalg import Vectors
 
-    from sparkvision.head_fit import _scored
+    from sparkvision.train.head_fit import _scored
 
     rows = [(Vectors.dense([0.9, 0.1]), 0.0, 0.0), (Vectors.dense([0.2, 0.8]), 0.0, 1.0),
             (Vectors.dense([0.3, 0.7]), 1.0, 1.0), (Vectors.dense([1.0, 0.0]), 1.0, 0.0)]

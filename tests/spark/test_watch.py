@@ -18,7 +18,7 @@ import pytest
 from drawing import write_images
 from sparkvision.config import ModelRequest
 from sparkvision.sinks.stream import DeltaBatchWriter
-from sparkvision.streaming import STATE_FILE, WatchConfig, run_watch
+from sparkvision.watch.stream import STATE_FILE, WatchConfig, run_watch
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -40,7 +40,7 @@ def drop(folder: Path, names: list[str], *, seed: int, age_days: float = 0) -> l
 
 
 def command(root: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "sparkvision.cli", "watch", str(root / "in"),
+    return [sys.executable, "-m", "sparkvision.cli.main", "watch", str(root / "in"),
             "--out", str(root / "out"), "--checkpoint", str(root / "cp"),
             "--batch-size", "4", *extra]
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import sparkvision.storage.reader as reader
 from badfiles import EXPECTED, ROTATED_STORED, break_after_listing, make_bad_inputs, zeros_png
 from drawing import drawn_image, encode
 from sparkvision.config import ModelSpec, Preprocess
@@ -24,8 +25,7 @@ from sparkvision.executor import get_engine, predict_frame
 from sparkvision.executor.cache import clear_cache
 from sparkvision.imaging import ImageProblem, decode_image, prepare
 from sparkvision.imaging.decode import DEFAULT_MAX_PIXELS
-from sparkvision.sources import reader
-from sparkvision.sources.reader import read_image_bytes
+from sparkvision.storage.reader import read_image_bytes
 
 PRE = Preprocess()
 

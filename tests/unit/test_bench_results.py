@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from sparkvision.bench import child, results, sweep
+import sparkvision.bench.child as child
+import sparkvision.bench.results as results
+import sparkvision.bench.sweep as sweep
 from sparkvision.bench.base import Runner
 from sparkvision.bench.dataset import make_dataset
 from sparkvision.errors import ConfigError

@@ -2,7 +2,8 @@
 
 import pytest
 
-from sparkvision.bench import results, sweep
+import sparkvision.bench.results as results
+import sparkvision.bench.sweep as sweep
 from sparkvision.bench.base import split_label, variant_label
 from sparkvision.errors import ConfigError
 

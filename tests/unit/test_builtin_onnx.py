@@ -14,14 +14,16 @@ import numpy as np
 import onnx
 import pytest
 
+import sparkvision.models.builtin.export as export
+import sparkvision.models.builtin.lite0_onnx as lite0_onnx
+import sparkvision.models.builtin.torchfile as torchfile
 from drawing import drawn_image, encode
 from sparkvision.config import Preprocess
 from sparkvision.errors import ModelError
 from sparkvision.imaging import prepare_batch
-from sparkvision.models import export, lite0_onnx, torchfile
-from sparkvision.models.builtin import weights_path
+from sparkvision.models.builtin.catalog import weights_path
 from sparkvision.models.heads import apply_head
-from sparkvision.models.onnx_loader import session
+from sparkvision.models.loaders.onnx_loader import session
 
 torch = pytest.importorskip("torch", reason="the comparison with torch's export needs torch")
 
@@ -111,7 +113,7 @@ def test_the_builder_refuses_weights_of_another_network():
 
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory):
-    from sparkvision.models.efficientnet import export_torch_onnx
+    from sparkvision.models.builtin.efficientnet import export_torch_onnx
 
     reference = str(tmp_path_factory.mktemp("torch-export") / "lite0-torch.onnx")
     export_torch_onnx(reference, opset=lite0_onnx.OPSET)

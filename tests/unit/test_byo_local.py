@@ -15,10 +15,11 @@ import pytest
 import torch
 
 import byo_nets
+import sparkvision.executor.cache as cache
 from drawing import drawn_image, encode, write_images
 from sparkvision.config import ModelSpec, Preprocess
 from sparkvision.errors import ConfigError, ModelError
-from sparkvision.executor import cache, predict_frame
+from sparkvision.executor import predict_frame
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
 from sparkvision.models.card import normalize, read_card
@@ -397,7 +398,7 @@ def test_spec_checks_new_fields():
 
 
 def test_auto_ship_is_path_locally_and_for_uris_broadcast_on_clusters(monkeypatch):
-    from sparkvision.models import shipping
+    import sparkvision.runtime.shipping as shipping
 
     assert shipping.choose_ship("auto", "/m/net.onnx", "local[4]") == "path"
     assert shipping.choose_ship("auto", "/m/net.onnx", "spark://127.0.0.1:7077") == "path"
@@ -422,7 +423,7 @@ class FakeBroadcast:
 
 
 def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path):
-    from sparkvision.models import shipping
+    import sparkvision.runtime.shipping as shipping
 
     data = b"model bytes" * 100
     sha = hashlib.sha256(data).hexdigest()
@@ -439,7 +440,7 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
 
 
 def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
-    from sparkvision.models import shipping
+    import sparkvision.runtime.shipping as shipping
 
     spec = ModelSpec(name="n", format="onnx", artifact=str(tmp_path / "gone.onnx"))
     with pytest.raises(ModelError, match=r"cannot read the model file.*--ship broadcast"):
@@ -468,8 +469,8 @@ def test_capture_walk_names_the_path_to_a_driver_only_object():
 
 
 def test_cli_flags_become_model_options():
-    from sparkvision.cli import build_parser
-    from sparkvision.model_options import model_options
+    from sparkvision.cli.main import build_parser
+    from sparkvision.cli.model_flags import model_options
 
     args = build_parser().parse_args([
         "classify", "photos/", "--out", "o", "--model", "cnn.h5", "--image-size", "200",

@@ -3,9 +3,9 @@ import random
 
 import pytest
 
+import sparkvision.executor.cache as cache
 from sparkvision.config import ModelSpec
 from sparkvision.errors import ConfigError
-from sparkvision.executor import cache
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from sparkvision.errors import ModelError
 from sparkvision.models import resolve_model
 from sparkvision.models.registry import build_engine
-from sparkvision.models.shipping import Shipped
+from sparkvision.runtime.shipping import Shipped
 
 
 class FakeBroadcast:

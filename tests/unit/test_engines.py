@@ -12,13 +12,14 @@ import onnx
 import pytest
 
 import byo_nets
+import sparkvision.models.registry as registry
 from drawing import write_images
 from race_quantize import race
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 from sparkvision.errors import ConfigError, MissingExtraError, ModelError
 from sparkvision.executor import predict_frame
-from sparkvision.fileutil import file_sha256
-from sparkvision.models import registry, resolve_model
+from sparkvision.models import resolve_model
+from sparkvision.storage.files import file_sha256
 
 #: every engine x precision the built-in models run in on the CPU, besides onnx fp32
 VARIANTS = [("openvino", "fp32"), ("openvino", "bf16"), ("onnx", "int8"), ("openvino", "int8")]

@@ -13,7 +13,7 @@ from drawing import write_images
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
-from sparkvision.models.hf_loader import processor_facts
+from sparkvision.models.loaders.hf_loader import processor_facts
 
 transformers = pytest.importorskip("transformers", reason="the hf extra is not installed")
 

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from sparkvision.models import imagenet
-from sparkvision.models.imagenet import (
+import sparkvision.models.builtin.imagenet as imagenet
+from sparkvision.models.builtin.imagenet import (
     CAT_CLASSES,
     DOG_CLASSES,
     IMAGENET_CLASSES,

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from sparkvision.report import (
+from sparkvision.jobs.summary import (
     Progress,
     RunSummary,
     format_progress,

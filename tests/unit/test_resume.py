@@ -9,7 +9,7 @@ import pytest
 
 from sparkvision.config import RunConfig
 from sparkvision.errors import ConfigError
-from sparkvision.resume import (
+from sparkvision.jobs.resume import (
     CHUNKS_TASKS_PER_CORE,
     RUN_INFO,
     check_run_info,

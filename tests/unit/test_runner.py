@@ -6,8 +6,8 @@ import pytest
 from drawing import drawn_image, encode, write_images
 from sparkvision.executor import predict_frame, result_columns
 from sparkvision.models import resolve_model
-from sparkvision.models.builtin import FEATURE_DIM
-from sparkvision.models.imagenet import IMAGENET_CLASSES
+from sparkvision.models.builtin.catalog import FEATURE_DIM
+from sparkvision.models.builtin.imagenet import IMAGENET_CLASSES
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,15 @@ import time
 
 import pytest
 
-from sparkvision.cli import build_parser
+import sparkvision.runtime.shipping as shipping
+from sparkvision.cli.main import build_parser
+from sparkvision.cli.spark_flags import conf_pair, spark_settings
 from sparkvision.config import ModelSpec, RunConfig
 from sparkvision.errors import ConfigError, WorkerSetupError
-from sparkvision.models import shipping
-from sparkvision.progress import BatchCounter, ProgressTarget
-from sparkvision.spark import check_listening
-from sparkvision.spark_options import conf_pair, spark_settings
-from sparkvision.startup import quiet_jvm_start
-from sparkvision.workers import _describe, required_modules, worker_setup_error
+from sparkvision.runtime.progress import BatchCounter, ProgressTarget
+from sparkvision.runtime.session import check_listening
+from sparkvision.runtime.startup import quiet_jvm_start
+from sparkvision.runtime.workers import _describe, required_modules, worker_setup_error
 
 
 def test_conf_is_repeatable_key_value_on_every_spark_command() -> None:

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
+import sparkvision.sinks.sort as sort_mod
 from sparkvision.errors import ConfigError
-from sparkvision.sinks import sort as sort_mod
 from sparkvision.sinks.sort import MANIFEST, safe_label, sort_into
 
 

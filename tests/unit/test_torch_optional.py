@@ -8,8 +8,11 @@ import sys
 import numpy as np
 import pytest
 
+import sparkvision.models.capture as capture
+import sparkvision.models.loaders.hf_loader as hf_loader
+import sparkvision.models.loaders.keras_loader as keras_loader
+import sparkvision.models.loaders.torchscript_loader as torchscript_loader
 from sparkvision.errors import MissingExtraError
-from sparkvision.models import capture, hf_loader, keras_loader, torchscript_loader
 from sparkvision.models.device import import_torch
 from sparkvision.models.resolve import resolve_model
 
@@ -19,7 +22,7 @@ def no_torch(monkeypatch):
     """Make every ``import torch`` (and of the torch-only modules) fail in this test."""
     for name in ("torch", "efficientnet_lite_pytorch"):
         monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.delitem(sys.modules, "sparkvision.models.efficientnet", raising=False)
+    monkeypatch.delitem(sys.modules, "sparkvision.models.builtin.efficientnet", raising=False)
 
 
 def _one_line(exc: pytest.ExceptionInfo, extra: str) -> str:
@@ -63,7 +66,7 @@ def test_torchscript_file_needs_the_torch_extra(no_torch, tmp_path):
 def test_callables_that_import_torch_need_the_torch_extra(no_torch, tmp_path, monkeypatch):
     (tmp_path / "user_nets_needing_torch.py").write_text("import torch\n\ndef build():\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    for ref in ("user_nets_needing_torch:build", "sparkvision.models.efficientnet:lite0"):
+    for ref in ("user_nets_needing_torch:build", "sparkvision.models.builtin.efficientnet:lite0"):
         with pytest.raises(MissingExtraError) as exc:
             capture.load_callable(ref)
         _one_line(exc, "torch")

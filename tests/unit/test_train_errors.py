@@ -8,7 +8,7 @@ import re
 import pytest
 
 from drawing import write_patterns
-from sparkvision.cli import main
+from sparkvision.cli.main import main
 
 
 def _refuse_spark(*args, **kwargs):
@@ -22,11 +22,11 @@ def _refuse_spark(*args, **kwargs):
     ("out-exists", "already exists; pass --overwrite"),
 ])
 def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, monkeypatch, case, expected):
-    import sparkvision.pipeline
+    import sparkvision.jobs.pipeline
 
     # Another test may have left a shared session active: refuse any new session or job.
     for name in ("run_job", "job_session", "batch_session"):
-        monkeypatch.setattr(sparkvision.pipeline, name, _refuse_spark)
+        monkeypatch.setattr(sparkvision.jobs.pipeline, name, _refuse_spark)
     photos = tmp_path / "photos"
     args = ["--label-from", "folder"]
     if case == "one-class":

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from sparkvision.cli import build_parser
+from sparkvision.cli.main import build_parser
+from sparkvision.cli.watch import run_watch_command
 from sparkvision.errors import ConfigError, InputError, OutputError
-from sparkvision.streaming import STATE_FILE, WatchConfig, path_glob, prepare_locations
-from sparkvision.watch import run_watch_command
+from sparkvision.watch.stream import STATE_FILE, WatchConfig, path_glob, prepare_locations
 
 SETTINGS = {"task": "classify", "model": "catdog", "format": "parquet", "input": "/in",
             "out": "/out"}

@@ -17,14 +17,14 @@ import time
 import traceback
 from collections.abc import Callable
 
-from .base import Runner, Settings, Usage, variant_label
-from .dataset import dataset_paths
+from sparkvision.bench.base import Runner, Settings, Usage, variant_label
+from sparkvision.bench.dataset import dataset_paths
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
 
-    from .registry import make_runner
+    from sparkvision.bench.registry import make_runner
 
     sizes = [int(s) for s in args.sizes.split(",")]
     settings = Settings(cores=args.cores, batch_size=args.batch_size, model=args.model,

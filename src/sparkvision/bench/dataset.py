@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..errors import ConfigError
+from sparkvision.errors import ConfigError
 
 MANIFEST = "manifest.csv"
 INFO = "_dataset.json"

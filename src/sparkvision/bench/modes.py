@@ -1,7 +1,8 @@
 """Runners for sparkvision's own execution modes and for the machine's ceilings.
 
 The modes run exactly what ``sparkvision classify --execution MODE`` runs
-(:func:`sparkvision.pipeline.predict_to_table` on Spark, :func:`sparkvision.local.run_local`
+(:func:`sparkvision.jobs.pipeline.predict_to_table` on Spark,
+:func:`sparkvision.jobs.local.run_local`
 without), writing Parquet, minus the summary that reads the output back.
 
 The ceilings take Spark and the file system's listing out of the picture, using all
@@ -19,8 +20,15 @@ import multiprocessing
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..config import ENGINE_CHOICES, EXECUTIONS, ModelRequest, ModelSpec, RunConfig, one_of
-from .base import Runner, Settings, parquet_rows
+from sparkvision.bench.base import Runner, Settings, parquet_rows
+from sparkvision.config import (
+    ENGINE_CHOICES,
+    EXECUTIONS,
+    ModelRequest,
+    ModelSpec,
+    RunConfig,
+    one_of,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
@@ -33,7 +41,7 @@ def _run(settings: Settings, mode: str, out: str) -> RunConfig:
 
 
 def _spec(settings: Settings, mode: str, threads: int, spark: Any = None) -> ModelSpec:
-    from ..pipeline import resolve_request
+    from sparkvision.jobs.pipeline import resolve_request
 
     options = () if settings.precision == "fp32" else (("precision", settings.precision),)
     request = ModelRequest(model=settings.model,
@@ -58,7 +66,7 @@ class PythonMode(_EngineRunner):
         self.spec = _spec(self.settings, "python", self.settings.cores)
 
     def run(self, paths: list[str], out: str) -> int:
-        from ..local import run_local
+        from sparkvision.jobs.local import run_local
 
         run_local(self.spec, _run(self.settings, "python", out), paths, None, "parquet")
         return parquet_rows(out)
@@ -73,15 +81,15 @@ class SparkMode(_EngineRunner):
         self.spark: Any = None
 
     def setup(self) -> None:
-        from ..pipeline import job_session
-        from ..spark import task_cpus
+        from sparkvision.jobs.pipeline import job_session
+        from sparkvision.runtime.session import task_cpus
 
         self.spark = job_session(_run(self.settings, self.name, "unused"))
         self.spark.range(1).count()  # the JVM and the first job are start-up too
         self.spec = _spec(self.settings, self.name, task_cpus(self.spark), self.spark)
 
     def run(self, paths: list[str], out: str) -> int:
-        from ..pipeline import predict_to_table
+        from sparkvision.jobs.pipeline import predict_to_table
 
         info = {"task": "classify", "model": self.spec.name}
         predict_to_table(self.spark, self.spec, _run(self.settings, self.name, out), paths,
@@ -103,10 +111,10 @@ def _init_engine(model: str, engine: str, precision: str, sample: list[str],
     """Pool initializer: build the engine (1 thread) and one batch of decoded inputs."""
     import numpy as np
 
-    from ..executor import get_engine
-    from ..imaging import prepare_batch
-    from ..models import resolve_model
-    from ..sources.reader import read_image_bytes
+    from sparkvision.executor import get_engine
+    from sparkvision.imaging import prepare_batch
+    from sparkvision.models import resolve_model
+    from sparkvision.storage.reader import read_image_bytes
 
     spec = resolve_model(model, engine=engine, precision=precision, threads=1)
     _state["engine"] = get_engine(spec)
@@ -123,14 +131,14 @@ def _engine_chunk(size: int) -> int:
 
 
 def _init_decode(model: str) -> None:
-    from ..models import resolve_model
+    from sparkvision.models import resolve_model
 
     _state["preprocess"] = resolve_model(model).preprocess
 
 
 def _decode_chunk(paths: list[str]) -> int:
-    from ..imaging import prepare_batch
-    from ..sources.reader import read_image_bytes
+    from sparkvision.imaging import prepare_batch
+    from sparkvision.storage.reader import read_image_bytes
 
     _, ok, failed = prepare_batch([read_image_bytes(p) for p in paths], _state["preprocess"])
     return len(ok) + len(failed)
@@ -153,7 +161,7 @@ class EngineCeiling(_PoolCeiling):
     name = "ceiling-engine"
 
     def setup(self) -> None:
-        from ..models import resolve_model
+        from sparkvision.models import resolve_model
 
         # built here (and quantized, for int8) so that the pool's processes find it cached
         resolve_model(self.settings.model, engine=self.engine, precision=self.precision)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Runner, Settings
-from .modes import CEILING_RUNNERS, MODE_RUNNERS, make_mode_runner
+from sparkvision.bench.base import Runner, Settings
+from sparkvision.bench.modes import CEILING_RUNNERS, MODE_RUNNERS, make_mode_runner
 
 PEER_RUNNERS = ("seed", "predict_batch_udf", "ray", "daft")
 ALL_RUNNERS = (*MODE_RUNNERS, *PEER_RUNNERS, *CEILING_RUNNERS)
@@ -14,19 +14,19 @@ def make_runner(name: str, settings: Settings) -> Runner:
     if name in MODE_RUNNERS or name in CEILING_RUNNERS:
         return make_mode_runner(name, settings)
     if name == "seed":
-        from .peers.seed import SeedRunner
+        from sparkvision.bench.peers.seed import SeedRunner
 
         return SeedRunner(settings)
     if name == "predict_batch_udf":
-        from .peers.predict_batch import PredictBatchRunner
+        from sparkvision.bench.peers.predict_batch import PredictBatchRunner
 
         return PredictBatchRunner(settings)
     if name == "ray":
-        from .peers.ray_data import RayRunner
+        from sparkvision.bench.peers.ray_data import RayRunner
 
         return RayRunner(settings)
     if name == "daft":
-        from .peers.daft_udf import DaftRunner
+        from sparkvision.bench.peers.daft_udf import DaftRunner
 
         return DaftRunner(settings)
     raise KeyError(f"unknown runner {name!r}; expected one of {', '.join(ALL_RUNNERS)}")

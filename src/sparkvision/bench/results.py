@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 
-from .base import split_label
+from sparkvision.bench.base import split_label
 
 COLUMNS = ["mode", "kind", "n_images", "seconds", "images_per_s", "peak_rss_mb",
            "startup_s", "engine", "precision", "batch_size", "cores", "cpu_s", "load_1m",
@@ -284,7 +284,7 @@ DOC_END = "<!-- bench-report:end -->"
 def update_doc(folder: str, doc: str) -> None:
     """Put ``folder``'s report between the bench-report markers of the markdown file
     ``doc`` (the rest of the page is left as it is)."""
-    from ..errors import ConfigError
+    from sparkvision.errors import ConfigError
 
     with open(os.path.join(folder, REPORT), encoding="utf-8") as fh:
         report = fh.read().strip()

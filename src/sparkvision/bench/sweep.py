@@ -17,12 +17,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from ..errors import ConfigError
-from . import results
-from .base import REFERENCE_VARIANT, VARIANT_RUNNERS, variant_label
-from .dataset import dataset_paths, make_dataset
-from .modes import cpu_count
-from .registry import ALL_RUNNERS
+import sparkvision.bench.results as results
+from sparkvision.bench.base import REFERENCE_VARIANT, VARIANT_RUNNERS, variant_label
+from sparkvision.bench.dataset import dataset_paths, make_dataset
+from sparkvision.bench.modes import cpu_count
+from sparkvision.bench.registry import ALL_RUNNERS
+from sparkvision.errors import ConfigError
 
 #: engine -> precisions the bench runs it in (the built-in model on the CPU)
 BENCH_PRECISIONS: dict[str, tuple[str, ...]] = {
@@ -132,7 +132,7 @@ def _jobs(runners: Sequence[str],
 def parse_variants(engines: str, precisions: str) -> list[tuple[str, str]]:
     """``--engines`` x ``--precisions``, less the pairs no engine runs (ONNX Runtime has
     no bf16), each checked against the known names."""
-    from ..config import PRECISIONS
+    from sparkvision.config import PRECISIONS
 
     pairs = [(e, p) for e in parse_list(engines, what="--engines", allowed=BENCH_ENGINES)
              for p in parse_list(precisions, what="--precisions", allowed=PRECISIONS)]
@@ -248,8 +248,8 @@ def _exit_reason(code, log_path: str) -> str:
 
 
 def _kind(name: str) -> str:
-    from .modes import CEILING_RUNNERS
-    from .registry import PEER_RUNNERS
+    from sparkvision.bench.modes import CEILING_RUNNERS
+    from sparkvision.bench.registry import PEER_RUNNERS
 
     return "peer" if name in PEER_RUNNERS else "ceiling" if name in CEILING_RUNNERS else "mode"
 

@@ -17,7 +17,7 @@ import warnings
 import pandas as pd
 from PIL import Image
 
-from ..sources.reader import read_image_bytes, to_local_path
+from sparkvision.storage.reader import read_image_bytes, to_local_path
 
 FILE_SCHEMA = ("sha256 string, bytes long, mtime double, width int, height int, "
                "error string, error_kind string")

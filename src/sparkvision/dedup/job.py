@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import DEFAULT_BATCH_SIZE
-from ..errors import ConfigError
-from ..sinks import format_for, write_table
-from ..sinks.tables import check_writable, read_table
-from .defaults import DEFAULT_THRESHOLD, METHODS
-from .summary import DedupSummary
+from sparkvision.config import DEFAULT_BATCH_SIZE
+from sparkvision.dedup.defaults import DEFAULT_THRESHOLD, METHODS
+from sparkvision.dedup.summary import DedupSummary
+from sparkvision.errors import ConfigError
+from sparkvision.sinks import format_for, write_table
+from sparkvision.sinks.tables import check_writable, read_table
 
 FAILED = "_failed"
 FAILED_SCHEMA = "path string, error string, error_kind string"
@@ -68,11 +68,10 @@ class DedupJob:
 
 def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     """Run ``job`` and return its summary (also written as ``OUT/_summary.json``)."""
-    from ..spark import batch_session, default_parallelism
-    from .components import connected_components, materialise
-    from .files import with_file_facts
-    from .lsh import LshParams, near_pairs, normalised
-    from .stages import (
+    from sparkvision.dedup.components import connected_components, materialise
+    from sparkvision.dedup.files import with_file_facts
+    from sparkvision.dedup.lsh import LshParams, near_pairs, normalised
+    from sparkvision.dedup.stages import (
         attach_vectors,
         distinct_contents,
         embed_missing,
@@ -80,6 +79,7 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
         grouped_ids,
         groups_table,
     )
+    from sparkvision.runtime.session import batch_session, default_parallelism
 
     fmt = format_for(job.out, job.format)
     check_writable(job.out, "overwrite" if job.overwrite else "errorifexists")
@@ -112,7 +112,7 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     summary = _summarise(spark, job, fmt, files, clock.total(), rounds, to_embed)
     summary.stage_seconds = clock.laps
     if job.move_to:
-        from .move import move_duplicates
+        from sparkvision.dedup.move import move_duplicates
 
         summary.moved_to = job.move_to
         summary.move_counts = move_duplicates(read_table(spark, job.out, fmt), job.move_to,
@@ -146,7 +146,7 @@ def read_failed(spark, out: str):
 
 def _input_paths(spark, job: DedupJob, vectors):
     """A ``path`` frame of the inputs: the listed photos, else every path in --vectors."""
-    from ..sources import paths_frame, resolve_inputs
+    from sparkvision.sources import paths_frame, resolve_inputs
 
     if job.inputs:
         paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
@@ -155,7 +155,7 @@ def _input_paths(spark, job: DedupJob, vectors):
 
 
 def _read_vectors(spark, path: str):
-    from ..errors import InputError
+    from sparkvision.errors import InputError
 
     if not os.path.exists(path) and "://" not in path:
         raise InputError(f"--vectors '{path}' does not exist: expected the --out of an "
@@ -174,7 +174,7 @@ def _read_vectors(spark, path: str):
 
 
 def _embedder(job: DedupJob):
-    from ..api import embed
+    from sparkvision.api import embed
 
     options: dict[str, Any] = dict(job.model_options)
 
@@ -196,7 +196,7 @@ def _summarise(spark, job: DedupJob, fmt: str, files, seconds: float, rounds: in
                embedded: int) -> DedupSummary:
     from pyspark.sql import functions as F
 
-    from ..spark import DEFAULT_MASTER
+    from sparkvision.runtime.session import DEFAULT_MASTER
 
     table = read_table(spark, job.out, fmt)
     failed = read_failed(spark, job.out)

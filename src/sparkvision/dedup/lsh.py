@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .defaults import METHODS
+from sparkvision.dedup.defaults import METHODS
 
 PAIRS_SCHEMA = "a long, b long, similarity double"
 

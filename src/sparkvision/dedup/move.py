@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from ..sinks.sort import safe_label, sort_into
+from sparkvision.sinks.sort import safe_label, sort_into
 
 
 def group_folder(group: int) -> str:

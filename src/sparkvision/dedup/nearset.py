@@ -33,8 +33,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from ..imaging import decode_image
-from ..sources import resolve_inputs
+from sparkvision.imaging import decode_image
+from sparkvision.sources import resolve_inputs
 
 TRUTH = "truth.csv"
 VARIANTS: tuple[str, ...] = (

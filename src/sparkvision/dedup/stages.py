@@ -12,8 +12,8 @@ import warnings
 
 import pandas as pd
 
-from .components import materialise
-from .keeper import FileInfo, duplicate_reason, keeper_reason
+from sparkvision.dedup.components import materialise
+from sparkvision.dedup.keeper import FileInfo, duplicate_reason, keeper_reason
 
 GROUP_COLUMNS = ("path", "group", "kind", "keeper", "similarity", "reason")
 

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ..config import ModelSpec
+from sparkvision.config import ModelSpec
 
 _MAX_MODELS = 2
 _lock = threading.Lock()
@@ -34,7 +34,7 @@ def get_engine(spec: ModelSpec, build: Callable[[ModelSpec], Any] | None = None)
             _stats["hits"] += 1
             return engine
         if build is None:
-            from ..models.registry import build_engine
+            from sparkvision.models.registry import build_engine
 
             build = build_engine
         engine = build(spec)

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import ModelSpec
-from ..imaging import prepare_batch
-from ..models.heads import EMPTY, apply_head
-from ..sources.reader import read_image_bytes
-from . import faults
-from .cache import get_engine
+import sparkvision.executor.faults as faults
+from sparkvision.config import ModelSpec
+from sparkvision.executor.cache import get_engine
+from sparkvision.imaging import prepare_batch
+from sparkvision.models.heads import EMPTY, apply_head
+from sparkvision.storage.reader import read_image_bytes
 
 
 def result_columns(head: str) -> list[str]:
@@ -33,7 +33,7 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
 
     Returns a DataFrame with one row per item, in order, with :func:`result_columns`.
     ``on_batch`` is called with the number of images of each model batch once it is done
-    (the progress count, :mod:`sparkvision.progress`).
+    (the progress count, :mod:`sparkvision.runtime.progress`).
     """
     engine = get_engine(spec)
     columns: dict[str, list] = {c: [] for c in result_columns(spec.head)}
@@ -82,7 +82,7 @@ def _load(item: object) -> bytes | np.ndarray | Exception:
             return read_image_bytes(item)
         except Exception as exc:  # noqa: BLE001 - becomes the row's error
             return exc
-    from ..imaging import ImageProblem
+    from sparkvision.imaging import ImageProblem
 
     if item is None or (isinstance(item, float) and np.isnan(item)):
         return ImageProblem("missing", "no image content and no path in this row")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import time
 
-from ..errors import ConfigError
-from .data import (
+from sparkvision.errors import ConfigError
+from sparkvision.htmlreport.data import (
     DEFAULT_MAX_FAILED,
     DEFAULT_MAX_GROUPS,
     DEFAULT_MAX_THUMBS,
@@ -22,8 +22,8 @@ from .data import (
     per_label_cap,
     pick_gallery,
 )
-from .facts import detect_format, fact_rows, read_run, report_title
-from .page import render
+from sparkvision.htmlreport.facts import detect_format, fact_rows, read_run, report_title
+from sparkvision.htmlreport.page import render
 
 #: Report file written into an output directory when no other path is given; the leading
 #: underscore keeps table readers (Spark, pyarrow) from taking it for a data file.
@@ -49,14 +49,14 @@ def write_report(out: str, report_path: str | None = None, *, spark=None,
     if execution is None:
         execution = "python" if run.get("execution") == "python" else "spark"
     if execution != "python" and spark is None:
-        from ..spark import get_session
+        from sparkvision.runtime.session import get_session
 
         spark = get_session()
     started = time.monotonic()
     limits = {"per_label": per_label, "max_thumbs": max_thumbs, "max_failed": max_failed,
               "max_groups": max_groups}
     if run.get("task") == "dedup":
-        from .dedup_view import gather_dedup
+        from sparkvision.htmlreport.dedup_view import gather_dedup
 
         data = gather_dedup(spark, out, fmt, run, **limits)
     elif execution == "python":
@@ -77,9 +77,9 @@ def write_report(out: str, report_path: str | None = None, *, spark=None,
 
 def _gather_spark(spark, out: str, fmt: str, run: dict, *, per_label: int, max_thumbs: int,
                   max_failed: int, **_) -> ReportData:
-    from ..sinks.tables import read_table
-    from .gather_spark import first_failures, gallery_candidates, table_stats
-    from .thumbs import spark_thumbnails
+    from sparkvision.htmlreport.gather_spark import first_failures, gallery_candidates, table_stats
+    from sparkvision.htmlreport.thumbs import spark_thumbnails
+    from sparkvision.sinks.tables import read_table
 
     table = read_table(spark, out, fmt)
     stats = table_stats(table)
@@ -93,8 +93,8 @@ def _gather_spark(spark, out: str, fmt: str, run: dict, *, per_label: int, max_t
 
 def _gather_local(out: str, fmt: str, run: dict, *, per_label: int, max_thumbs: int,
                   max_failed: int, **_) -> ReportData:
-    from .gather_local import LocalStats, read_rows
-    from .thumbs import local_thumbnails
+    from sparkvision.htmlreport.gather_local import LocalStats, read_rows
+    from sparkvision.htmlreport.thumbs import local_thumbnails
 
     acc = LocalStats(per_label, max_failed)
     for row in read_rows(out, fmt):

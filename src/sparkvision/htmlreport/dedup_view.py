@@ -4,8 +4,15 @@ side, keeper first. Only ``max_groups`` groups (and at most
 
 from __future__ import annotations
 
-from .data import MAX_GROUP_MEMBERS, DupGroup, DupMember, Failure, ReportData, Thumb
-from .facts import fact_rows, report_title
+from sparkvision.htmlreport.data import (
+    MAX_GROUP_MEMBERS,
+    DupGroup,
+    DupMember,
+    Failure,
+    ReportData,
+    Thumb,
+)
+from sparkvision.htmlreport.facts import fact_rows, report_title
 
 
 def gather_dedup(spark, out: str, fmt: str, run: dict, *, max_groups: int, max_failed: int,
@@ -14,9 +21,9 @@ def gather_dedup(spark, out: str, fmt: str, run: dict, *, max_groups: int, max_f
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from ..dedup.job import read_failed
-    from ..sinks.tables import read_table
-    from .thumbs import spark_thumbnails
+    from sparkvision.dedup.job import read_failed
+    from sparkvision.htmlreport.thumbs import spark_thumbnails
+    from sparkvision.sinks.tables import read_table
 
     table = read_table(spark, out, fmt)
     sizes = table.groupBy("group").agg(F.count("*").alias("size"))

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InputError
+from sparkvision.errors import InputError
 
 SUMMARY = "_summary.json"
 RUN_INFO = "_sparkvision_run.json"

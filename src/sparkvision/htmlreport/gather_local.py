@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from .data import HIST_BINS, Failure, Thumb, score_bin
+from sparkvision.htmlreport.data import HIST_BINS, Failure, Thumb, score_bin
 
 COLUMNS = ("path", "label", "score", "label_true", "error", "error_kind")
 

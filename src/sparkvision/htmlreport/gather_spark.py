@@ -9,7 +9,7 @@ driver, and thumbnails are made on the executors for exactly the images the page
 
 from __future__ import annotations
 
-from .data import HIST_BINS, Failure, Thumb
+from sparkvision.htmlreport.data import HIST_BINS, Failure, Thumb
 
 
 def table_stats(table) -> dict:

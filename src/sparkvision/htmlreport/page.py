@@ -12,8 +12,8 @@ import base64
 import os
 from html import escape
 
-from . import charts
-from .data import (
+import sparkvision.htmlreport.charts as charts
+from sparkvision.htmlreport.data import (
     MAX_CHART_LABELS,
     MAX_HIST_LABELS,
     Cell,

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..imaging.thumbnail import thumbnail_jpeg
-from ..sources.reader import read_image_bytes
-from ..spark import default_parallelism
+from sparkvision.imaging.thumbnail import thumbnail_jpeg
+from sparkvision.runtime.session import default_parallelism
+from sparkvision.storage.reader import read_image_bytes
 
 THUMB_SCHEMA = "image binary, problem string"
 

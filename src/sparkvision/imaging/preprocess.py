@@ -12,8 +12,8 @@ from collections.abc import Iterable
 import numpy as np
 from PIL import Image
 
-from ..config import Preprocess
-from .decode import DEFAULT_MAX_PIXELS, decode_image, image_from_pixels
+from sparkvision.config import Preprocess
+from sparkvision.imaging.decode import DEFAULT_MAX_PIXELS, decode_image, image_from_pixels
 
 _RESAMPLE = {
     "bilinear": Image.Resampling.BILINEAR,

@@ -11,7 +11,7 @@ import io
 
 from PIL import Image
 
-from .decode import decode_image
+from sparkvision.imaging.decode import decode_image
 
 #: Longest side of a thumbnail, pixels.
 THUMB_SIDE = 160

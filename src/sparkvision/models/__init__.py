@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from .builtin import list_models
-from .resolve import resolve_model
+from sparkvision.models.builtin.catalog import list_models
+from sparkvision.models.resolve import resolve_model
 
 __all__ = ["list_models", "resolve_model"]

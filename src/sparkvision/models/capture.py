@@ -34,7 +34,7 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import MissingExtraError, ModelError
+from sparkvision.errors import MissingExtraError, ModelError
 
 #: ``package.module:attr.attr``
 CALLABLE_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")

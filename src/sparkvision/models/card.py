@@ -45,8 +45,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from ..config import CROPS, FORMATS, HEADS, INTERPOLATIONS, LAYOUTS
-from ..errors import ConfigError
+from sparkvision.config import CROPS, FORMATS, HEADS, INTERPOLATIONS, LAYOUTS
+from sparkvision.errors import ConfigError
 
 #: formats a card may name (a callable is code, not a file)
 CARD_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "callable")

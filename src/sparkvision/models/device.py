@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from ..errors import MissingExtraError, ModelError
+from sparkvision.errors import MissingExtraError, ModelError
 
 #: precision -> torch dtype name
 TORCH_DTYPES: dict[str, str] = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import ModelError
+from sparkvision.errors import ModelError
 
 
 def image_input_facts(dims: Any, *, channels_first: bool, what: str,

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelSpec
-from . import imagenet
-from .activations import sigmoid, softmax
-from .builtin import NUM_CLASSES
+import sparkvision.models.builtin.imagenet as imagenet
+from sparkvision.config import ModelSpec
+from sparkvision.models.activations import sigmoid, softmax
+from sparkvision.models.builtin.catalog import NUM_CLASSES
 
 ERROR_FIELDS = "error string, error_kind string"
 

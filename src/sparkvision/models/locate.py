@@ -9,11 +9,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ModelError
-from ..fileutil import cache_bytes
-from ..sources.reader import to_local_path
-from . import builtin
-from .capture import (
+import sparkvision.models.builtin.catalog as builtin
+from sparkvision.errors import ModelError
+from sparkvision.models.capture import (
     CALLABLE_PATTERN,
     callable_ref,
     check_shippable,
@@ -21,6 +19,8 @@ from .capture import (
     installed_module,
     pickled_by_value,
 )
+from sparkvision.storage.files import cache_bytes
+from sparkvision.storage.reader import to_local_path
 
 #: file suffix -> format
 SUFFIX_FORMATS: dict[str, str] = {
@@ -78,7 +78,7 @@ def _locate_builtin(name: str, task: str, engine: str) -> Located:
             f"the built-in model {name!r} runs on onnx (default), openvino or torch; found "
             f"engine {engine!r}"
         )
-    from .export import ensure_onnx
+    from sparkvision.models.builtin.export import ensure_onnx
 
     path = ensure_onnx()
     return Located("onnx", name, path, path, card=card)
@@ -89,12 +89,16 @@ def _locate_text(text: str, task: str, fmt: str | None, trust: bool, spark: Any)
     if CALLABLE_PATTERN.match(text) and not os.path.exists(text) and fmt is None:
         return Located("callable", text, arch=text, trust=trust)
     if local is None:  # a URI: read once on the driver, into the cache, to inspect it
-        from .shipping import read_model_bytes
+        from sparkvision.runtime.shipping import read_model_bytes
 
         local = cache_bytes(read_model_bytes(text, spark), os.path.splitext(text)[1])
         artifact = text
     elif os.path.isdir(local):
-        from .hf_loader import CLASSIFY_OUTPUT, EMBED_OUTPUT, is_hf_directory
+        from sparkvision.models.loaders.hf_loader import (
+            CLASSIFY_OUTPUT,
+            EMBED_OUTPUT,
+            is_hf_directory,
+        )
 
         if fmt in (None, "hf") and is_hf_directory(local):
             folder = os.path.abspath(local)
@@ -114,7 +118,7 @@ def _locate_text(text: str, task: str, fmt: str | None, trust: bool, spark: Any)
         artifact = os.path.abspath(local)
     kind = fmt or format_of_file(local)
     if kind == "torch":
-        from .torchscript_loader import is_torchscript
+        from sparkvision.models.loaders.torchscript_loader import is_torchscript
 
         if is_torchscript(local):
             kind = "torchscript"

@@ -42,8 +42,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..config import ModelSpec
-from ..errors import ConfigError
+from sparkvision.config import ModelSpec
+from sparkvision.errors import ConfigError
 
 
 class Engine(Protocol):
@@ -109,14 +109,14 @@ def loader(spec: ModelSpec) -> ModuleType:
             f"no loader runs {spec.format} models on {spec.engine}; "
             f"{spec.format} runs on {', '.join(engines_for(spec.format)) or 'nothing'}"
         ) from None
-    return importlib.import_module(f"{__package__}.{module}")
+    return importlib.import_module(f"sparkvision.models.loaders.{module}")
 
 
 def model_file(spec: ModelSpec) -> str | None:
     """The checked local path of ``spec``'s model file on this machine (``None``: no file)."""
     if spec.artifact is None and spec.shipped is None:
         return None
-    from .shipping import local_model_file
+    from sparkvision.runtime.shipping import local_model_file
 
     return local_model_file(spec)
 

@@ -38,19 +38,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import ENGINES, FORMATS, ModelSpec, Preprocess, one_of
-from ..errors import ConfigError, ModelError
-from ..fileutil import file_sha256
-from . import registry
-from .capture import callable_ref, load_callable
-from .card import normalize, read_card
-from .facts import short_error
-from .heads import GENERIC_HEADS, check_head
-from .locate import Located, locate
-from .trained import CARD, HEAD, is_trained_directory, read_backbone
+import sparkvision.models.registry as registry
+from sparkvision.config import ENGINES, FORMATS, ModelSpec, Preprocess, one_of
+from sparkvision.errors import ConfigError, ModelError
+from sparkvision.models.capture import callable_ref, load_callable
+from sparkvision.models.card import normalize, read_card
+from sparkvision.models.facts import short_error
+from sparkvision.models.heads import GENERIC_HEADS, check_head
+from sparkvision.models.locate import Located, locate
+from sparkvision.models.trained import CARD, HEAD, is_trained_directory, read_backbone
+from sparkvision.storage.files import file_sha256
 
 if TYPE_CHECKING:
-    from .shipping import Artifact, Shipped
+    from sparkvision.runtime.shipping import Artifact, Shipped
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -146,7 +146,7 @@ def _ship(spec: ModelSpec, local: str | None, spark: Any,
     copy of ``spec.artifact``; see :mod:`.shipping`)."""
     if local is None or spec.artifact is None:
         return None, spec.artifact
-    from .shipping import ship_model
+    from sparkvision.runtime.shipping import ship_model
 
     return ship_model(spark, ship, spec.artifact, local, spec.artifact_sha256 or "")
 
@@ -177,7 +177,7 @@ def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark
         check_head("softmax", width, labels)
     except ValueError as exc:
         raise ConfigError(f"trained model {folder}: {exc}") from None
-    from .shipping import ship_model
+    from sparkvision.runtime.shipping import ship_model
 
     shipped, artifact = ship_model(spark, ship, head, head, spec.artifact_sha256 or "")
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
@@ -276,9 +276,9 @@ def _check_precision(spec: ModelSpec, precision: str, device: str) -> None:
 def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> ModelSpec:
     """``spec`` on the int8 file quantized from its ONNX file (built once, cached), which
     is then built and run on a blank image like the original."""
-    from . import builtin
-    from .calibration import builtin_calibration, user_calibration
-    from .quantize import operator_format, quantize
+    import sparkvision.models.builtin.catalog as builtin
+    from sparkvision.models.int8.calibration import builtin_calibration, user_calibration
+    from sparkvision.models.int8.quantize import operator_format, quantize
 
     if calibrate is not None:
         calibration = user_calibration(calibrate)

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from ..fileutil import file_sha256
-from . import builtin
+import sparkvision.models.builtin.catalog as builtin
+from sparkvision.errors import ModelError
+from sparkvision.storage.files import file_sha256
 
 CARD, HEAD, BACKBONE, REPORT, FEATURES = (
     "card.toml", "head.npz", "backbone.json", "report.json", "features")

@@ -1,6 +1,6 @@
 """Sinks: result tables and the sort-into-folders copier."""
 
-from .sort import sort_into
-from .tables import FORMATS, format_for, write_table
+from sparkvision.sinks.sort import sort_into
+from sparkvision.sinks.tables import FORMATS, format_for, write_table
 
 __all__ = ["FORMATS", "format_for", "sort_into", "write_table"]

@@ -27,8 +27,8 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
-from ..errors import MissingExtraError, OutputError
-from .tables import FORMATS, check_writable
+from sparkvision.errors import MissingExtraError, OutputError
+from sparkvision.sinks.tables import FORMATS, check_writable
 
 _EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "json": ".json"}
 
@@ -145,7 +145,7 @@ class LocalTableWriter:
             self._commit_delta()
 
     def _commit_delta(self) -> None:
-        from .tables import delta_from_parquet
+        from sparkvision.sinks.tables import delta_from_parquet
 
         try:
             delta_from_parquet(self.final, self.out, "overwrite" if self.overwrite else "error")

@@ -29,9 +29,9 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import ConfigError
-from ..fileutil import file_sha256
-from ..sources.reader import to_local_path
+from sparkvision.errors import ConfigError
+from sparkvision.storage.files import file_sha256
+from sparkvision.storage.reader import to_local_path
 
 MODES = ("copy", "move", "link")
 MANIFEST = "_manifest.csv"

@@ -18,7 +18,7 @@ import os
 import shutil
 from typing import Any
 
-from ..errors import MissingExtraError, OutputError
+from sparkvision.errors import MissingExtraError, OutputError
 
 STREAM_FORMATS = ("parquet", "delta")
 

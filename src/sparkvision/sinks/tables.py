@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from ..errors import MissingExtraError, OutputError
+from sparkvision.errors import MissingExtraError, OutputError
 
 FORMATS = ("parquet", "csv", "json", "delta")
 _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json",

@@ -1,6 +1,6 @@
 """Inputs: everything a user may point at, turned into one table of images."""
 
-from .files import label_from_path, resolve_inputs
-from .frames import input_column, paths_frame
+from sparkvision.sources.frames import input_column, paths_frame
+from sparkvision.storage.listing import label_from_path, resolve_inputs
 
 __all__ = ["input_column", "label_from_path", "paths_frame", "resolve_inputs"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..errors import InputError
-from .files import PATH_COLUMNS
-from .spark_images import image_column, is_image_struct
+from sparkvision.errors import InputError
+from sparkvision.sources.spark_images import image_column, is_image_struct
+from sparkvision.storage.listing import PATH_COLUMNS
 
 CONTENT_COLUMNS = ("content",)
 
@@ -29,7 +29,7 @@ def paths_frame(
     """
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    from ..spark import default_parallelism, is_connect
+    from sparkvision.runtime.session import default_parallelism, is_connect
 
     fields = [StructField("path", StringType(), False)]
     rows: list[tuple[str | None, ...]]

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import EXECUTIONS, ModelSpec
-from ..errors import ConfigError
-from ..progress import ProgressTarget
-from .inputs import batch_items
-from .iterator import iterator_udf
-from .row import row_udf
-from .scalar import scalar_udf
+from sparkvision.config import EXECUTIONS, ModelSpec
+from sparkvision.errors import ConfigError
+from sparkvision.runtime.progress import ProgressTarget
+from sparkvision.udfs.inputs import batch_items
+from sparkvision.udfs.iterator import iterator_udf
+from sparkvision.udfs.row import row_udf
+from sparkvision.udfs.scalar import scalar_udf
 
 #: the executions that run on Spark (``python`` runs in one process)
 SPARK_EXECUTIONS: tuple[str, ...] = tuple(e for e in EXECUTIONS if e != "python")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..sources.spark_images import image_items, row_item
+from sparkvision.sources.spark_images import image_items, row_item
 
 
 def batch_items(batch: pd.Series | pd.DataFrame) -> list[Any]:

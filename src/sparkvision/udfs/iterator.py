@@ -19,9 +19,9 @@ from typing import Union
 import pandas as pd
 from pyspark.sql.functions import pandas_udf
 
-from ..config import ModelSpec
-from ..models.heads import SCHEMAS
-from ..progress import ProgressTarget
+from sparkvision.config import ModelSpec
+from sparkvision.models.heads import SCHEMAS
+from sparkvision.runtime.progress import ProgressTarget
 
 #: A column's batch: a Series, or a DataFrame for a struct column. typing.Union, not X | Y:
 #: pyspark reads the hints to pick the UDF type and recognises only Union.
@@ -31,8 +31,8 @@ Batch = Union[pd.Series, pd.DataFrame]  # noqa: UP007
 def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
     """Build the UDF for ``spec``; the closure holds only the spec, the batch size and where
     to report finished images (``progress``, optional)."""
-    from ..executor.runner import predict_frame
-    from .inputs import batch_items
+    from sparkvision.executor.runner import predict_frame
+    from sparkvision.udfs.inputs import batch_items
 
     on_batch = progress.report if progress is not None else None
 

@@ -5,7 +5,7 @@ same code:
 
 - the model file is sent to the executors once with a broadcast (the pipeline resolves
   the model with ``ship="broadcast"`` for this mode, see
-  :mod:`sparkvision.models.shipping`); the closure holds only the small spec;
+  :mod:`sparkvision.runtime.shipping`); the closure holds only the small spec;
 - inside a Python worker the engine is built at most once per process, through the same
   cache as every other path (:func:`sparkvision.executor.get_engine`);
 - each call runs :func:`sparkvision.executor.predict_frame` on a single image, so every
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import ModelSpec
-from ..models.heads import SCHEMAS
-from ..progress import ProgressTarget
+from sparkvision.config import ModelSpec
+from sparkvision.models.heads import SCHEMAS
+from sparkvision.runtime.progress import ProgressTarget
 
 
 def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None) -> Any:
@@ -29,8 +29,8 @@ def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None) -> Any:
     names = [field.split(" ", 1)[0] for field in SCHEMAS[spec.head].split(", ")]
 
     def predict_one(item: Any) -> tuple[Any, ...]:
-        from ..executor.runner import predict_frame
-        from .inputs import row_value_item
+        from sparkvision.executor.runner import predict_frame
+        from sparkvision.udfs.inputs import row_value_item
 
         on_batch = progress.report if progress is not None else None
         row = predict_frame([row_value_item(item)], spec, batch_size=1,

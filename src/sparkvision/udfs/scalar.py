@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import ModelSpec
-from ..models.heads import SCHEMAS
-from ..progress import ProgressTarget
-from .iterator import Batch
+from sparkvision.config import ModelSpec
+from sparkvision.models.heads import SCHEMAS
+from sparkvision.runtime.progress import ProgressTarget
+from sparkvision.udfs.iterator import Batch
 
 
 def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
@@ -22,8 +22,8 @@ def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | N
     to report finished images (``progress``, optional)."""
     from pyspark.sql.functions import pandas_udf
 
-    from ..executor.runner import predict_frame
-    from .inputs import batch_items
+    from sparkvision.executor.runner import predict_frame
+    from sparkvision.udfs.inputs import batch_items
 
     on_batch = progress.report if progress is not None else None
 

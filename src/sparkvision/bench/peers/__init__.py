@@ -59,7 +59,7 @@ def onnx_session(threads: int = 1):
     """The exported ONNX file in ONNX Runtime, as sparkvision's engine opens it."""
     import onnxruntime as ort
 
-    from ...models.export import ensure_onnx
+    from sparkvision.models.builtin.export import ensure_onnx
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -69,7 +69,7 @@ def onnx_session(threads: int = 1):
 
 
 def labels_and_scores(logits: np.ndarray) -> tuple[list[str], list[float]]:
-    from ...models import imagenet
+    import sparkvision.models.builtin.imagenet as imagenet
 
     labels, scores = imagenet.catdog(imagenet.softmax(logits))
     return list(labels), [float(s) for s in scores]

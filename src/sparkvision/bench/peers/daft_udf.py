@@ -10,7 +10,7 @@ are limited to one per core, each with one ONNX Runtime thread.
 
 from __future__ import annotations
 
-from ..base import Runner, parquet_rows
+from sparkvision.bench.base import Runner, parquet_rows
 
 
 class DaftRunner(Runner):
@@ -24,7 +24,7 @@ class DaftRunner(Runner):
         os.environ.setdefault("DAFT_PROGRESS_BAR", "0")
         import daft
 
-        from ...models.export import ensure_onnx
+        from sparkvision.models.builtin.export import ensure_onnx
 
         ensure_onnx()
         self.daft = daft
@@ -37,7 +37,7 @@ class DaftRunner(Runner):
         from daft import DataType, col
         from daft.functions import decode_image, download, resize
 
-        from . import labels_and_scores, normalise, onnx_session
+        from sparkvision.bench.peers import labels_and_scores, normalise, onnx_session
 
         @daft.cls(max_concurrency=self.settings.cores, cpus=1)
         class Classifier:

@@ -11,8 +11,8 @@ return type is a struct, so the function returns a dict of columns.
 
 from __future__ import annotations
 
-from ..base import Runner, parquet_rows
-from . import plain_session
+from sparkvision.bench.base import Runner, parquet_rows
+from sparkvision.bench.peers import plain_session
 
 
 class PredictBatchRunner(Runner):
@@ -20,7 +20,7 @@ class PredictBatchRunner(Runner):
     kind = "peer"
 
     def setup(self) -> None:
-        from ...models.export import ensure_onnx
+        from sparkvision.models.builtin.export import ensure_onnx
 
         ensure_onnx()
         self.spark = plain_session("predict-batch-udf", self.settings.cores)
@@ -33,7 +33,7 @@ class PredictBatchRunner(Runner):
             import numpy as np
             from PIL import Image
 
-            from . import labels_and_scores, onnx_session, torchvision_style
+            from sparkvision.bench.peers import labels_and_scores, onnx_session, torchvision_style
 
             session = onnx_session(threads=1)
             name = session.get_inputs()[0].name

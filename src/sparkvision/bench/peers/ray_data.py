@@ -15,7 +15,7 @@ nothing would be left to decode. The pool has one actor per two cores (at least 
 
 from __future__ import annotations
 
-from ..base import Runner, parquet_rows
+from sparkvision.bench.base import Runner, parquet_rows
 
 ACTOR_CPUS = 1.0
 
@@ -41,7 +41,7 @@ class RayRunner(Runner):
         os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         import ray
 
-        from ...models.export import ensure_onnx
+        from sparkvision.models.builtin.export import ensure_onnx
 
         ensure_onnx()
         ray.init(num_cpus=self.settings.cores, include_dashboard=False, log_to_driver=False,
@@ -55,7 +55,7 @@ class RayRunner(Runner):
         import numpy as np
         from PIL import Image
 
-        from . import labels_and_scores, onnx_session, torchvision_style
+        from sparkvision.bench.peers import labels_and_scores, onnx_session, torchvision_style
 
         def preprocess(batch: dict) -> dict:
             images = [torchvision_style(Image.fromarray(a)) for a in batch["image"]]

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..base import Runner, parquet_rows
-from . import plain_session
+from sparkvision.bench.base import Runner, parquet_rows
+from sparkvision.bench.peers import plain_session
 
 
 class SeedRunner(Runner):
@@ -31,7 +31,7 @@ class SeedRunner(Runner):
     requires = ("torch",)
 
     def setup(self) -> None:
-        from ...models.efficientnet import build_torch_module
+        from sparkvision.models.builtin.efficientnet import build_torch_module
 
         self.spark = plain_session("seed-pandas-udf", self.settings.cores)
         self.model = build_torch_module()
@@ -40,7 +40,7 @@ class SeedRunner(Runner):
         import numpy as np
         from pyspark.sql.functions import pandas_udf
 
-        from . import labels_and_scores
+        from sparkvision.bench.peers import labels_and_scores
 
         model = self.model  # captured by the closure below, shipped with every task
 

@@ -1,0 +1,66 @@
+"""The ``python`` execution: the whole job in this one process, without Spark.
+
+Images are streamed in batches of ``batch_size``: each batch is read, decoded and run
+through :func:`sparkvision.executor.predict_frame` (the code every Spark mode runs) and
+written by :class:`sparkvision.sinks.local.LocalTableWriter` before the next batch is
+read, so memory holds one batch of images whatever the number of inputs. The output has
+the same columns and formats as the Spark modes; :mod:`sparkvision.jobs.pipeline` turns the
+counts returned here into the same summary.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sparkvision.executor as executor
+from sparkvision.config import ModelSpec, RunConfig
+from sparkvision.jobs.summary import Progress
+from sparkvision.models.heads import SCHEMAS
+from sparkvision.sinks.local import LocalTableWriter, arrow_schema
+
+
+@dataclass
+class LocalCounts:
+    """What a python-execution run counted while writing: rows per ``error_kind`` (``None``
+    for the ones that worked) and ``(true, predicted)`` label pairs."""
+
+    seconds: float = 0.0
+    kinds: Counter = field(default_factory=Counter)
+    pairs: Counter = field(default_factory=Counter)
+
+
+def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
+              labels: Sequence[str | None] | None, fmt: str) -> LocalCounts:
+    """Predict for ``paths`` in this process and write ``run.out``."""
+    ddl = "path string" + (", label_true string" if labels is not None else "")
+    schema = arrow_schema(f"{ddl}, {SCHEMAS[spec.head]}")
+    counts = LocalCounts()
+    done = [0]
+    lock = threading.Lock()
+
+    def poll() -> int:
+        with lock:
+            return done[0]
+
+    started = time.monotonic()
+    with Progress(len(paths), poll, enabled=not run.quiet), \
+            LocalTableWriter(run.out, fmt, schema, overwrite=run.overwrite) as writer:
+        for start in range(0, len(paths), run.batch_size):
+            chunk = list(paths[start : start + run.batch_size])
+            frame = executor.predict_frame(chunk, spec, batch_size=run.batch_size)
+            frame.insert(0, "path", chunk)
+            if labels is not None:
+                frame.insert(1, "label_true", list(labels[start : start + run.batch_size]))
+            writer.write(frame)
+            counts.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
+            if labels is not None and "label" in frame:
+                ok = frame[frame["error"].isna() & frame["label_true"].notna()]
+                counts.pairs.update(zip(ok["label_true"], ok["label"], strict=True))
+            with lock:
+                done[0] += len(frame)
+    counts.seconds = time.monotonic() - started
+    return counts

@@ -1,0 +1,279 @@
+"""The one place that wires source -> model UDF -> sink, and reports on the run.
+
+:func:`apply_model` adds predictions to any DataFrame of images (the library path);
+:func:`run_job` is the whole command-line job: list inputs, resolve the model, predict
+(on Spark, or in this process for the ``python`` execution), write the table, then
+summarise, score against true labels and sort into folders from what was written (so
+the model runs once per image).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sparkvision.config import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EXECUTION,
+    ModelRequest,
+    ModelSpec,
+    RunConfig,
+)
+from sparkvision.errors import ConfigError
+from sparkvision.jobs.resume import (
+    check_run_info,
+    clean_incomplete,
+    default_chunk_size,
+    done_paths,
+    pending,
+    plan_chunks,
+    run_info,
+    write_run_info,
+)
+from sparkvision.jobs.summary import Progress, RunSummary
+from sparkvision.models import resolve_model
+from sparkvision.models.int8.calibration import first_inputs_by_default
+from sparkvision.runtime.progress import ChunkProgress, report_host
+from sparkvision.runtime.session import batch_session, default_parallelism, is_connect, task_cpus
+from sparkvision.runtime.workers import check_workers, worker_setup_error
+from sparkvision.sinks import format_for, sort_into, write_table
+from sparkvision.sinks.tables import read_table
+from sparkvision.sources import input_column, label_from_path, paths_frame, resolve_inputs
+from sparkvision.sources.spark_images import is_image_struct
+from sparkvision.storage.files import absolute_path
+from sparkvision.udfs import make_udf
+
+RESULT = "_sparkvision"
+#: model batches per Spark task: each task pays a fixed cost (the UDF unpickled, the
+#: worker's import caches invalidated, a part file opened and committed); with 4 batches
+#: per task that cost was ~9% of the CPU time per image, with 8 it is ~2%
+#: (docs/benchmarks.md).
+BATCHES_PER_TASK = 8
+
+
+def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                path_col: str | None = None, content_col: str | None = None,
+                execution: str = DEFAULT_EXECUTION, output_col: str | None = None,
+                udf: Any = None) -> Any:
+    """``df`` plus the model's results; image bytes are not carried to the output.
+
+    With ``output_col`` the results are one struct column of that name; without, its
+    fields (``label``, ``score``, ..., ``error``, ``error_kind``) are added as columns,
+    and a name ``df`` already has is refused rather than overwritten. ``execution`` picks
+    the UDF (``iterator``, ``pandas`` or ``udf``); ``udf`` reuses one made earlier (one per
+    job, not per chunk). An image struct (Spark's ``image`` source) is replaced by
+    ``path``, its ``origin``.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BinaryType
+
+    column = input_column(df, path_col=path_col, content_col=content_col)
+    if udf is None:
+        udf = make_udf(spec, execution=execution, batch_size=batch_size)
+    keep = [f.name for f in df.schema.fields
+            if not isinstance(f.dataType, BinaryType) and not is_image_struct(f.dataType)]
+    origin = []
+    if is_image_struct(df.schema[column].dataType):
+        if "path" in keep:
+            raise ConfigError(
+                f"the DataFrame has a 'path' column and an image column {column!r} whose "
+                "origin becomes 'path' in the result; drop or rename one of them"
+            )
+        origin = [F.col(column).getField("origin").alias("path")]
+    _check_free(keep, [output_col] if output_col else result_fields(spec), output_col)
+    result = df.withColumn(RESULT, udf(F.col(column)))
+    if output_col:
+        return result.select(*origin, *keep, F.col(RESULT).alias(output_col))
+    return result.select(*origin, *keep, f"{RESULT}.*")
+
+
+def result_fields(spec: ModelSpec) -> list[str]:
+    from sparkvision.executor import result_columns
+
+    return result_columns(spec.head)
+
+
+def _check_free(existing: Sequence[str], added: Sequence[str], output_col: str | None) -> None:
+    taken = [name for name in added if name in existing]
+    if not taken:
+        return
+    if output_col:
+        raise ConfigError(
+            f"the DataFrame already has a column {output_col!r}; pass another output_col"
+        )
+    raise ConfigError(
+        f"the DataFrame already has column(s) {', '.join(taken)}, which the results would "
+        "overwrite; pass output_col='pred' to get the results as one struct column, or "
+        "rename those columns first"
+    )
+
+
+def resolve_request(request: ModelRequest, *, threads: int, spark: Any = None,
+                    execution: str = DEFAULT_EXECUTION) -> ModelSpec:
+    """The spec for ``request``; the ``udf`` execution sends the model file from the driver
+    (a broadcast, or an artifact under Spark Connect) unless ``ship`` says otherwise."""
+    options: dict[str, Any] = dict(request.options)
+    if execution == "udf" and options.get("ship", "auto") == "auto":
+        options["ship"] = "artifact" if spark is not None and is_connect(spark) else "broadcast"
+    return resolve_model(request.model, task=request.task, engine=request.engine,
+                         threads=request.threads or threads, spark=spark, **options)
+
+
+def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
+            extensions: Iterable[str] | None = None,
+            path_col: str | None = None) -> RunSummary:
+    """Run a whole job and return its summary (also written as ``_summary.json``)."""
+    run = replace(run, out=absolute_path(run.out))
+    if run.sort_into and model.task != "classify":
+        raise ConfigError("--sort-into needs labels: use it with classify, not embed")
+    paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
+    model = first_inputs_by_default(model, paths)  # int8 on a user's model, no --calibrate
+    labels = [label_from_path(p, run.label_from) for p in paths] if run.label_from else None
+    fmt = format_for(run.out, run.format)
+    if run.execution == "python":
+        return _run_python(model, run, paths, labels, fmt)
+    spark = job_session(run)
+    spec = resolve_request(model, threads=task_cpus(spark), spark=spark,
+                           execution=run.execution)
+    check_workers(spark, spec, run.execution)
+    info = run_info(model.task, spec.name, fmt, labels is not None)
+    skipped = 0
+    if run.resume:
+        before = len(paths)
+        paths, labels = resume_inputs(spark, run, info, paths, labels, fmt)
+        skipped = before - len(paths)
+    seconds = predict_to_table(spark, spec, run, paths, labels, fmt, info=info)
+    return summarise(spark, run, fmt, seconds, skipped=skipped)
+
+
+def _run_python(model: ModelRequest, run: RunConfig, paths: list[str],
+                labels: list[str | None] | None, fmt: str) -> RunSummary:
+    from sparkvision.jobs.local import run_local
+    from sparkvision.sinks.local import read_columns
+
+    spec = resolve_request(model, threads=os.cpu_count() or 1)
+    counts = run_local(spec, run, paths, labels, fmt)
+    summary = new_summary(dict(counts.kinds), counts.seconds, run, fmt)
+    if counts.pairs:
+        summary.set_confusion((t, p, n) for (t, p), n in counts.pairs.items())
+    return finish_summary(summary, run, lambda: read_columns(run.out, fmt, ("path", "label")))
+
+
+def resume_inputs(spark: Any, run: RunConfig, info: dict[str, Any], paths: list[str],
+                  labels: list[str | None] | None,
+                  fmt: str) -> tuple[list[str], list[str | None] | None]:
+    """For ``--resume``: clear what a killed run left uncommitted in ``run.out`` and
+    return the inputs (and labels) that are not in it yet. See :mod:`sparkvision.jobs.resume`."""
+    check_run_info(run.out, info)
+    clean_incomplete(spark, run.out, fmt)
+    return pending(paths, labels, done_paths(spark, run.out, fmt))
+
+
+def job_session(run: RunConfig) -> Any:
+    """The SparkSession a run uses (``run.master``, or Spark Connect at ``run.remote``),
+    with Arrow batches sized for its model batches and the run's ``--conf`` settings."""
+    return batch_session(run.batch_size, run.master, remote=run.remote, conf=run.conf,
+                         verbose=run.verbose)
+
+
+def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[str],
+                     labels: list[str | None] | None, fmt: str, *,
+                     info: Mapping[str, Any]) -> float:
+    """Predict for ``paths`` on Spark with ``run.execution`` and write ``run.out``;
+    returns the seconds it took.
+
+    The inputs are written in chunks of ``run.chunk_size`` images, each its own committed
+    Spark job appending to ``run.out``, so a killed run keeps every finished chunk and
+    ``--resume`` redoes only the rest (see :mod:`sparkvision.jobs.resume`). ``info`` is
+    written beside the first chunk for ``--resume`` to check. The progress bar counts the
+    images the workers finish (:mod:`sparkvision.runtime.progress`).
+    """
+    per_partition = BATCHES_PER_TASK * run.batch_size
+    size = run.chunk_size
+    if size is None:
+        size = default_chunk_size(default_parallelism(spark), per_partition)
+    progress = ChunkProgress(spark, len(paths), report_host=None if run.quiet
+                             else report_host(spark))
+    udf = make_udf(spec, execution=run.execution, batch_size=run.batch_size,
+                   progress=progress.target)
+    started = time.monotonic()
+    try:
+        with Progress(len(paths), progress.done, enabled=not run.quiet):
+            for number, (lo, hi) in enumerate(plan_chunks(len(paths), size)):
+                progress.start(number, lo, hi)
+                frame = paths_frame(spark, paths[lo:hi],
+                                    labels=labels[lo:hi] if labels is not None else None,
+                                    rows_per_partition=per_partition)
+                result = apply_model(frame, spec, batch_size=run.batch_size, path_col="path",
+                                     execution=run.execution, udf=udf)
+                write_table(result, run.out, fmt, mode=_write_mode(run, number))
+                if number == 0:
+                    write_run_info(run.out, dict(info))
+                progress.finish()
+    except Exception as exc:
+        translated = worker_setup_error(exc, spark)
+        if translated is None:
+            raise
+        raise translated from exc
+    finally:
+        progress.close()
+    return time.monotonic() - started
+
+
+def _write_mode(run: RunConfig, chunk: int) -> str:
+    if chunk > 0 or run.resume:
+        return "append"
+    return "overwrite" if run.overwrite else "errorifexists"
+
+
+def new_summary(kinds: dict[Any, int], seconds: float, run: RunConfig, fmt: str, *,
+                skipped: int = 0) -> RunSummary:
+    """A summary from rows per ``error_kind`` (``None``: the rows that worked).
+
+    ``skipped`` images were already in the output (``--resume``): they count in the
+    totals but not in this run's throughput."""
+    kinds = dict(kinds)
+    ok = kinds.pop(None, 0)
+    failed = sum(kinds.values())
+    return RunSummary(
+        inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
+        seconds=round(seconds, 3),
+        images_per_s=round((ok + failed - skipped) / seconds, 2) if seconds else 0.0,
+        output=run.out, format=fmt, resumed=skipped,
+    )
+
+
+def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
+              skipped: int = 0) -> RunSummary:
+    """Count, score and sort from the written table (no second model pass)."""
+    from pyspark.sql import functions as F
+
+    written = read_table(spark, run.out, fmt)
+    kinds = {r["error_kind"]: r["count"] for r in written.groupBy("error_kind").count().collect()}
+    summary = new_summary(kinds, seconds, run, fmt, skipped=skipped)
+    if run.label_from and "label" in written.columns:
+        pairs = (
+            written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
+            .groupBy("label_true", "label").count().collect()
+        )
+        summary.set_confusion((row["label_true"], row["label"], row["count"]) for row in pairs)
+    return finish_summary(summary, run, lambda: (
+        (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
+    ))
+
+
+def finish_summary(summary: RunSummary, run: RunConfig,
+                   rows: Callable[[], Iterable[Any]]) -> RunSummary:
+    """Sort the images when the run asks for it (``rows()`` gives the ``(path, label)``
+    pairs read back from the written table) and write ``_summary.json`` into the output."""
+    if run.sort_into:
+        report = sort_into(rows(), run.sort_into, mode=run.sort_mode)
+        summary.sorted_into = run.sort_into
+        summary.sort_counts = report.counts
+    if os.path.isdir(run.out):
+        with open(os.path.join(run.out, "_summary.json"), "w", encoding="utf-8") as fh:
+            fh.write(summary.to_json())
+    return summary
