@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from drawing import write_images
+from helpers.drawing import write_images
 
 
 @pytest.fixture(scope="session", autouse=True)

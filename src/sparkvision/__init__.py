@@ -6,7 +6,7 @@
 """
 
 from sparkvision.api import classify, embed, predict_udf, train
-from sparkvision.config import ModelRequest, ModelSpec, Preprocess, RunConfig
+from sparkvision.config import ModelSpec, Preprocess
 from sparkvision.errors import (
     ConfigError,
     InputError,
@@ -16,6 +16,7 @@ from sparkvision.errors import (
     SparkVisionError,
 )
 from sparkvision.models import list_models, resolve_model
+from sparkvision.options import ModelOptions, ModelRequest, RunConfig, SparkOptions
 from sparkvision.train.training import TrainedModel
 
 __version__ = "0.1.0"
@@ -25,11 +26,13 @@ __all__ = [
     "InputError",
     "MissingExtraError",
     "ModelError",
+    "ModelOptions",
     "ModelRequest",
     "ModelSpec",
     "OutputError",
     "Preprocess",
     "RunConfig",
+    "SparkOptions",
     "SparkVisionError",
     "TrainedModel",
     "__version__",

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Union
 from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.pipeline import BATCHES_PER_TASK, apply_model
-from sparkvision.models import resolve_model
-from sparkvision.runtime.session import get_session, task_cpus
-from sparkvision.runtime.workers import check_workers
+from sparkvision.options import ModelOptions, ModelRequest
+from sparkvision.runtime.prepare import prepare_model
+from sparkvision.runtime.session import get_session
 from sparkvision.sources import paths_frame, resolve_inputs
 from sparkvision.train.training import TrainedModel
 from sparkvision.udfs import iterator_udf
@@ -140,14 +140,10 @@ def predict_udf(
     """
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.getActiveSession()
-    spec = resolve_model(model, task=task, engine=engine,
-                         threads=threads or (task_cpus(spark) if spark else 1),
-                         spark=spark, model_config=model_config, arch=arch, device=device,
-                         precision=precision, ship=ship, trust_model_code=trust_model_code,
-                         **options)
-    if spark is not None:
-        check_workers(spark, spec)
+    request = _request(model, task, engine, threads, batch_size,
+                       dict(options, model_config=model_config, arch=arch, device=device,
+                            precision=precision, ship=ship, trust_model_code=trust_model_code))
+    spec = prepare_model(request, SparkSession.getActiveSession())
     return iterator_udf(spec, batch_size=batch_size)
 
 
@@ -178,7 +174,8 @@ def train(
         sv.classify(df, model=clf)
         clf.evaluate("other-photos/", label_from="folder")["accuracy"]
     """
-    from sparkvision.config import RunConfig, cache_dir
+    from sparkvision.config import cache_dir
+    from sparkvision.options import RunConfig
     from sparkvision.train.training import TrainConfig, train_from_frame, train_from_paths
 
     if (label_col is None) == (label_from is None):
@@ -187,26 +184,33 @@ def train(
         import uuid
 
         out = os.path.join(cache_dir(), "trained", uuid.uuid4().hex[:12])
-    config = TrainConfig(out=out, model=model, engine=engine, folds=folds, holdout=holdout,
+    request = _request(model, "embed", engine, None, batch_size, model_options)
+    config = TrainConfig(out=out, model=request, folds=folds, holdout=holdout,
                          overwrite=overwrite)
-    options = tuple(model_options.items())
     if label_from is not None:
         if not _is_paths(data):
             raise ConfigError("label_from= reads the labels from file paths: pass folders, "
                               "globs or files, or pass a DataFrame with label_col=")
         paths = [data] if isinstance(data, str) else list(data)
-        run = RunConfig(out=out, batch_size=batch_size, quiet=True)
-        train_from_paths(paths, label_from=label_from, config=config, run=run,
-                         model_options=options)
+        run = RunConfig(out=out, quiet=True)
+        train_from_paths(paths, label_from=label_from, config=config, run=run)
     else:
         train_from_frame(data, label_col=label_col or "", config=config, path_col=path_col,
-                         content_col=content_col, batch_size=batch_size, model_options=options)
+                         content_col=content_col)
     return TrainedModel(out)
+
+
+def _request(model: ModelRef, task: str, engine: str, threads: int | None, batch_size: int,
+             options: dict[str, Any]) -> ModelRequest:
+    """The typed request of the API's keyword arguments (an unknown option is an error)."""
+    return ModelRequest(model=model, task=task, engine=engine, threads=threads,
+                        batch_size=batch_size, options=ModelOptions.from_mapping(options))
 
 
 def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None,
              content_col: str | None, output_col: str | None, batch_size: int, engine: str,
              threads: int | None, model_options: dict[str, Any]) -> DataFrame:
+    request = _request(model, task, engine, threads, batch_size, model_options)
     if _is_paths(data):
         spark = get_session()
         data = paths_frame(spark, resolve_inputs(data),
@@ -214,9 +218,7 @@ def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None
         path_col = "path"
     else:
         spark = data.sparkSession
-    spec = resolve_model(model, task=task, engine=engine, threads=threads or task_cpus(spark),
-                         spark=spark, **model_options)
-    check_workers(spark, spec)
+    spec = prepare_model(request, spark)
     return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
                        content_col=content_col, output_col=output_col)
 

@@ -35,7 +35,10 @@ Device = Literal["auto", "cpu", "cuda"]
 #: ``bf16`` on OpenVINO, ``int8`` (static post-training quantization) for ONNX models.
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
 Crop = Literal["center", "none"]
-Interpolation = Literal["bilinear", "bicubic", "nearest"]
+#: How JPEGs are decoded: ``fast`` at a reduced size (DCT scaling) where the model's input
+#: allows, ``exact`` at full size before the model's own resize and crop.
+Decode = Literal["fast", "exact"]
+Interpolation = Literal["bilinear", "bicubic", "nearest", "lanczos", "box", "hamming"]
 Ship = Literal["auto", "path", "broadcast", "artifact"]
 Task = Literal["classify", "embed"]
 #: How a job runs the model: ``python`` in one process without Spark, ``udf`` a row-at-a-time
@@ -50,6 +53,7 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 DEVICES: tuple[str, ...] = get_args(Device)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 CROPS: tuple[str, ...] = get_args(Crop)
+DECODES: tuple[str, ...] = get_args(Decode)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
 SHIP_MODES: tuple[str, ...] = get_args(Ship)
 TASKS: tuple[str, ...] = get_args(Task)
@@ -72,6 +76,10 @@ class Preprocess:
     -> center crop ``size`` x ``size`` -> ``(pixel * scale - mean) / std`` -> ``layout``.
     With ``crop="none"`` the whole image is resized to ``size`` x ``size`` instead
     (aspect ratio not kept, as Keras' ``image_dataset_from_directory`` does).
+    ``decode="fast"`` decodes JPEGs at a reduced scale and pre-shrinks large images before
+    that resize (the built-in models' way); ``"exact"`` decodes at full size, resizes the
+    whole image to whole-pixel sizes and crops whole pixels, as Hugging Face image
+    processors do (see :mod:`sparkvision.imaging.preprocess`).
     """
 
     size: int = 224
@@ -82,6 +90,7 @@ class Preprocess:
     layout: Layout = "nchw"
     interpolation: Interpolation = "bilinear"
     crop: Crop = "center"
+    decode: Decode = "fast"
 
     def __post_init__(self) -> None:
         if self.size <= 0 or self.resize < self.size:
@@ -97,6 +106,7 @@ class Preprocess:
         _check_choice("layout", self.layout, LAYOUTS)
         _check_choice("crop", self.crop, CROPS)
         _check_choice("interpolation", self.interpolation, INTERPOLATIONS)
+        _check_choice("decode", self.decode, DECODES)
 
 
 @dataclass(frozen=True)
@@ -161,77 +171,6 @@ class ModelSpec:
 
     def with_(self, **changes: Any) -> ModelSpec:
         return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class ModelRequest:
-    """What the caller asked for, before anything is loaded: a model reference (a built-in
-    name, a file, a ``module:callable``, a callable or an ``nn.Module``), the task, the
-    engine (``auto``: the one the model's format runs on), engine threads (``None``: the
-    execution decides) and ``options``: model-card keys and the run options ``device``,
-    ``precision``, ``ship``, ``trust_model_code``, ``model_config``, ``arch``,
-    ``py_files`` (see :func:`sparkvision.models.resolve_model`).
-    """
-
-    model: Any = "catdog"
-    task: Task = "classify"
-    engine: EngineChoice = "auto"
-    threads: int | None = None
-    options: tuple[tuple[str, Any], ...] = ()
-
-    def __post_init__(self) -> None:
-        _check_choice("task", self.task, TASKS)
-        _check_choice("engine", self.engine, ENGINE_CHOICES)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """How one command-line run executes and where it writes (not what model it runs)."""
-
-    out: str
-    format: str | None = None
-    execution: Execution = DEFAULT_EXECUTION
-    batch_size: int = DEFAULT_BATCH_SIZE
-    master: str | None = None
-    label_from: str | None = None
-    sort_into: str | None = None
-    sort_mode: str = "copy"
-    overwrite: bool = False
-    quiet: bool = False
-    resume: bool = False
-    #: images per committed chunk; None: the default, 0: one chunk
-    chunk_size: int | None = None
-    #: a Spark Connect server (``sc://HOST:PORT``) to run on instead of ``master``
-    remote: str | None = None
-    #: Spark settings for the session (``--conf KEY=VALUE``)
-    conf: tuple[tuple[str, str], ...] = ()
-    #: show Spark's own start-up lines and warnings
-    verbose: bool = False
-
-    def __post_init__(self) -> None:
-        _check_choice("--execution", self.execution, EXECUTIONS)
-        if self.master and self.remote:
-            raise ConfigError(f"--master {self.master} and --remote {self.remote} both say "
-                              "where to run: pass one")
-        if self.execution == "python" and (self.remote or self.conf):
-            raise ConfigError(
-                "--execution python runs in this process without Spark: --remote and --conf "
-                "do not apply; drop them or pick a Spark execution"
-            )
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
-        if self.resume and self.overwrite:
-            raise ConfigError(
-                "--resume keeps what --out holds and --overwrite deletes it: pass only one"
-            )
-        if self.resume and self.execution == "python":
-            raise ConfigError(
-                "--resume needs a Spark execution (iterator, pandas or udf): the python "
-                "execution commits its output once, at the end, so a killed run leaves "
-                "nothing to resume from"
-            )
-        if self.chunk_size is not None and self.chunk_size < 0:
-            raise ConfigError(f"--chunk-size must be >= 0 (0: one chunk); found {self.chunk_size}")
 
 
 _Choice = TypeVar("_Choice", bound=str)

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from badfiles import EXPECTED, make_bad_inputs
-from devtools import Browser, install_browser
-from drawing import write_images
-from sparkvision.cli.main import main
+from helpers.badfiles import EXPECTED, make_bad_inputs
+from helpers.cli import run_cli
+from helpers.devtools import Browser, install_browser
+from helpers.drawing import write_images
 from sparkvision.htmlreport import write_report
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(1500)]
 
 SCRIPT_NAME = next(n for n in EXPECTED if n.startswith("<script>"))
 OUTPUT = os.environ.get("SPARKVISION_TEST_OUTPUT") or os.path.join(
@@ -66,15 +66,15 @@ def test_request_detection_sees_a_request_that_leaves_the_file(chromium, tmp_pat
         assert _local_only(browser.requests()) == ["http://127.0.0.1:9/x.png"]
 
 
-def test_classify_report_in_chromium(chromium, tmp_path, capsys):
+def test_classify_report_in_chromium(chromium, tmp_path):
     root = tmp_path / "photos"
     write_images(str(root), [f"cat/cat.{i}.jpg" for i in range(4)] +
                  [f"dog/dog.{i}.png" for i in range(3)])
     bad = make_bad_inputs(str(root / "cat"))
     out, report = str(tmp_path / "preds.parquet"), str(tmp_path / "report.html")
-    code = main(["classify", str(root), "--out", out, "--execution", "python", "--quiet",
-                 "--label-from", "folder", "--report", report])
-    assert code == 0 and f"report: {report}" in capsys.readouterr().out
+    result = run_cli(["classify", str(root), "--out", out, "--execution", "python", "--quiet",
+                      "--label-from", "folder", "--report", report], in_process=True)
+    assert result.rc == 0 and f"report: {report}" in result.stdout
     # vanishes.jpg and becomes-unreadable.jpg are only broken after listing: here they are fine
     failed = {n for n, kind in EXPECTED.items()
               if kind and n not in ("vanishes.jpg", "becomes-unreadable.jpg")}

@@ -4,20 +4,17 @@ directories): a model file shipped by broadcast, and a ``module:callable`` shipp
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import byo_nets
-from drawing import write_images
+from helpers.cli import run_cli
+from helpers.drawing import write_images
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 NETS = '''import torch
 from torch import nn
@@ -29,19 +26,15 @@ def build():
 '''
 
 
-def run_cli(args, *, cwd, cache):
-    env = dict(os.environ)
-    env.update(
-        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
-        PYSPARK_PYTHON=sys.executable,
+def run_on_cluster(args, *, cwd, cache):
+    env = {
         # executors do not inherit the driver's environment: pass their cache explicitly
-        PYSPARK_SUBMIT_ARGS=f"--conf spark.executorEnv.SPARKVISION_CACHE={cache} "
-                            "--conf spark.executor.memory=1g pyspark-shell",
-    )
-    env.pop("PYTHONPATH", None)  # the executors get the model code only from the job itself
-    run = subprocess.run(["sparkvision", *args, "--quiet"], cwd=cwd, env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
+        "PYSPARK_SUBMIT_ARGS": f"--conf spark.executorEnv.SPARKVISION_CACHE={cache} "
+                               "--conf spark.executor.memory=1g pyspark-shell",
+        "PYTHONPATH": None,  # the executors get the model code only from the job itself
+    }
+    run = run_cli([*args, "--quiet"], cwd=cwd, env=env)
+    assert run.rc == 0, run.stdout[-2000:] + run.stderr[-4000:]
 
 
 def test_broadcast_file_and_py_files_callable_on_the_cluster(tmp_path, standalone_cluster):
@@ -49,9 +42,10 @@ def test_broadcast_file_and_py_files_callable_on_the_cluster(tmp_path, standalon
     cache = tmp_path / "executor-cache"
     net = byo_nets.resnet_small()
     model = byo_nets.save_torchscript(net, str(tmp_path / "net.pt"), size=32)
-    run_cli(["classify", "photos", "--model", model, "--labels", "a,b,c", "--image-size", "32",
-             "--ship", "broadcast", "--master", standalone_cluster.master_url, "--out", "preds"],
-            cwd=tmp_path, cache=cache)
+    run_on_cluster(["classify", "photos", "--model", model, "--labels", "a,b,c",
+                    "--image-size", "32", "--ship", "broadcast",
+                    "--master", standalone_cluster.master_url, "--out", "preds"],
+                   cwd=tmp_path, cache=cache)
     frame = pd.read_parquet(tmp_path / "preds").sort_values("path")
     assert len(frame) == len(images) and frame["error"].isna().all()
     spec = resolve_model(model, labels="a,b,c", image_size=32)
@@ -61,9 +55,10 @@ def test_broadcast_file_and_py_files_callable_on_the_cluster(tmp_path, standalon
     assert (cache / "models" / f"{spec.artifact_sha256}.pt").is_file()
 
     (tmp_path / "clusternets.py").write_text(NETS)
-    run_cli(["embed", "photos", "--model", "clusternets:build", "--py-files", "clusternets.py",
-             "--image-size", "32", "--master", standalone_cluster.master_url, "--out", "vecs"],
-            cwd=tmp_path, cache=cache)
+    run_on_cluster(["embed", "photos", "--model", "clusternets:build",
+                    "--py-files", "clusternets.py", "--image-size", "32",
+                    "--master", standalone_cluster.master_url, "--out", "vecs"],
+                   cwd=tmp_path, cache=cache)
     vecs = pd.read_parquet(tmp_path / "vecs")
     assert len(vecs) == len(images) and vecs["error"].isna().all()
     namespace: dict = {}

@@ -3,22 +3,18 @@ workers) gives the same rows as local mode."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.cli import CliResult, run_cli
+from helpers.drawing import write_images
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1500)]
 
 
-def _cli(*args: str, cwd: str) -> subprocess.CompletedProcess:
-    exe = os.path.join(os.path.dirname(sys.executable), "sparkvision")
+def _cli(*args: str, cwd: str) -> CliResult:
     # A separate driver process: this test process already holds a local SparkContext.
-    return subprocess.run([exe, *args, "--quiet"], capture_output=True, text=True, timeout=600, cwd=cwd)
+    return run_cli([*args, "--quiet"], cwd=cwd)
 
 
 def test_cluster_classify_equals_local(standalone_cluster, tmp_path):
@@ -30,10 +26,10 @@ def test_cluster_classify_equals_local(standalone_cluster, tmp_path):
     cluster_out, local_out = str(tmp_path / "cluster.parquet"), str(tmp_path / "local.parquet")
     ran = _cli("classify", str(images), "--out", cluster_out, "--label-from", "folder",
                "--master", standalone_cluster.master_url, cwd=str(tmp_path))
-    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.rc == 0, ran.stderr[-3000:]
     assert "accuracy:" in ran.stdout
     ran = _cli("classify", str(images), "--out", local_out, "--label-from", "folder", cwd=str(tmp_path))
-    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.rc == 0, ran.stderr[-3000:]
 
     cluster = pd.read_parquet(cluster_out).sort_values("path").reset_index(drop=True)
     local = pd.read_parquet(local_out).sort_values("path").reset_index(drop=True)

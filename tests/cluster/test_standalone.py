@@ -26,7 +26,7 @@ import sparkcluster
 import sparkdaemons
 from sparkcluster import Cluster, ClusterError, read_cluster, start_cluster, stop_cluster
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 DRIVER = r"""
 import json, os, sys, time

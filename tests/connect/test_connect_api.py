@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drawing import write_images
+from helpers.drawing import write_images
 from sparkconnect import ConnectServer
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 
-pytestmark = pytest.mark.connect
+pytestmark = [pytest.mark.connect, pytest.mark.timeout(1000)]
 
 CLIENT = r"""
 import json, sys

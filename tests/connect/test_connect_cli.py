@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.cli import bar_counts, run_cli
+from helpers.drawing import write_images
 from sparkconnect import ConnectServer
-from sparkvision.cli.main import main as cli_main
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
-from sv_run import bar_counts, run_cli
 
-pytestmark = pytest.mark.connect
+pytestmark = [pytest.mark.connect, pytest.mark.timeout(1200)]
 
 
 def _table(path: str) -> pd.DataFrame:
@@ -30,11 +29,11 @@ def _table(path: str) -> pd.DataFrame:
 
 
 def _check(result, what: str = "") -> None:
-    assert result.returncode == 0, what + result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.rc == 0, what + result.stdout[-2000:] + result.stderr[-4000:]
 
 
 def test_classify_with_sorting_equals_local_mode(
-    connect_server: ConnectServer, spark, tmp_path, capsys: pytest.CaptureFixture[str]
+    connect_server: ConnectServer, spark, tmp_path
 ) -> None:
     photos = tmp_path / "photos"
     write_images(str(photos), [f"cat/cat.{i}.jpg" for i in range(4)]
@@ -49,9 +48,10 @@ def test_classify_with_sorting_equals_local_mode(
     assert "images: 9   ok: 8   failed: 1" in result.stdout
 
     local_out, local_sorted = tmp_path / "local.parquet", tmp_path / "sorted-local"
-    assert cli_main([*common, "--out", str(local_out), "--sort-into", str(local_sorted),
-                     "--master", "local[2]", "--quiet"]) == 0
-    local_summary = capsys.readouterr().out
+    local_run = run_cli([*common, "--out", str(local_out), "--sort-into", str(local_sorted),
+                         "--master", "local[2]", "--quiet"], in_process=True)
+    assert local_run.rc == 0
+    local_summary = local_run.stdout
     remote, local = _table(str(out)), _table(str(local_out))
     assert remote["path"].tolist() == local["path"].tolist() and len(remote) == 9
     assert remote["label"].tolist() == local["label"].tolist()
@@ -165,7 +165,7 @@ def test_conf_a_session_cannot_change_is_refused_with_where_to_set_it(
     write_images(str(tmp_path / "photos"), ["a.jpg"])
     result = run_cli(["classify", str(tmp_path / "photos"), "--out", str(tmp_path / "o"),
                       "--remote", connect_server.url, "--conf", "spark.task.cpus=2"])
-    assert result.returncode == 2, result.stderr
+    assert result.rc == 2, result.stderr
     assert "a Spark Connect session cannot change spark.task.cpus" in result.stderr
     assert "start-connect-server.sh" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()

@@ -10,18 +10,17 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
-from drawing import write_images
-from photos import write_photos
+from helpers.cli import run_cli
+from helpers.drawing import write_images
+from helpers.photos import write_photos
 from sparkconnect import ConnectServer
-from sparkvision.cli.main import main as cli_main
 from sparkvision.dedup.nearset import TRUTH, make_near_duplicate_set
-from sv_run import run_cli
 
-pytestmark = pytest.mark.connect
+pytestmark = [pytest.mark.connect, pytest.mark.timeout(1200)]
 
 
 def _check(result, what: str = "") -> None:
-    assert result.returncode == 0, what + result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.rc == 0, what + result.stdout[-2000:] + result.stderr[-4000:]
 
 
 def _groups(path: str) -> pd.DataFrame:
@@ -31,7 +30,7 @@ def _groups(path: str) -> pd.DataFrame:
 
 
 def test_dedup_and_its_page_over_connect_equal_local_mode(
-    connect_server: ConnectServer, spark, tmp_path, capsys: pytest.CaptureFixture[str]
+    connect_server: ConnectServer, spark, tmp_path
 ) -> None:
     photos = tmp_path / "photos"
     make_near_duplicate_set(write_photos(str(tmp_path / "src"), ["coffee", "rocket"]),
@@ -42,9 +41,8 @@ def test_dedup_and_its_page_over_connect_equal_local_mode(
                       "dups.html", "--remote", connect_server.url], cwd=str(tmp_path))
     _check(result)
     assert (tmp_path / "dups.html").stat().st_size > 1000
-    assert cli_main(["dedup", str(photos), "--out", str(tmp_path / "local.parquet"),
-                     "--master", "local[2]"]) == 0
-    capsys.readouterr()
+    assert run_cli(["dedup", str(photos), "--out", str(tmp_path / "local.parquet"),
+                    "--master", "local[2]"], in_process=True).rc == 0
     remote, local = _groups(str(tmp_path / "remote.parquet")), _groups(
         str(tmp_path / "local.parquet"))
     assert len(remote) > 4 and "near" in set(remote["kind"])

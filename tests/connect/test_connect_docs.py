@@ -18,10 +18,11 @@ import sys
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.cli import cli_env
+from helpers.drawing import write_images
 from sparkconnect import ConnectServer
 
-pytestmark = pytest.mark.connect
+pytestmark = [pytest.mark.connect, pytest.mark.timeout(1900)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BLOCK = re.compile(r"^ *```(\w+)([^\n]*)\n(.*?)^ *```", re.MULTILINE | re.DOTALL)
@@ -66,8 +67,7 @@ def test_connect_conf_and_progress_examples_run(connect_server: ConnectServer, t
                          for line in lines if not line.startswith("make connect-up")]
     assert len(commands) >= 9, commands
 
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-               + os.environ.get("PATH", ""))
+    env = cli_env()  # `sparkvision` on PATH is this one
     run = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(commands)],
                          cwd=work, env=env, capture_output=True, text=True, timeout=1800)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import sparkconnect
-from drawing import write_patterns
+from helpers.drawing import write_patterns
 
-pytestmark = pytest.mark.connect
+pytestmark = [pytest.mark.connect, pytest.mark.timeout(700)]
 
 CLIENT = r"""
 import json, sys

@@ -16,11 +16,11 @@ import pytest
 import sparkconnect
 import sparkdaemons
 import sparkvision
-from drawing import write_images
+from helpers.drawing import write_images
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 
-pytestmark = pytest.mark.connect
+pytestmark = [pytest.mark.connect, pytest.mark.timeout(700)]
 
 CLIENT = r"""
 import json, os, sys

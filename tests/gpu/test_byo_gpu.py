@@ -10,7 +10,7 @@ import torch
 
 import byo_nets
 import sparkvision.executor.cache as cache
-from drawing import write_images
+from helpers.drawing import write_images
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 

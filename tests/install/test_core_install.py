@@ -16,10 +16,10 @@ import time
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.drawing import write_images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def _source_copy(dest: str) -> str:

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import sparkvision as sv
-from badfiles import EXPECTED, break_after_listing, make_bad_inputs
-from drawing import write_images
-from sparkvision.cli.main import main
+from helpers.badfiles import EXPECTED, break_after_listing, make_bad_inputs
+from helpers.cli import run_cli
+from helpers.drawing import write_images
 from sparkvision.sinks.tables import read_table, write_table
 from sparkvision.sources import resolve_inputs
 
@@ -52,14 +52,16 @@ def test_classify_gives_one_row_per_input_with_its_error_kind(spark, bad_folder)
             assert row["error"] and len(row["error"]) > 20, name
 
 
-def test_cli_summary_counts_every_kind_and_exit_status(spark, bad_folder, tmp_path, capsys):
+def test_cli_summary_counts_every_kind_and_exit_status(spark, bad_folder, tmp_path):
     folder, paths = bad_folder
     sock = break_after_listing(paths)  # before the run: 'vanishes' is simply not listed
     try:
         expected = {n: k for n, k in EXPECTED.items() if n != "vanishes.jpg"}
         out = str(tmp_path / "preds.parquet")
-        assert main(["classify", folder, "--out", out, "--quiet", "--batch-size", "4"]) == 0
-        printed = capsys.readouterr().out
+        result = run_cli(["classify", folder, "--out", out, "--quiet", "--batch-size", "4"],
+                         in_process=True)
+        assert result.rc == 0, result.output
+        printed = result.stdout
         with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
             summary = json.load(fh)
         kinds = Counter(k for k in expected.values() if k is not None)
@@ -74,9 +76,10 @@ def test_cli_summary_counts_every_kind_and_exit_status(spark, bad_folder, tmp_pa
         assert len(frame) == len(expected) and frame["path"].is_unique
 
         again = str(tmp_path / "again.parquet")
-        code = main(["classify", folder, "--out", again, "--quiet", "--fail-on-error"])
-        assert code == 1
-        assert f"{sum(kinds.values())} of {len(expected)} images failed" in capsys.readouterr().err
+        failing = run_cli(["classify", folder, "--out", again, "--quiet", "--fail-on-error"],
+                          in_process=True)
+        assert failing.rc == 1
+        assert f"{sum(kinds.values())} of {len(expected)} images failed" in failing.stderr
     finally:
         if sock is not None:
             sock.close()
@@ -85,8 +88,8 @@ def test_cli_summary_counts_every_kind_and_exit_status(spark, bad_folder, tmp_pa
 def test_fail_on_error_exits_zero_when_nothing_failed(spark, tmp_path):
     folder = str(tmp_path / "good")
     write_images(folder, ["a.jpg", "b.png"])
-    assert main(["classify", folder, "--out", str(tmp_path / "o.json"), "--quiet",
-                 "--fail-on-error"]) == 0
+    assert run_cli(["classify", folder, "--out", str(tmp_path / "o.json"), "--quiet",
+                    "--fail-on-error"], in_process=True).rc == 0
     summary = json.loads((tmp_path / "o.json" / "_summary.json").read_text())
     assert summary["failed"] == 0 and summary["failed_by_kind"] == {}
 
@@ -120,7 +123,8 @@ def test_cli_output_keeps_odd_file_names(spark, tmp_path, fmt, execution):
     folder = str(tmp_path / "odd")
     written = write_images(folder, ODD_NAMES)
     out = str(tmp_path / f"preds.{fmt}")
-    assert main(["classify", folder, "--out", out, "--quiet", "--execution", execution]) == 0
+    assert run_cli(["classify", folder, "--out", out, "--quiet", "--execution", execution],
+                   in_process=True).rc == 0
     rows = read_table(spark, out, fmt).collect()
     assert sorted(r["path"] for r in rows) == sorted(written)
     assert all(r["error"] is None for r in rows)

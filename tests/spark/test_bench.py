@@ -6,10 +6,10 @@ import os
 
 import pytest
 
+from helpers.cli import run_cli
 from sparkvision.bench.registry import ALL_RUNNERS
-from sparkvision.cli.main import main
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
 PEER_MODULES = {"seed": "torch", "predict_batch_udf": "pyspark", "ray": "ray", "daft": "daft"}
 
@@ -17,8 +17,8 @@ PEER_MODULES = {"seed": "torch", "predict_batch_udf": "pyspark", "ray": "ray", "
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    code = main(["bench", "--sizes", "3,6", "--peers", "--out", str(out), "--warmup", "2",
-                 "--batch-size", "4", "--timeout-s", "600"])
+    code = run_cli(["bench", "--sizes", "3,6", "--peers", "--out", str(out), "--warmup", "2",
+                    "--batch-size", "4", "--timeout-s", "600"], in_process=True).rc
     assert code == 0
     with open(out / "results.csv", newline="") as fh:
         return out, list(csv.DictReader(fh))
@@ -46,22 +46,25 @@ def test_runners_ran_or_say_how_to_install_them(sweep):
             assert int(row["cores"]) >= 1 and int(row["batch_size"]) == 4
 
 
-def test_chart_and_report_and_regeneration(sweep, capsys):
+def test_chart_and_report_and_regeneration(sweep):
     out, _ = sweep
     png = (out / "bench.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     os.unlink(out / "bench.png")
     os.unlink(out / "report.md")
-    assert main(["bench-report", str(out)]) == 0
-    printed = capsys.readouterr().out
+    result = run_cli(["bench-report", str(out)], in_process=True)
+    assert result.rc == 0, result.output
+    printed = result.stdout
     assert "| runner | 3 | 6 |" in printed and "| iterator |" in printed
     assert (out / "bench.png").exists()
     assert (out / "report.md").read_text().strip() == printed.strip()
 
 
-def test_make_dataset_command(tmp_path, capsys):
-    assert main(["make-dataset", "--n", "4", "--out", str(tmp_path), "--seed", "7"]) == 0
-    assert "4 images in" in capsys.readouterr().out
+def test_make_dataset_command(tmp_path):
+    result = run_cli(["make-dataset", "--n", "4", "--out", str(tmp_path), "--seed", "7"],
+                     in_process=True)
+    assert result.rc == 0, result.output
+    assert "4 images in" in result.stdout
     assert sorted(p.name for p in tmp_path.glob("*.jpg")) == [
         "cat.0.jpg", "cat.1.jpg", "dog.0.jpg", "dog.1.jpg"]
 

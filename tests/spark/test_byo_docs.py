@@ -12,15 +12,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.cli import cli_env
+from helpers.drawing import write_images
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1600)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = os.path.join(ROOT, "docs", "byo-models.md")
@@ -71,15 +71,12 @@ def test_every_documented_command_runs(tmp_path):
             commands.append(body)
     assert len(commands) >= 8, "the page lost its runnable examples"
 
-    env = dict(os.environ)
-    env.update(
-        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
-        PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "tests"), str(tmp_path / "stubs")]),
-        PYSPARK_PYTHON=sys.executable,
-        SPARKVISION_CACHE=str(tmp_path / "cache"),
-        SPARK_LOCAL_IP="127.0.0.1",
-    )
-    env.pop("KERAS_BACKEND", None)
+    env = cli_env({  # `sparkvision` on PATH is this one
+        "PYTHONPATH": os.pathsep.join([os.path.join(ROOT, "tests"), str(tmp_path / "stubs")]),
+        "SPARKVISION_CACHE": str(tmp_path / "cache"),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "KERAS_BACKEND": None,
+    })
     # transformers takes the torchvision stand-in for the real package: the Hugging Face
     # section runs without it, as on a machine that has no torchvision at all.
     hf = [c for c in commands if "make_hf.py" in c]

@@ -13,7 +13,7 @@ import torch
 
 import byo_nets
 import sparkvision as sv
-from sparkvision.cli.main import main as cli_main
+from helpers.cli import run_cli
 from sparkvision.errors import ModelError
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
@@ -126,8 +126,8 @@ def test_onnx_through_the_cli_equals_onnxruntime(tmp_path, image_folder, images)
     _, content = images
     path = byo_nets.export_onnx(byo_nets.resnet_small(), str(tmp_path / "net.onnx"), size=40)
     out = str(tmp_path / "preds")
-    code = cli_main(["classify", image_folder, "--model", path, "--labels", "a,b,c",
-                     "--out", out, "--quiet"])
+    code = run_cli(["classify", image_folder, "--model", path, "--labels", "a,b,c",
+                    "--out", out, "--quiet"], in_process=True).rc
     assert code == 0
     frame = pd.read_parquet(out).sort_values("path").reset_index(drop=True)
     assert frame["error"].isna().all() and len(frame) == len(content)

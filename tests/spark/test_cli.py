@@ -2,14 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from drawing import write_images
-from sparkvision.cli.main import main
+from helpers.cli import run_cli
+from helpers.drawing import write_images
 
 pytestmark = pytest.mark.spark
 
@@ -23,12 +21,12 @@ def seed_named(tmp_path_factory):
     return str(root)
 
 
-def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path, capsys):
+def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path):
     out, sorted_dir = str(tmp_path / "preds.parquet"), str(tmp_path / "sorted")
-    code = main(["classify", seed_named, "--out", out, "--label-from", "filename",
-                 "--sort-into", sorted_dir, "--quiet"])
-    assert code == 0
-    printed = capsys.readouterr().out
+    result = run_cli(["classify", seed_named, "--out", out, "--label-from", "filename",
+                      "--sort-into", sorted_dir, "--quiet"], in_process=True)
+    assert result.rc == 0, result.output
+    printed = result.stdout
     assert "accuracy:" in printed and "true \\ pred" in printed
     frame = pd.read_parquet(out)
     assert len(frame) == 6
@@ -49,7 +47,7 @@ def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path,
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_classify_other_formats(spark, seed_named, tmp_path, fmt):
     out = str(tmp_path / f"preds.{fmt}")
-    assert main(["classify", seed_named, "--out", out, "--quiet"]) == 0
+    assert run_cli(["classify", seed_named, "--out", out, "--quiet"], in_process=True).rc == 0
     reader = spark.read.option("header", "true").csv if fmt == "csv" else spark.read.json
     rows = reader(out).collect()
     assert len(rows) == 6 and all(r["label"] in ("cat", "dog", "other") for r in rows)
@@ -58,32 +56,37 @@ def test_classify_other_formats(spark, seed_named, tmp_path, fmt):
 def test_delta_output(spark, seed_named, tmp_path):
     deltalake = pytest.importorskip("deltalake", reason="the delta extra is not installed")
     out = str(tmp_path / "preds.delta")
-    assert main(["classify", seed_named, "--out", out, "--format", "delta", "--quiet"]) == 0
+    assert run_cli(["classify", seed_named, "--out", out, "--format", "delta", "--quiet"],
+                   in_process=True).rc == 0
     table = deltalake.DeltaTable(out).to_pyarrow_table()
     assert table.num_rows == 6 and "label" in table.column_names
 
 
 def test_embed_writes_vectors(spark, seed_named, tmp_path):
     out = str(tmp_path / "vectors.parquet")
-    assert main(["embed", seed_named, "--out", out, "--quiet"]) == 0
+    assert run_cli(["embed", seed_named, "--out", out, "--quiet"], in_process=True).rc == 0
     frame = pd.read_parquet(out)
     assert len(frame) == 6 and {len(v) for v in frame["embedding"]} == {1280}
 
 
-def test_existing_output_is_not_overwritten_without_flag(spark, seed_named, tmp_path, capsys):
+def test_existing_output_is_not_overwritten_without_flag(spark, seed_named, tmp_path):
     out = str(tmp_path / "p.parquet")
-    assert main(["classify", seed_named, "--out", out, "--quiet"]) == 0
-    assert main(["classify", seed_named, "--out", out, "--quiet"]) == 2
-    assert "already exists" in capsys.readouterr().err
-    assert main(["classify", seed_named, "--out", out, "--quiet", "--overwrite"]) == 0
+    assert run_cli(["classify", seed_named, "--out", out, "--quiet"], in_process=True).rc == 0
+    again = run_cli(["classify", seed_named, "--out", out, "--quiet"], in_process=True)
+    assert again.rc == 2
+    assert "already exists" in again.stderr
+    assert run_cli(["classify", seed_named, "--out", out, "--quiet", "--overwrite"],
+                   in_process=True).rc == 0
 
 
-def test_missing_input_is_a_usage_error(tmp_path, capsys):
-    assert main(["classify", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+def test_missing_input_is_a_usage_error(tmp_path):
+    result = run_cli(["classify", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")],
+                     in_process=True)
+    assert result.rc == 2
+    assert "does not exist" in result.stderr
 
 
 def test_installed_console_script_runs():
-    exe = os.path.join(os.path.dirname(sys.executable), "sparkvision")
-    result = subprocess.run([exe, "classify", "--help"], capture_output=True, text=True, check=True)
+    result = run_cli(["classify", "--help"], timeout=120)  # the console script, in a child
+    assert result.rc == 0, result.output
     assert "--sort-into" in result.stdout and "--label-from" in result.stdout

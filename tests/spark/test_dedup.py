@@ -11,16 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from badfiles import make_bad_inputs
-from photos import write_photos
-from sparkvision.cli.main import main
+from helpers.badfiles import make_bad_inputs
+from helpers.cli import run_cli
+from helpers.photos import write_photos
 from sparkvision.dedup.components import connected_components
 from sparkvision.dedup.defaults import DEFAULT_THRESHOLD
 from sparkvision.dedup.evaluate import read_truth, score_pairs
 from sparkvision.dedup.lsh import near_pairs
 from sparkvision.dedup.nearset import TRUTH, make_near_duplicate_set
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
 
 
 def test_components_settle_in_few_rounds(spark):
@@ -63,12 +63,15 @@ def near_set(tmp_path_factory):
     return str(root / "set")
 
 
-def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path, capsys):
+def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path):
     vectors, groups = str(tmp_path / "vectors.parquet"), str(tmp_path / "groups.parquet")
-    assert main(["embed", near_set, "--out", vectors, "--execution", "python", "--quiet"]) == 0
+    assert run_cli(["embed", near_set, "--out", vectors, "--execution", "python", "--quiet"],
+                   in_process=True).rc == 0
     report = str(tmp_path / "dups.html")
-    assert main(["dedup", "--vectors", vectors, "--out", groups, "--report", report]) == 0
-    printed = capsys.readouterr().out
+    result = run_cli(["dedup", "--vectors", vectors, "--out", groups, "--report", report],
+                     in_process=True)
+    assert result.rc == 0, result.output
+    printed = result.stdout
     assert "0 computed" in printed  # every vector came from the embed output
     table = pd.read_parquet(groups)
     truth = read_truth(os.path.join(near_set, TRUTH))
@@ -96,7 +99,7 @@ def test_precision_and_recall_at_the_default_threshold(spark, near_set, tmp_path
     assert html.count('class="group"') == table["group"].nunique()
 
 
-def test_dedup_embeds_moves_and_never_loses_a_file(spark, tmp_path, capsys):
+def test_dedup_embeds_moves_and_never_loses_a_file(spark, tmp_path):
     photos = tmp_path / "photos"
     make_near_duplicate_set(write_photos(str(tmp_path / "src"), ["coffee", "rocket"]),
                             str(photos))
@@ -107,9 +110,10 @@ def test_dedup_embeds_moves_and_never_loses_a_file(spark, tmp_path, capsys):
     before = sorted(os.listdir(photos))
     groups, target = str(tmp_path / "g.json"), str(tmp_path / "dups")
     argv = ["dedup", str(photos), "--out", groups, "--move-duplicates-to", target]
-    assert main([*argv, "--dry-run"]) == 0
-    assert "would move" in capsys.readouterr().out and sorted(os.listdir(photos)) == before
-    assert main([*argv, "--overwrite"]) == 0
+    dry = run_cli([*argv, "--dry-run"], in_process=True)
+    assert dry.rc == 0, dry.output
+    assert "would move" in dry.stdout and sorted(os.listdir(photos)) == before
+    assert run_cli([*argv, "--overwrite"], in_process=True).rc == 0
     table = spark.read.json(groups).toPandas()
     failed = spark.read.json(os.path.join(groups, "_failed")).toPandas()
     assert sorted(failed["error_kind"]) == ["empty", "not_an_image"]

@@ -5,16 +5,15 @@ Without retries the run fails with exit status 3 and a message that says so."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.cli import CliResult, run_cli
+from helpers.drawing import write_images
 from sparkvision.executor.faults import ENV_AT_BATCH, ENV_MARKER
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(700)]
 
 N_IMAGES = 48
 
@@ -26,20 +25,18 @@ def images(tmp_path_factory):
                                      size=(96, 72)))
 
 
-def run_cli(folder: str, out: str, master: str | None, marker: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, **{ENV_AT_BATCH: "2", ENV_MARKER: marker})
-    return subprocess.run(
-        [sys.executable, "-m", "sparkvision.cli.main", "classify", folder, "--out", out, "--quiet",
-         "--batch-size", "4", *(["--master", master] if master else [])],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+def classify(folder: str, out: str, master: str | None, marker: str) -> CliResult:
+    """In a child process: the fault is set through its environment."""
+    return run_cli(["classify", folder, "--out", out, "--quiet", "--batch-size", "4",
+                    *(["--master", master] if master else [])],
+                   env={ENV_AT_BATCH: "2", ENV_MARKER: marker})
 
 
 def test_a_crashed_worker_is_retried_and_the_output_is_complete(spark, images, tmp_path):
     folder, inputs = images
     out, marker = str(tmp_path / "out.parquet"), str(tmp_path / "fault.marker")
-    done = run_cli(folder, out, None, marker)  # the default master, local[*,4], retries
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = classify(folder, out, None, marker)  # the default master, local[*,4], retries
+    assert done.rc == 0, done.stderr[-3000:]
     assert os.path.exists(marker), "no worker faulted: the test proved nothing"
     with open(marker, encoding="utf-8") as fh:
         assert "exited at model batch 2" in fh.read()
@@ -52,9 +49,9 @@ def test_a_crashed_worker_is_retried_and_the_output_is_complete(spark, images, t
 def test_without_retries_the_run_fails_with_status_3(spark, images, tmp_path):
     folder, _ = images
     out, marker = str(tmp_path / "out.parquet"), str(tmp_path / "fault.marker")
-    done = run_cli(folder, out, "local[2]", marker)
+    done = classify(folder, out, "local[2]", marker)
     assert os.path.exists(marker)
-    assert done.returncode == 3, done.stderr[-3000:]
+    assert done.rc == 3, done.stderr[-3000:]
     assert "sparkvision: run failed:" in done.stderr
     message = done.stderr[done.stderr.index("sparkvision: run failed:"):]
     assert "Python worker exited unexpectedly (crashed)" in message.splitlines()[0]

@@ -10,7 +10,7 @@ from PIL import Image
 from pyspark.sql import functions as F
 
 import sparkvision as sv
-from drawing import drawn_image, write_images
+from helpers.drawing import drawn_image, write_images
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.pipeline import apply_model
 from sparkvision.models import resolve_model

@@ -12,11 +12,11 @@ from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import functions as F
 
 import sparkvision as sv
-from drawing import PATTERNS, write_patterns
+from helpers.drawing import PATTERNS, write_patterns
 from sparkvision.errors import ConfigError
 from sparkvision.ml import ImageClassifier, ImageEmbedder
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

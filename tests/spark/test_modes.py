@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drawing import write_images
-from sparkvision.cli.main import main
-from sparkvision.config import EXECUTIONS, ModelRequest, RunConfig
+from helpers.cli import run_cli
+from helpers.drawing import write_images
+from sparkvision.config import EXECUTIONS
+from sparkvision.options import ModelRequest, RunConfig
 from sparkvision.jobs.pipeline import run_job
 
 pytestmark = pytest.mark.spark
@@ -26,8 +27,9 @@ def mixed(tmp_path_factory):
 
 
 def _run(mixed, out, execution, task="classify", fmt=None):
-    model = ModelRequest(model="catdog" if task == "classify" else "embedding", task=task)
-    run = RunConfig(out=out, execution=execution, format=fmt, batch_size=3, quiet=True,
+    model = ModelRequest(model="catdog" if task == "classify" else "embedding", task=task,
+                         batch_size=3)
+    run = RunConfig(out=out, execution=execution, format=fmt, quiet=True,
                     label_from="filename" if task == "classify" else None)
     summary = run_job([mixed], model, run)
     return summary
@@ -132,20 +134,23 @@ def test_python_mode_needs_no_spark(mixed, tmp_path):
     assert SparkSession.getActiveSession() is before
 
 
-def test_cli_execution_option(spark, mixed, tmp_path, capsys):
+def test_cli_execution_option(spark, mixed, tmp_path):
     out = str(tmp_path / "out")
-    assert main(["classify", mixed, "--out", out, "--execution", "udf", "--quiet",
-                 "--label-from", "filename"]) == 0
-    assert "images: 8" in capsys.readouterr().out
+    result = run_cli(["classify", mixed, "--out", out, "--execution", "udf", "--quiet",
+                      "--label-from", "filename"], in_process=True)
+    assert result.rc == 0, result.output
+    assert "images: 8" in result.stdout
     with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
         summary = json.load(fh)
     assert summary["failed_by_kind"] == {"not_an_image": 1}
 
 
-def test_unknown_execution_is_refused(tmp_path, capsys):
-    with pytest.raises(SystemExit):
-        main(["classify", str(tmp_path), "--out", str(tmp_path / "o"), "--execution", "gpu"])
-    assert "invalid choice" in capsys.readouterr().err
+def test_unknown_execution_is_refused(tmp_path):
+    # argparse refuses it: a usage error (exit status 2) before anything runs
+    result = run_cli(["classify", str(tmp_path), "--out", str(tmp_path / "o"),
+                      "--execution", "gpu"], in_process=True)
+    assert result.rc == 2
+    assert "invalid choice" in result.stderr
     from sparkvision.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--execution 'threads'; expected one of python, udf"):

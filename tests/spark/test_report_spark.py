@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from drawing import write_images
-from sparkvision.cli.main import main
+from helpers.cli import run_cli
+from helpers.drawing import write_images
 from sparkvision.htmlreport.build import _gather_local, _gather_spark
 
 pytestmark = pytest.mark.spark
@@ -62,12 +62,13 @@ def test_spark_and_local_readers_agree(spark, tmp_path):
     assert all("#" in t.path and t.problem for t in missing)  # not a file: said, not fatal
 
 
-def test_classify_report_after_a_spark_run(spark, image_folder, tmp_path, capsys):
+def test_classify_report_after_a_spark_run(spark, image_folder, tmp_path):
     out = str(tmp_path / "preds.parquet")
-    assert main(["classify", image_folder, "--out", out, "--label-from", "folder",
-                 "--quiet", "--report", str(tmp_path / "r.html")]) == 0
-    assert f"report: {tmp_path / 'r.html'}" in capsys.readouterr().out
-    assert main(["report", out]) == 0  # again, from the finished output
+    result = run_cli(["classify", image_folder, "--out", out, "--label-from", "folder",
+                      "--quiet", "--report", str(tmp_path / "r.html")], in_process=True)
+    assert result.rc == 0, result.output
+    assert f"report: {tmp_path / 'r.html'}" in result.stdout
+    assert run_cli(["report", out], in_process=True).rc == 0  # again, from the finished output
     html = Path(out, "_report.html").read_text(encoding="utf-8")
     assert len(re.findall(r'src="data:image/jpeg;base64,', html)) == 11
     assert "<th>execution</th><td>iterator</td>" in html and "Confusion matrix" in html

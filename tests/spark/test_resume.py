@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -15,10 +14,10 @@ import psutil
 import pyarrow.parquet as pq
 import pytest
 
-from drawing import write_images
-from sparkvision.cli.main import main
+from helpers.cli import run_cli, start_cli
+from helpers.drawing import write_images
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
 N_IMAGES = 160
 
@@ -36,16 +35,12 @@ def committed_parts(out: str) -> list[str]:
     return sorted(os.path.join(out, f) for f in os.listdir(out) if not f.startswith(("_", ".")))
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sparkvision.cli.main", *args]
-
-
 def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(spark, many_images, tmp_path):
     folder, inputs = many_images
     out = str(tmp_path / "killed.parquet")
-    proc = subprocess.Popen(
-        cli("classify", folder, "--out", out, "--quiet", "--batch-size", "4", "--chunk-size", "8",
-            "--master", "local[2]"),
+    proc = start_cli(
+        ["classify", folder, "--out", out, "--quiet", "--batch-size", "4", "--chunk-size", "8",
+         "--master", "local[2]"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     try:
@@ -71,8 +66,8 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(spark, many_ima
     left = sum(pq.read_table(p).num_rows for p in parts)
     assert 0 < left < N_IMAGES, f"{left} rows committed: the kill did not land mid-run"
 
-    assert main(["classify", folder, "--out", out, "--quiet", "--resume", "--batch-size", "4",
-                 "--chunk-size", "64"]) == 0
+    assert run_cli(["classify", folder, "--out", out, "--quiet", "--resume", "--batch-size", "4",
+                    "--chunk-size", "64"], in_process=True).rc == 0
     assert not os.path.exists(os.path.join(out, "_temporary"))
     resumed = pd.read_parquet(out)
     assert resumed["path"].is_unique, "a resumed row was written twice"
@@ -82,7 +77,8 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(spark, many_ima
     assert summary["resumed"] == left and summary["inputs"] == N_IMAGES
 
     ref_out = str(tmp_path / "reference.parquet")
-    assert main(["classify", folder, "--out", ref_out, "--quiet", "--batch-size", "4"]) == 0
+    assert run_cli(["classify", folder, "--out", ref_out, "--quiet", "--batch-size", "4"],
+                   in_process=True).rc == 0
     reference = pd.read_parquet(ref_out).set_index("path").sort_index()
     resumed = resumed.set_index("path").sort_index()
     assert list(resumed.index) == list(reference.index)
@@ -102,7 +98,8 @@ def test_resume_ignores_uncommitted_debris_and_fills_gaps(spark, many_images, tm
     part files were never moved into place. Resume removes the first and redoes the second."""
     folder, inputs = many_images
     out = str(tmp_path / "out.parquet")
-    assert main(["classify", folder, "--out", out, "--quiet", "--chunk-size", "40"]) == 0
+    assert run_cli(["classify", folder, "--out", out, "--quiet", "--chunk-size", "40"],
+                   in_process=True).rc == 0
     parts = committed_parts(out)
     assert len(parts) >= 4  # four chunks, each its own committed job
 
@@ -116,7 +113,8 @@ def test_resume_ignores_uncommitted_debris_and_fills_gaps(spark, many_images, tm
     os.unlink(parts[0])
     os.unlink(os.path.join(out, "_SUCCESS"))
 
-    assert main(["classify", folder, "--out", out, "--quiet", "--resume"]) == 0
+    assert run_cli(["classify", folder, "--out", out, "--quiet", "--resume"],
+                   in_process=True).rc == 0
     assert not os.path.exists(os.path.join(out, "_temporary"))
     frame = pd.read_parquet(out)
     assert frame["path"].is_unique and sorted(frame["path"]) == inputs
@@ -125,29 +123,32 @@ def test_resume_ignores_uncommitted_debris_and_fills_gaps(spark, many_images, tm
 
     # Nothing missing: a resume is a no-op that still reports the whole output.
     before = committed_parts(out)
-    assert main(["classify", folder, "--out", out, "--quiet", "--resume"]) == 0
+    assert run_cli(["classify", folder, "--out", out, "--quiet", "--resume"],
+                   in_process=True).rc == 0
     assert committed_parts(out) == before
 
 
 def test_resume_without_an_earlier_output_runs_everything(spark, many_images, tmp_path):
     folder, inputs = many_images
     out = str(tmp_path / "fresh.json")
-    assert main(["classify", folder, "--out", out, "--quiet", "--resume"]) == 0
+    assert run_cli(["classify", folder, "--out", out, "--quiet", "--resume"],
+                   in_process=True).rc == 0
     assert all(p.endswith(".json") for p in committed_parts(out))
     rows = spark.read.json(out).select("path").collect()
     assert sorted(r["path"] for r in rows) == inputs
 
 
-def test_resume_refuses_other_settings_and_overwrite(spark, many_images, tmp_path, capsys):
+def test_resume_refuses_other_settings_and_overwrite(spark, many_images, tmp_path):
     folder, _ = many_images
     small = str(tmp_path / "small")
     shutil.copytree(os.path.join(folder, "cat"), os.path.join(small, "cat"))
     out = str(tmp_path / "o.parquet")
-    assert main(["classify", small, "--out", out, "--quiet"]) == 0
-    capsys.readouterr()
-    assert main(["embed", small, "--out", out, "--quiet", "--resume"]) == 2
-    err = capsys.readouterr().err
+    assert run_cli(["classify", small, "--out", out, "--quiet"], in_process=True).rc == 0
+    refused = run_cli(["embed", small, "--out", out, "--quiet", "--resume"], in_process=True)
+    assert refused.rc == 2
+    err = refused.stderr
     assert "other settings" in err and "task: earlier 'classify', now 'embed'" in err
-    assert main(["classify", small, "--out", out, "--quiet", "--resume", "--overwrite"]) == 2
-    assert main(["classify", small, "--out", out, "--quiet", "--resume",
-                 "--execution", "python"]) == 2
+    assert run_cli(["classify", small, "--out", out, "--quiet", "--resume", "--overwrite"],
+                   in_process=True).rc == 2
+    assert run_cli(["classify", small, "--out", out, "--quiet", "--resume",
+                    "--execution", "python"], in_process=True).rc == 2

@@ -10,10 +10,10 @@ import venv
 
 import pytest
 
-from drawing import write_images
-from sv_run import bar_counts, run_cli
+from helpers.cli import bar_counts, run_cli
+from helpers.drawing import write_images
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(700)]
 
 CHATTER = ("Using incubator modules", "Setting default log level")
 
@@ -26,7 +26,7 @@ def test_workers_without_sparkvision_get_one_clear_error(tmp_path) -> None:
     out = tmp_path / "out"
     result = run_cli(["classify", str(tmp_path / "photos"), "--out", str(out),
                       "--master", "local[1]", "--conf", f"spark.pyspark.python={python}"])
-    assert result.returncode == 2, result.stdout + result.stderr[-3000:]
+    assert result.rc == 2, result.stdout + result.stderr[-3000:]
     err = result.stderr
     assert f"Spark's Python workers run {python}" in err
     assert "cannot import sparkvision" in err and "onnxruntime" in err
@@ -45,7 +45,7 @@ def test_progress_counts_images_and_verbose_shows_spark(tmp_path) -> None:
     result = run_cli(["classify", str(tmp_path / "photos"), "--out", str(out),
                       "--master", "local[2]", "--batch-size", "16", "--verbose",
                       "--conf", "spark.sql.parquet.compression.codec=gzip"], tty=True)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert result.rc == 0, result.stdout + result.stderr[-3000:]
     counts = bar_counts(result.stderr)
     assert counts and counts[-1] == 400, result.stderr[-2000:]
     assert len({c for c in counts if 0 < c < 400}) >= 3, counts  # two tasks, yet it moves

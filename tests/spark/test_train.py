@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 
 import sparkvision as sv
-from drawing import PATTERNS, write_patterns
-from sparkvision.cli.main import main
+from helpers.cli import run_cli
+from helpers.drawing import PATTERNS, write_patterns
 from sparkvision.errors import ModelError
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 from sparkvision.models.heads import softmax
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,8 @@ def trained(spark, tmp_path_factory):
     write_patterns(str(root / "photos"), 16)
     (root / "photos" / "rings" / "rings.broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     model_dir = str(root / "model")
-    code = main(["train", str(root / "photos"), "--label-from", "folder", "--out", model_dir,
-                 "--holdout", "0.25", "--quiet"])
+    code = run_cli(["train", str(root / "photos"), "--label-from", "folder", "--out", model_dir,
+                    "--holdout", "0.25", "--quiet"], in_process=True).rc
     assert code == 0
     return root, model_dir
 
@@ -65,8 +65,9 @@ def test_classify_with_the_trained_model_sorts_new_photos(trained, tmp_path):
     _, model_dir = trained
     photos = write_patterns(str(tmp_path / "new"), 6, seed=500)
     out, sorted_dir = str(tmp_path / "preds"), str(tmp_path / "sorted")
-    assert main(["classify", str(tmp_path / "new"), "--model", model_dir, "--out", out,
-                 "--label-from", "folder", "--sort-into", sorted_dir, "--quiet"]) == 0
+    assert run_cli(["classify", str(tmp_path / "new"), "--model", model_dir, "--out", out,
+                    "--label-from", "folder", "--sort-into", sorted_dir, "--quiet"],
+                   in_process=True).rc == 0
     preds = pd.read_parquet(out)
     assert len(preds) == len(photos) and preds["error"].isna().all()
     # a head on 12 drawn photos per class: finely striped photos can pass for checks (chance

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.cli import cli_env
+from helpers.drawing import write_images
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1300)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = os.path.join(ROOT, "docs", "usage.md")
@@ -50,9 +50,7 @@ def test_every_runnable_example_of_the_usage_page_runs(tmp_path):
             commands.append(body)
     assert len(commands) == 3, "the page lost its runnable examples"
 
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep
-               + os.environ.get("PATH", ""), PYSPARK_PYTHON=sys.executable,
-               SPARK_LOCAL_IP="127.0.0.1")
+    env = cli_env({"SPARK_LOCAL_IP": "127.0.0.1"})  # `sparkvision` on PATH is this one
     run = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(commands)],
                          cwd=work, env=env, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]

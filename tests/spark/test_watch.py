@@ -9,18 +9,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from drawing import write_images
-from sparkvision.config import ModelRequest
+from helpers.cli import start_cli
+from helpers.drawing import write_images
+from sparkvision.options import ModelRequest
 from sparkvision.sinks.stream import DeltaBatchWriter
 from sparkvision.watch.stream import STATE_FILE, WatchConfig, run_watch
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def drop(folder: Path, names: list[str], *, seed: int, age_days: float = 0) -> list[str]:
@@ -39,20 +39,13 @@ def drop(folder: Path, names: list[str], *, seed: int, age_days: float = 0) -> l
     return landed
 
 
-def command(root: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "sparkvision.cli.main", "watch", str(root / "in"),
-            "--out", str(root / "out"), "--checkpoint", str(root / "cp"),
-            "--batch-size", "4", *extra]
-
-
-ENV = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-
-
 def start(root: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
     log = root / f"watch-{time.monotonic_ns()}.log"
     with open(log, "w") as fh:  # its own process group: the JVM and workers die with it
-        proc = subprocess.Popen(command(root, *extra), stdout=fh, stderr=subprocess.STDOUT,
-                                env=ENV, start_new_session=True)
+        proc = start_cli(["watch", str(root / "in"), "--out", str(root / "out"),
+                          "--checkpoint", str(root / "cp"), "--batch-size", "4", *extra],
+                         env={"SPARK_LOCAL_IP": "127.0.0.1"}, stdout=fh,
+                         stderr=subprocess.STDOUT, start_new_session=True)
     return proc, log
 
 

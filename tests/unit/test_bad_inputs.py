@@ -18,8 +18,14 @@ import pytest
 from PIL import Image
 
 import sparkvision.storage.reader as reader
-from badfiles import EXPECTED, ROTATED_STORED, break_after_listing, make_bad_inputs, zeros_png
-from drawing import drawn_image, encode
+from helpers.badfiles import (
+    EXPECTED,
+    ROTATED_STORED,
+    break_after_listing,
+    make_bad_inputs,
+    zeros_png,
+)
+from helpers.drawing import drawn_image, encode
 from sparkvision.config import ModelSpec, Preprocess
 from sparkvision.executor import get_engine, predict_frame
 from sparkvision.executor.cache import clear_cache

@@ -17,7 +17,7 @@ import pytest
 import sparkvision.models.builtin.export as export
 import sparkvision.models.builtin.lite0_onnx as lite0_onnx
 import sparkvision.models.builtin.torchfile as torchfile
-from drawing import drawn_image, encode
+from helpers.drawing import drawn_image, encode
 from sparkvision.config import Preprocess
 from sparkvision.errors import ModelError
 from sparkvision.imaging import prepare_batch

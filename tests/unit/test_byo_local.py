@@ -16,7 +16,7 @@ import torch
 
 import byo_nets
 import sparkvision.executor.cache as cache
-from drawing import drawn_image, encode, write_images
+from helpers.drawing import drawn_image, encode, write_images
 from sparkvision.config import ModelSpec, Preprocess
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import predict_frame
@@ -423,7 +423,7 @@ class FakeBroadcast:
 
 
 def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path):
-    import sparkvision.runtime.shipping as shipping
+    import sparkvision.storage.model_files as shipping
 
     data = b"model bytes" * 100
     sha = hashlib.sha256(data).hexdigest()
@@ -440,7 +440,7 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
 
 
 def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
-    import sparkvision.runtime.shipping as shipping
+    import sparkvision.storage.model_files as shipping
 
     spec = ModelSpec(name="n", format="onnx", artifact=str(tmp_path / "gone.onnx"))
     with pytest.raises(ModelError, match=r"cannot read the model file.*--ship broadcast"):
@@ -470,7 +470,7 @@ def test_capture_walk_names_the_path_to_a_driver_only_object():
 
 def test_cli_flags_become_model_options():
     from sparkvision.cli.main import build_parser
-    from sparkvision.cli.model_flags import model_options
+    from sparkvision.cli.flags import model_options
 
     args = build_parser().parse_args([
         "classify", "photos/", "--out", "o", "--model", "cnn.h5", "--image-size", "200",
@@ -478,7 +478,7 @@ def test_cli_flags_become_model_options():
         "--from-logits", "no", "--ship", "broadcast", "--device", "cpu", "--precision", "bf16",
         "--trust-model-code", "--model-config", "card.toml",
     ])
-    options = dict(model_options(args))
+    options = model_options(args).as_kwargs()
     assert options == {
         "image_size": "200", "scale": "1/255", "labels": "cat,dog", "threshold": "0.6",
         "crop": "none", "from_logits": False, "model_config": "card.toml", "ship": "broadcast",
@@ -488,7 +488,7 @@ def test_cli_flags_become_model_options():
                                                                "labels", "threshold")}) == {
         "image_size": 200, "scale": 1 / 255, "labels": ("cat", "dog"), "threshold": 0.6}
     plain = build_parser().parse_args(["embed", "photos/", "--out", "o"])
-    assert model_options(plain) == ()
+    assert model_options(plain).as_kwargs() == {}
 
 
 def test_py_files_make_a_module_callable_importable(tmp_path, images):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from drawing import drawn_image, encode
+from helpers.drawing import drawn_image, encode
 from sparkvision.imaging import ImageProblem, decode_image
 
 

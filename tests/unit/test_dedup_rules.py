@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from drawing import write_images
+from helpers.drawing import write_images
 from sparkvision.dedup.evaluate import score_pairs
 from sparkvision.dedup.keeper import FileInfo, choose_keeper, duplicate_reason, keeper_reason
 from sparkvision.dedup.lsh import bucket_pairs

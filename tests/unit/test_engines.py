@@ -13,9 +13,9 @@ import pytest
 
 import byo_nets
 import sparkvision.models.registry as registry
-from drawing import write_images
-from race_quantize import race
-from sparkvision.cli.main import main
+from helpers.cli import run_cli
+from helpers.drawing import write_images
+from helpers.race_quantize import race
 from sparkvision.errors import ConfigError, MissingExtraError, ModelError
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
@@ -110,14 +110,14 @@ def test_what_each_engine_refuses(kwargs, message):
         resolve_model("catdog", **kwargs)
 
 
-def test_missing_openvino_is_a_one_line_install_hint(monkeypatch, drawn, capsys, tmp_path):
+def test_missing_openvino_is_a_one_line_install_hint(monkeypatch, drawn, tmp_path):
     monkeypatch.setitem(sys.modules, "openvino", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'sparkvision\[openvino\]'"):
         resolve_model("catdog", engine="openvino")
-    code = main(["classify", drawn[0], "--engine", "openvino", "--execution", "python",
-                 "--out", str(tmp_path / "out"), "--quiet"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1
+    result = run_cli(["classify", drawn[0], "--engine", "openvino", "--execution", "python",
+                      "--out", str(tmp_path / "out"), "--quiet"], in_process=True)
+    err = result.stderr.strip()
+    assert result.rc == 2 and len(err.splitlines()) == 1
     assert "pip install 'sparkvision[openvino]'" in err
 
 
@@ -136,14 +136,14 @@ def small_onnx(tmp_path_factory):
     return byo_nets.export_onnx(byo_nets.trained_tiny_net(), path, size=32)
 
 
-def test_your_onnx_model_quantizes_with_calibrate(small_onnx, drawn, tmp_path, capsys):
+def test_your_onnx_model_quantizes_with_calibrate(small_onnx, drawn, tmp_path):
     import pandas as pd
 
     out = str(tmp_path / "preds.parquet")
     folder = os.path.dirname(drawn[0])
-    code = main(["classify", folder, "--model", small_onnx, "--labels", "a,b,c",
-                 "--precision", "int8", "--calibrate", folder, "--execution", "python",
-                 "--out", out, "--quiet"])
+    code = run_cli(["classify", folder, "--model", small_onnx, "--labels", "a,b,c",
+                    "--precision", "int8", "--calibrate", folder, "--execution", "python",
+                    "--out", out, "--quiet"], in_process=True).rc
     assert code == 0
     int8 = pd.read_parquet(out).sort_values("path")
     assert int8["error"].isna().all() and len(int8) == len(drawn)
@@ -157,14 +157,14 @@ def test_your_onnx_model_quantizes_with_calibrate(small_onnx, drawn, tmp_path, c
 
 
 def test_your_model_without_calibrate_uses_the_first_inputs_said_on_screen(
-        small_onnx, drawn, tmp_path, capsys):
+        small_onnx, drawn, tmp_path):
     with pytest.raises(ConfigError, match="--calibrate PHOTOS"):
         resolve_model(small_onnx, labels=("a", "b", "c"), precision="int8")
-    code = main(["classify", *drawn[:5], "--model", small_onnx, "--labels", "a,b,c",
-                 "--precision", "int8", "--execution", "python",
-                 "--out", str(tmp_path / "p.parquet"), "--quiet"])
-    assert code == 0
-    err = capsys.readouterr().err
+    result = run_cli(["classify", *drawn[:5], "--model", small_onnx, "--labels", "a,b,c",
+                      "--precision", "int8", "--execution", "python",
+                      "--out", str(tmp_path / "p.parquet"), "--quiet"], in_process=True)
+    assert result.rc == 0, result.output
+    err = result.stderr
     assert "calibrating" in err and "first 5 of the 5 inputs" in err
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drawing import write_images
+from helpers.drawing import write_images
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from badfiles import EXPECTED
-from drawing import drawn_image, encode
+from helpers.badfiles import EXPECTED
+from helpers.drawing import drawn_image, encode
 from sparkvision.htmlreport import write_report
 from sparkvision.htmlreport.data import (
     Failure,

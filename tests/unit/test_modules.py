@@ -50,6 +50,7 @@ def test_docstring_examples(name, no_spark_no_network):
     assert runner.failures == 0, "".join(report)
 
 
+@pytest.mark.timeout(400)  # a fresh interpreter imports every module
 def test_modules_import_without_the_optional_packages():
     script = f"""
 import importlib, sys

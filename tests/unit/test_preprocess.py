@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from drawing import drawn_image, encode
+from helpers.drawing import drawn_image, encode
 from sparkvision.config import Preprocess
 from sparkvision.errors import ConfigError
 from sparkvision.imaging import prepare, prepare_batch, to_array

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sparkvision.config import RunConfig
+from sparkvision.options import RunConfig
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.resume import (
     CHUNKS_TASKS_PER_CORE,
@@ -73,5 +73,5 @@ def test_run_options_that_contradict_are_refused():
         RunConfig(out="o", resume=True, overwrite=True)
     with pytest.raises(ConfigError, match="Spark execution"):
         RunConfig(out="o", resume=True, execution="python")
-    with pytest.raises(ConfigError, match="chunk-size"):
+    with pytest.raises(ConfigError, match="`chunk_size` must be >= 0"):
         RunConfig(out="o", chunk_size=-1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from drawing import drawn_image, encode, write_images
+from helpers.drawing import drawn_image, encode, write_images
 from sparkvision.executor import predict_frame, result_columns
 from sparkvision.models import resolve_model
 from sparkvision.models.builtin.catalog import FEATURE_DIM

@@ -13,8 +13,9 @@ import pytest
 
 import sparkvision.runtime.shipping as shipping
 from sparkvision.cli.main import build_parser
-from sparkvision.cli.spark_flags import conf_pair, spark_settings
-from sparkvision.config import ModelSpec, RunConfig
+from sparkvision.cli.flags import conf_pair, spark_options
+from sparkvision.config import ModelSpec
+from sparkvision.options import RunConfig, SparkOptions
 from sparkvision.errors import ConfigError, WorkerSetupError
 from sparkvision.runtime.progress import BatchCounter, ProgressTarget
 from sparkvision.runtime.session import check_listening
@@ -30,10 +31,10 @@ def test_conf_is_repeatable_key_value_on_every_spark_command() -> None:
             "--conf", "spark.sql.parquet.compression.codec=gzip", "--remote",
             "sc://127.0.0.1:15002", "--verbose",
         ])
-        settings = spark_settings(args)
-        assert settings["conf"] == (("spark.task.cpus", "2"),
-                                    ("spark.sql.parquet.compression.codec", "gzip"))
-        assert settings["remote"] == "sc://127.0.0.1:15002" and settings["verbose"] is True
+        settings = spark_options(args)
+        assert settings.conf == (("spark.task.cpus", "2"),
+                                 ("spark.sql.parquet.compression.codec", "gzip"))
+        assert settings.remote == "sc://127.0.0.1:15002" and settings.verbose is True
     assert conf_pair("spark.executor.extraJavaOptions=-Da=b") == (
         "spark.executor.extraJavaOptions", "-Da=b")
 
@@ -47,11 +48,12 @@ def test_conf_without_equals_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 
 def test_run_config_refuses_contradicting_places() -> None:
     with pytest.raises(ConfigError, match="pass one"):
-        RunConfig(out="o", master="local[2]", remote="sc://127.0.0.1:15002")
+        RunConfig(out="o", spark=SparkOptions(master="local[2]", remote="sc://127.0.0.1:15002"))
     with pytest.raises(ConfigError, match="without Spark"):
-        RunConfig(out="o", execution="python", remote="sc://127.0.0.1:15002")
+        RunConfig(out="o", execution="python", spark=SparkOptions(remote="sc://127.0.0.1:15002"))
     with pytest.raises(ConfigError, match="without Spark"):
-        RunConfig(out="o", execution="python", conf=(("spark.task.cpus", "2"),))
+        RunConfig(out="o", execution="python",
+                  spark=SparkOptions(conf=(("spark.task.cpus", "2"),)))
 
 
 def test_check_listening_says_when_no_server_answers() -> None:

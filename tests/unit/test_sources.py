@@ -3,7 +3,7 @@ import os
 import pandas as pd
 import pytest
 
-from drawing import write_images
+from helpers.drawing import write_images
 from sparkvision.errors import InputError
 from sparkvision.sources import label_from_path, resolve_inputs
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from drawing import drawn_image, encode
+from helpers.drawing import drawn_image, encode
 from sparkvision.config import Preprocess
 from sparkvision.executor import predict_frame
 from sparkvision.imaging import ImageProblem, prepare, prepare_batch, prepare_pixels

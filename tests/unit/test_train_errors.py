@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from drawing import write_patterns
-from sparkvision.cli.main import main
+from helpers.cli import run_cli
+from helpers.drawing import write_patterns
 
 
 def _refuse_spark(*args, **kwargs):
@@ -21,12 +21,14 @@ def _refuse_spark(*args, **kwargs):
     ("no-labels", "no label could be read from 3 of 3 paths"),
     ("out-exists", "already exists; pass --overwrite"),
 ])
-def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, monkeypatch, case, expected):
+def test_untrainable_inputs_exit_2_before_spark(tmp_path, monkeypatch, case, expected):
     import sparkvision.jobs.pipeline
 
     # Another test may have left a shared session active: refuse any new session or job.
-    for name in ("run_job", "job_session", "batch_session"):
-        monkeypatch.setattr(sparkvision.jobs.pipeline, name, _refuse_spark)
+    import sparkvision.runtime.session
+
+    monkeypatch.setattr(sparkvision.jobs.pipeline, "run_job", _refuse_spark)
+    monkeypatch.setattr(sparkvision.runtime.session, "open_session", _refuse_spark)
     photos = tmp_path / "photos"
     args = ["--label-from", "folder"]
     if case == "one-class":
@@ -46,8 +48,9 @@ def test_untrainable_inputs_exit_2_before_spark(tmp_path, capsys, monkeypatch, c
     else:
         write_patterns(str(photos), 6)
         (tmp_path / "model").mkdir()
-    code = main(["train", str(photos), *args, "--out", str(tmp_path / "model"), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 2
+    result = run_cli(["train", str(photos), *args, "--out", str(tmp_path / "model"), "--quiet"],
+                     in_process=True)
+    err = result.stderr
+    assert result.rc == 2
     assert len(err.strip().splitlines()) == 1, err
     assert re.search(expected, err), err

@@ -21,33 +21,29 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from sparkvision.bench.base import Runner, Settings, parquet_rows
-from sparkvision.config import (
-    ENGINE_CHOICES,
-    EXECUTIONS,
-    ModelRequest,
-    ModelSpec,
-    RunConfig,
-    one_of,
-)
+from sparkvision.config import ENGINE_CHOICES, EXECUTIONS, ModelSpec, one_of
+from sparkvision.options import ModelOptions, ModelRequest, RunConfig, SparkOptions
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
 
 
 def _run(settings: Settings, mode: str, out: str) -> RunConfig:
-    return RunConfig(out=out, execution=one_of("--execution", mode, EXECUTIONS),
-                     batch_size=settings.batch_size,
-                     master=f"local[{settings.cores}]", overwrite=True, quiet=True)
+    return RunConfig(out=out, execution=one_of("execution", mode, EXECUTIONS),
+                     spark=SparkOptions(master=f"local[{settings.cores}]"),
+                     overwrite=True, quiet=True)
 
 
-def _spec(settings: Settings, mode: str, threads: int, spark: Any = None) -> ModelSpec:
-    from sparkvision.jobs.pipeline import resolve_request
+def _spec(settings: Settings, mode: str, threads: int | None, spark: Any = None) -> ModelSpec:
+    """The model as a run prepares it (the workers' probe left out: it is not part of
+    what a mode costs per image)."""
+    from sparkvision.runtime.prepare import prepare_model
 
-    options = () if settings.precision == "fp32" else (("precision", settings.precision),)
     request = ModelRequest(model=settings.model,
                            engine=one_of("engine", settings.engine, ENGINE_CHOICES),
-                           options=options)
-    return resolve_request(request, threads=threads, spark=spark, execution=mode)
+                           threads=threads, batch_size=settings.batch_size,
+                           options=ModelOptions(precision=settings.precision))
+    return prepare_model(request, spark, execution=mode, probe=False)
 
 
 class _EngineRunner(Runner):
@@ -68,7 +64,8 @@ class PythonMode(_EngineRunner):
     def run(self, paths: list[str], out: str) -> int:
         from sparkvision.jobs.local import run_local
 
-        run_local(self.spec, _run(self.settings, "python", out), paths, None, "parquet")
+        run_local(self.spec, _run(self.settings, "python", out), paths, None, "parquet",
+                  batch_size=self.settings.batch_size)
         return parquet_rows(out)
 
 
@@ -81,19 +78,19 @@ class SparkMode(_EngineRunner):
         self.spark: Any = None
 
     def setup(self) -> None:
-        from sparkvision.jobs.pipeline import job_session
-        from sparkvision.runtime.session import task_cpus
+        from sparkvision.runtime.session import open_session
 
-        self.spark = job_session(_run(self.settings, self.name, "unused"))
+        self.spark = open_session(_run(self.settings, self.name, "unused").spark,
+                                  batch_size=self.settings.batch_size)
         self.spark.range(1).count()  # the JVM and the first job are start-up too
-        self.spec = _spec(self.settings, self.name, task_cpus(self.spark), self.spark)
+        self.spec = _spec(self.settings, self.name, None, self.spark)
 
     def run(self, paths: list[str], out: str) -> int:
         from sparkvision.jobs.pipeline import predict_to_table
 
         info = {"task": "classify", "model": self.spec.name}
         predict_to_table(self.spark, self.spec, _run(self.settings, self.name, out), paths,
-                         None, "parquet", info=info)
+                         None, "parquet", info=info, batch_size=self.settings.batch_size)
         return parquet_rows(out)
 
     def teardown(self) -> None:

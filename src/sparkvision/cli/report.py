@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sparkvision.cli.spark_flags import add_spark_arguments
+from sparkvision.cli import flags
+from sparkvision.cli.command import Command
 from sparkvision.htmlreport.data import (
     DEFAULT_MAX_FAILED,
     DEFAULT_MAX_GROUPS,
@@ -14,21 +15,32 @@ from sparkvision.htmlreport.data import (
 )
 from sparkvision.storage.files import absolute_path
 
-COMMAND = "report"
 
+class ReportCommand(Command):
+    name = "report"
+    help = "write an HTML page of a finished classify or dedup output"
+    description = help + " (one self-contained file: thumbnails, charts, no network)"
 
-def add_arguments(subparsers) -> None:
-    """Add the ``report`` subcommand to ``subparsers``."""
-    helptext = "write an HTML page of a finished classify or dedup output"
-    p = subparsers.add_parser(COMMAND, help=helptext, description=helptext + " (one "
-                              "self-contained file: thumbnails, charts, no network)")
-    p.add_argument("output", help="the --out folder of a finished classify or dedup run")
-    p.add_argument("--out", help="the HTML file to write (default OUTPUT/_report.html)")
-    p.add_argument("--execution", choices=("spark", "python"),
-                   help="read the table and make thumbnails on Spark, or in this process "
-                   "(default: python for outputs of --execution python, else spark)")
-    add_spark_arguments(p)
-    add_limits(p)
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        p = parser
+        p.add_argument("output", help="the --out folder of a finished classify or dedup run")
+        p.add_argument("--out", help="the HTML file to write (default OUTPUT/_report.html)")
+        p.add_argument("--execution", choices=("spark", "python"),
+                       help="read the table and make thumbnails on Spark, or in this process "
+                       "(default: python for outputs of --execution python, else spark)")
+        add_limits(p)
+
+    def run(self, args: argparse.Namespace) -> int:
+        """``sparkvision report OUTPUT``: write the page and print where it is."""
+        from sparkvision.htmlreport.build import write_report
+
+        # without flags the page decides: the python execution for outputs made by it
+        given = args.execution == "spark" or flags.spark_options(args).given
+        path = write_report(absolute_path(args.output), args.out,
+                            spark=session(args, args.execution) if given else None,
+                            execution=args.execution, **limits(args))
+        print(f"report: {path}")
+        return 0
 
 
 def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,29 +62,15 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
                    help=f"duplicate groups shown, at most (default {DEFAULT_MAX_GROUPS})")
 
 
-def run(args: argparse.Namespace) -> int:
-    """``sparkvision report OUTPUT``: write the page and print where it is."""
-    from sparkvision.htmlreport.build import write_report
-
-    # without flags the page decides: the python execution for outputs made by it
-    flags = args.execution == "spark" or args.master or args.remote or args.conf
-    path = write_report(absolute_path(args.output), args.out,
-                        spark=session(args, args.execution) if flags else None,
-                        execution=args.execution, **limits(args))
-    print(f"report: {path}")
-    return 0
-
-
 def session(args: argparse.Namespace, execution: str | None) -> Any:
     """The Spark session of the command's own flags (``--master``, ``--remote``, ``--conf``;
     neither: the active one, else ``$SPARK_REMOTE``, else local), or ``None`` for the
     python execution, which reads and draws in this process."""
     if execution == "python":
         return None
-    from sparkvision.runtime.session import get_session
+    from sparkvision.runtime.session import open_session
 
-    return get_session(args.master, remote=args.remote, conf=dict(args.conf),
-                       verbose=args.verbose)
+    return open_session(flags.spark_options(args))
 
 
 def after_run(args: argparse.Namespace, summary) -> None:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-from sparkvision.config import DEFAULT_BATCH_SIZE
 from sparkvision.dedup.defaults import DEFAULT_THRESHOLD, METHODS
 from sparkvision.dedup.summary import DedupSummary
 from sparkvision.errors import ConfigError
+from sparkvision.options import ModelRequest, SparkOptions
 from sparkvision.sinks import format_for, write_table
 from sparkvision.sinks.tables import check_writable, read_table
 
@@ -35,35 +34,29 @@ class DedupJob:
     format: str | None = None
     threshold: float = DEFAULT_THRESHOLD
     vectors: str | None = None
-    model: str = "embedding"
-    engine: str = "auto"
-    batch_size: int = DEFAULT_BATCH_SIZE
-    threads: int | None = None
-    master: str | None = None
-    remote: str | None = None
-    conf: tuple[tuple[str, str], ...] = ()
-    verbose: bool = False
+    model: ModelRequest = field(default_factory=lambda: ModelRequest("embedding", "embed"))
+    spark: SparkOptions = field(default_factory=SparkOptions)
     extensions: tuple[str, ...] | None = None
     path_col: str | None = None
     overwrite: bool = False
     move_to: str | None = None
     dry_run: bool = False
     method: str = "banded"
-    model_options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
+        if self.model.task != "embed":
+            object.__setattr__(self, "model", self.model.with_(task="embed"))
         if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"--threshold is a cosine in (0, 1]; found {self.threshold}")
+            raise ConfigError(f"`threshold` is a cosine in (0, 1]; found {self.threshold}")
         if not self.inputs and not self.vectors:
-            raise ConfigError("dedup needs photos (folders, globs, files) or --vectors "
+            raise ConfigError("dedup needs photos (folders, globs, files) or `vectors` "
                               "with an earlier embed output; found neither")
         if self.dry_run and not self.move_to:
-            raise ConfigError("--dry-run shows what --move-duplicates-to would move: "
-                              "pass --move-duplicates-to DIR too")
+            raise ConfigError("`dry_run` shows what `move_to` would move: "
+                              "pass `move_to` DIR too")
         if self.method not in METHODS:
-            raise ConfigError(f"--lsh must be one of {', '.join(METHODS)}; found {self.method!r}")
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be >= 1; found {self.batch_size}")
+            raise ConfigError(f"`method` must be one of {', '.join(METHODS)}; found "
+                              f"{self.method!r}")
 
 
 def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
@@ -79,12 +72,11 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
         grouped_ids,
         groups_table,
     )
-    from sparkvision.runtime.session import batch_session, default_parallelism
+    from sparkvision.runtime.session import default_parallelism, open_session
 
     fmt = format_for(job.out, job.format)
     check_writable(job.out, "overwrite" if job.overwrite else "errorifexists")
-    spark = spark or batch_session(job.batch_size, job.master, remote=job.remote,
-                                   conf=job.conf, verbose=job.verbose)
+    spark = spark or open_session(job.spark, batch_size=job.model.batch_size)
     clock = _Clock()
     vectors = _read_vectors(spark, job.vectors) if job.vectors else None
     files = materialise(with_file_facts(_input_paths(spark, job, vectors)))
@@ -92,7 +84,7 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     if vectors is not None:
         contents = attach_vectors(files, contents, vectors)
     clock.lap("files")
-    contents, to_embed = embed_missing(contents, _embedder(job), job.batch_size,
+    contents, to_embed = embed_missing(contents, _embedder(job, spark), job.model.batch_size,
                                        default_parallelism(spark))
     contents = materialise(contents)
     units = materialise(normalised(contents.where("embedding is not null"))
@@ -150,7 +142,7 @@ def _input_paths(spark, job: DedupJob, vectors):
 
     if job.inputs:
         paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
-        return paths_frame(spark, paths, rows_per_partition=8 * job.batch_size)
+        return paths_frame(spark, paths, rows_per_partition=8 * job.model.batch_size)
     return vectors.select("path").where("path is not null").distinct()
 
 
@@ -158,13 +150,13 @@ def _read_vectors(spark, path: str):
     from sparkvision.errors import InputError
 
     if not os.path.exists(path) and "://" not in path:
-        raise InputError(f"--vectors '{path}' does not exist: expected the --out of an "
+        raise InputError(f"`vectors` '{path}' does not exist: expected the `out` of an "
                          "earlier 'sparkvision embed' run")
     frame = read_table(spark, path, format_for(path, None))
     missing = {"path", "embedding", "error"} - set(frame.columns)
     if missing:
         raise InputError(
-            f"--vectors '{path}' is not an embed output: expected columns path, embedding, "
+            f"`vectors` '{path}' is not an embed output: expected columns path, embedding, "
             f"error; found {', '.join(frame.columns)}. Make it with 'sparkvision embed'")
     if dict(frame.dtypes)["embedding"] == "string":  # CSV keeps arrays as JSON text
         from pyspark.sql import functions as F
@@ -173,14 +165,15 @@ def _read_vectors(spark, path: str):
     return frame
 
 
-def _embedder(job: DedupJob):
-    from sparkvision.api import embed
+def _embedder(job: DedupJob, spark):
+    """Embeddings for a frame of paths, by the model prepared once for the session."""
+    from sparkvision.jobs.pipeline import apply_model
+    from sparkvision.runtime.prepare import prepare_model
 
-    options: dict[str, Any] = dict(job.model_options)
+    spec = prepare_model(job.model, spark)
 
     def run(frame, path_col: str):
-        return embed(frame, model=job.model, path_col=path_col, batch_size=job.batch_size,
-                     engine=job.engine, threads=job.threads, **options)
+        return apply_model(frame, spec, batch_size=job.model.batch_size, path_col=path_col)
 
     return run
 
@@ -216,8 +209,8 @@ def _summarise(spark, job: DedupJob, fmt: str, files, seconds: float, rounds: in
         duplicates=duplicates, exact=stats["exact"] or 0, near=duplicates - (stats["exact"] or 0),
         threshold=job.threshold, seconds=round(seconds, 3),
         images_per_s=round(inputs / seconds, 2) if seconds else 0.0, output=job.out, format=fmt,
-        model=str(job.model), method=job.method, rounds=rounds, embedded=embedded,
-        vectors=job.vectors, engine=job.engine, batch_size=job.batch_size,
-        precision=str(dict(job.model_options).get("precision", "fp32")),
-        master=job.master or DEFAULT_MASTER,
+        model=str(job.model.model), method=job.method, rounds=rounds, embedded=embedded,
+        vectors=job.vectors, engine=job.model.engine, batch_size=job.model.batch_size,
+        precision=job.model.options.precision,
+        master=job.spark.master or job.spark.remote or DEFAULT_MASTER,
     )

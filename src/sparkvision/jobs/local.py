@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sparkvision.executor as executor
-from sparkvision.config import ModelSpec, RunConfig
+from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
 from sparkvision.jobs.summary import Progress
 from sparkvision.models.heads import SCHEMAS
+from sparkvision.options import RunConfig
 from sparkvision.sinks.local import LocalTableWriter, arrow_schema
 
 
@@ -34,8 +35,10 @@ class LocalCounts:
 
 
 def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
-              labels: Sequence[str | None] | None, fmt: str) -> LocalCounts:
-    """Predict for ``paths`` in this process and write ``run.out``."""
+              labels: Sequence[str | None] | None, fmt: str, *,
+              batch_size: int = DEFAULT_BATCH_SIZE) -> LocalCounts:
+    """Predict for ``paths`` in this process, ``batch_size`` images per model call, and
+    write ``run.out``."""
     ddl = "path string" + (", label_true string" if labels is not None else "")
     schema = arrow_schema(f"{ddl}, {SCHEMAS[spec.head]}")
     counts = LocalCounts()
@@ -49,12 +52,12 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
     started = time.monotonic()
     with Progress(len(paths), poll, enabled=not run.quiet), \
             LocalTableWriter(run.out, fmt, schema, overwrite=run.overwrite) as writer:
-        for start in range(0, len(paths), run.batch_size):
-            chunk = list(paths[start : start + run.batch_size])
-            frame = executor.predict_frame(chunk, spec, batch_size=run.batch_size)
+        for start in range(0, len(paths), batch_size):
+            chunk = list(paths[start : start + batch_size])
+            frame = executor.predict_frame(chunk, spec, batch_size=batch_size)
             frame.insert(0, "path", chunk)
             if labels is not None:
-                frame.insert(1, "label_true", list(labels[start : start + run.batch_size]))
+                frame.insert(1, "label_true", list(labels[start : start + batch_size]))
             writer.write(frame)
             counts.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
             if labels is not None and "label" in frame:

@@ -15,13 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sparkvision.config import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_EXECUTION,
-    ModelRequest,
-    ModelSpec,
-    RunConfig,
-)
+from sparkvision.config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelSpec
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.resume import (
     check_run_info,
@@ -34,11 +28,11 @@ from sparkvision.jobs.resume import (
     write_run_info,
 )
 from sparkvision.jobs.summary import Progress, RunSummary
-from sparkvision.models import resolve_model
-from sparkvision.models.int8.calibration import first_inputs_by_default
+from sparkvision.options import ModelRequest, RunConfig
+from sparkvision.runtime.prepare import prepare_model
 from sparkvision.runtime.progress import ChunkProgress, report_host
-from sparkvision.runtime.session import batch_session, default_parallelism, is_connect, task_cpus
-from sparkvision.runtime.workers import check_workers, worker_setup_error
+from sparkvision.runtime.session import default_parallelism, open_session
+from sparkvision.runtime.workers import worker_setup_error
 from sparkvision.sinks import format_for, sort_into, write_table
 from sparkvision.sinks.tables import read_table
 from sparkvision.sources import input_column, label_from_path, paths_frame, resolve_inputs
@@ -111,41 +105,28 @@ def _check_free(existing: Sequence[str], added: Sequence[str], output_col: str |
     )
 
 
-def resolve_request(request: ModelRequest, *, threads: int, spark: Any = None,
-                    execution: str = DEFAULT_EXECUTION) -> ModelSpec:
-    """The spec for ``request``; the ``udf`` execution sends the model file from the driver
-    (a broadcast, or an artifact under Spark Connect) unless ``ship`` says otherwise."""
-    options: dict[str, Any] = dict(request.options)
-    if execution == "udf" and options.get("ship", "auto") == "auto":
-        options["ship"] = "artifact" if spark is not None and is_connect(spark) else "broadcast"
-    return resolve_model(request.model, task=request.task, engine=request.engine,
-                         threads=request.threads or threads, spark=spark, **options)
-
-
 def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
             extensions: Iterable[str] | None = None,
             path_col: str | None = None) -> RunSummary:
     """Run a whole job and return its summary (also written as ``_summary.json``)."""
     run = replace(run, out=absolute_path(run.out))
     if run.sort_into and model.task != "classify":
-        raise ConfigError("--sort-into needs labels: use it with classify, not embed")
+        raise ConfigError("`sort_into` needs labels: use it with classify, not embed")
     paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
-    model = first_inputs_by_default(model, paths)  # int8 on a user's model, no --calibrate
     labels = [label_from_path(p, run.label_from) for p in paths] if run.label_from else None
     fmt = format_for(run.out, run.format)
     if run.execution == "python":
         return _run_python(model, run, paths, labels, fmt)
-    spark = job_session(run)
-    spec = resolve_request(model, threads=task_cpus(spark), spark=spark,
-                           execution=run.execution)
-    check_workers(spark, spec, run.execution)
-    info = run_info(model.task, spec.name, fmt, labels is not None)
+    spark = open_session(run.spark, batch_size=model.batch_size)
+    spec = prepare_model(model, spark, execution=run.execution, inputs=paths)
+    info = run_info(model.task, spec.name, fmt, labels is not None, spec.preprocess.decode)
     skipped = 0
     if run.resume:
         before = len(paths)
         paths, labels = resume_inputs(spark, run, info, paths, labels, fmt)
         skipped = before - len(paths)
-    seconds = predict_to_table(spark, spec, run, paths, labels, fmt, info=info)
+    seconds = predict_to_table(spark, spec, run, paths, labels, fmt, info=info,
+                               batch_size=model.batch_size)
     return summarise(spark, run, fmt, seconds, skipped=skipped)
 
 
@@ -154,8 +135,8 @@ def _run_python(model: ModelRequest, run: RunConfig, paths: list[str],
     from sparkvision.jobs.local import run_local
     from sparkvision.sinks.local import read_columns
 
-    spec = resolve_request(model, threads=os.cpu_count() or 1)
-    counts = run_local(spec, run, paths, labels, fmt)
+    spec = prepare_model(model, inputs=paths)
+    counts = run_local(spec, run, paths, labels, fmt, batch_size=model.batch_size)
     summary = new_summary(dict(counts.kinds), counts.seconds, run, fmt)
     if counts.pairs:
         summary.set_confusion((t, p, n) for (t, p), n in counts.pairs.items())
@@ -172,17 +153,11 @@ def resume_inputs(spark: Any, run: RunConfig, info: dict[str, Any], paths: list[
     return pending(paths, labels, done_paths(spark, run.out, fmt))
 
 
-def job_session(run: RunConfig) -> Any:
-    """The SparkSession a run uses (``run.master``, or Spark Connect at ``run.remote``),
-    with Arrow batches sized for its model batches and the run's ``--conf`` settings."""
-    return batch_session(run.batch_size, run.master, remote=run.remote, conf=run.conf,
-                         verbose=run.verbose)
-
-
 def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[str],
                      labels: list[str | None] | None, fmt: str, *,
-                     info: Mapping[str, Any]) -> float:
-    """Predict for ``paths`` on Spark with ``run.execution`` and write ``run.out``;
+                     info: Mapping[str, Any], batch_size: int = DEFAULT_BATCH_SIZE) -> float:
+    """Predict for ``paths`` on Spark with ``run.execution``, ``batch_size`` images per model
+    call, and write ``run.out``;
     returns the seconds it took.
 
     The inputs are written in chunks of ``run.chunk_size`` images, each its own committed
@@ -191,13 +166,13 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
     written beside the first chunk for ``--resume`` to check. The progress bar counts the
     images the workers finish (:mod:`sparkvision.runtime.progress`).
     """
-    per_partition = BATCHES_PER_TASK * run.batch_size
+    per_partition = BATCHES_PER_TASK * batch_size
     size = run.chunk_size
     if size is None:
         size = default_chunk_size(default_parallelism(spark), per_partition)
     progress = ChunkProgress(spark, len(paths), report_host=None if run.quiet
                              else report_host(spark))
-    udf = make_udf(spec, execution=run.execution, batch_size=run.batch_size,
+    udf = make_udf(spec, execution=run.execution, batch_size=batch_size,
                    progress=progress.target)
     started = time.monotonic()
     try:
@@ -207,7 +182,7 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
                 frame = paths_frame(spark, paths[lo:hi],
                                     labels=labels[lo:hi] if labels is not None else None,
                                     rows_per_partition=per_partition)
-                result = apply_model(frame, spec, batch_size=run.batch_size, path_col="path",
+                result = apply_model(frame, spec, batch_size=batch_size, path_col="path",
                                      execution=run.execution, udf=udf)
                 write_table(result, run.out, fmt, mode=_write_mode(run, number))
                 if number == 0:

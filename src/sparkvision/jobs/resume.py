@@ -16,8 +16,10 @@ Spark's commit protocol, appending to ``--out``:
 ``--resume`` therefore removes the debris, reads the ``path`` column of what is in
 ``OUT``, and runs only the inputs not in it, appending further chunks. The result holds
 each input exactly once, however many times the run was killed. ``_sparkvision_run.json``
-records what the output was made with, so a resume with another task, model, format or
-label option is refused instead of mixing two kinds of rows.
+records what the output was made with, so a resume with another task, model, format,
+label option or decode mode (``fast``/``exact``, see :mod:`sparkvision.imaging.preprocess`)
+is refused instead of mixing two kinds of rows. An output recorded before decode modes
+existed was decoded ``fast``.
 """
 
 from __future__ import annotations
@@ -57,9 +59,20 @@ def plan_chunks(total: int, chunk_size: int | None) -> list[tuple[int, int]]:
     return [(start, min(total, start + size)) for start in range(0, total, size)]
 
 
-def run_info(task: str, model: str, fmt: str, labelled: bool) -> dict:
-    """What must stay the same between a run and its resume."""
-    return {"task": task, "model": str(model), "format": fmt, "label_true": bool(labelled)}
+#: what an output recorded before decode modes existed was decoded with
+EARLIER_DECODE = "fast"
+
+
+def run_info(task: str, model: str, fmt: str, labelled: bool, decode: str | None = None) -> dict:
+    """What must stay the same between a run and its resume.
+
+    >>> run_info("classify", "catdog", "parquet", False, "fast")["decode"]
+    'fast'
+    """
+    info = {"task": task, "model": str(model), "format": fmt, "label_true": bool(labelled)}
+    if decode is not None:
+        info["decode"] = decode
+    return info
 
 
 def write_run_info(out: str, info: dict) -> None:
@@ -77,7 +90,17 @@ def check_run_info(out: str, info: dict) -> None:
         return
     with open(path, encoding="utf-8") as fh:
         earlier = json.load(fh)
+    if "decode" in info:
+        earlier.setdefault("decode", EARLIER_DECODE)
     differ = {k: (earlier.get(k), v) for k, v in info.items() if earlier.get(k) != v}
+    if "decode" in differ:
+        was, now = differ["decode"]
+        raise ConfigError(
+            f"cannot resume into '{out}': its rows were decoded with decode={was!r} and this "
+            f"run asks for decode={now!r}; the two modes give slightly different scores, so "
+            f"one output must not mix them. Rerun with --decode {was} (decode={was!r} in "
+            "Python, or the model card's decode key) to finish it, or choose another --out"
+        )
     if differ:
         what = "; ".join(f"{k}: earlier {a!r}, now {b!r}" for k, (a, b) in sorted(differ.items()))
         raise ConfigError(

@@ -22,7 +22,10 @@ cat/dog CNN, for example::
 ``mean``        one or three numbers subtracted after scaling
 ``std``         one or three numbers divided by after subtracting the mean
 ``layout``      ``nchw`` or ``nhwc``
-``interpolation`` ``bilinear``, ``bicubic`` or ``nearest``
+``interpolation`` ``bilinear``, ``bicubic``, ``nearest``, ``lanczos``, ``box`` or ``hamming``
+``decode``      ``fast``: JPEGs decoded at a reduced scale, large images pre-shrunk (the
+                built-in models' default); ``exact``: full-size decode, then the model's
+                own resize and crop in whole pixels (the default for every other model)
 ``output``      ``softmax``, ``sigmoid``, ``logits``, ``embedding``, or the ImageNet heads
                 ``catdog`` / ``imagenet`` (for a model giving the 1000 ImageNet scores)
 ``output_name`` ONNX output / Keras layer / index or key of a torch output tuple/dict
@@ -45,7 +48,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from sparkvision.config import CROPS, FORMATS, HEADS, INTERPOLATIONS, LAYOUTS
+from sparkvision.config import CROPS, DECODES, FORMATS, HEADS, INTERPOLATIONS, LAYOUTS
 from sparkvision.errors import ConfigError
 
 #: formats a card may name (a callable is code, not a file)
@@ -53,7 +56,7 @@ CARD_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "callable")
 
 CARD_KEYS: tuple[str, ...] = (
     "format", "arch", "image_size", "resize", "crop", "scale", "mean", "std", "layout",
-    "interpolation", "output", "output_name", "labels", "threshold", "from_logits",
+    "interpolation", "decode", "output", "output_name", "labels", "threshold", "from_logits",
 )
 _RUN_KEYS = ("trust_model_code", "ship", "device", "precision", "calibrate", "py_files")
 
@@ -137,15 +140,19 @@ def _parse(key: str, value: Any, where: str) -> Any:
         if key == "arch" and not isinstance(value, str):
             raise ValueError("expected a 'module:callable' string (pass a callable as arch=)")
         choices = {"format": CARD_FORMATS, "crop": CROPS, "layout": LAYOUTS,
-                   "interpolation": INTERPOLATIONS, "output": HEADS}.get(key)
+                   "interpolation": INTERPOLATIONS, "output": HEADS, "decode": DECODES}.get(key)
         text = str(value).strip()
         if choices is not None:
             text = text.lower()
             if text not in choices:
-                raise ValueError(f"expected one of {', '.join(choices)}")
+                raise ValueError(f"expected one of {', '.join(choices)}{_HINTS.get(key, '')}")
         return text
     except (ValueError, TypeError, ZeroDivisionError) as exc:
         raise ConfigError(f"{where}: bad value for {key!r}: {value!r} ({exc})") from None
+
+
+_HINTS = {"decode": "; fast decodes JPEGs at a reduced scale (quicker), exact at full size "
+                     "(the model's own preprocessing, pixel for pixel)"}
 
 
 def _number(value: Any) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from sparkvision.models.capture import (
     pickled_by_value,
 )
 from sparkvision.storage.files import cache_bytes
+from sparkvision.storage.model_files import read_model_bytes
 from sparkvision.storage.reader import to_local_path
 
 #: file suffix -> format
@@ -48,8 +50,9 @@ class Located:
 
 
 def locate(model: Any, *, task: str, engine: str, fmt: str | None, trust: bool,
-           spark: Any = None) -> Located:
-    """Resolve ``model`` (see module docstring); ``fmt`` overrides the detected format."""
+           fetch: Callable[[str], bytes] = read_model_bytes) -> Located:
+    """Resolve ``model`` (see module docstring); ``fmt`` overrides the detected format;
+    ``fetch`` reads a model file named by a URI."""
     if builtin.is_builtin(model):
         return _locate_builtin(model.lower(), task, engine)
     if _is_torch_module(model):
@@ -63,7 +66,7 @@ def locate(model: Any, *, task: str, engine: str, fmt: str | None, trust: bool,
             "expected a model name, a model file, a 'module:callable' string, a callable or "
             f"a torch.nn.Module; found {type(model).__name__}"
         )
-    return _locate_text(os.fspath(model), task, fmt, trust, spark)
+    return _locate_text(os.fspath(model), task, fmt, trust, fetch)
 
 
 def _locate_builtin(name: str, task: str, engine: str) -> Located:
@@ -84,14 +87,13 @@ def _locate_builtin(name: str, task: str, engine: str) -> Located:
     return Located("onnx", name, path, path, card=card)
 
 
-def _locate_text(text: str, task: str, fmt: str | None, trust: bool, spark: Any) -> Located:
+def _locate_text(text: str, task: str, fmt: str | None, trust: bool,
+                 fetch: Callable[[str], bytes]) -> Located:
     local = to_local_path(text)
     if CALLABLE_PATTERN.match(text) and not os.path.exists(text) and fmt is None:
         return Located("callable", text, arch=text, trust=trust)
     if local is None:  # a URI: read once on the driver, into the cache, to inspect it
-        from sparkvision.runtime.shipping import read_model_bytes
-
-        local = cache_bytes(read_model_bytes(text, spark), os.path.splitext(text)[1])
+        local = cache_bytes(fetch(text), os.path.splitext(text)[1])
         artifact = text
     elif os.path.isdir(local):
         from sparkvision.models.loaders.hf_loader import (

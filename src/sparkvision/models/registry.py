@@ -116,7 +116,7 @@ def model_file(spec: ModelSpec) -> str | None:
     """The checked local path of ``spec``'s model file on this machine (``None``: no file)."""
     if spec.artifact is None and spec.shipped is None:
         return None
-    from sparkvision.runtime.shipping import local_model_file
+    from sparkvision.storage.model_files import local_model_file
 
     return local_model_file(spec)
 

@@ -27,6 +27,9 @@ Keras, NHWC ONNX           ``crop = none`` (squash to the input size), ``scale =
 torch, TorchScript,        224 px, ``resize`` 256/224 of it, ``crop = center``,
 callable, NCHW ONNX        ``scale = 1/255``, ImageNet mean/std: torchvision's recipe
 =========================  ============================================================
+
+Every model but the built-in ones decodes ``exact`` (full size, no pre-shrink) unless its
+card or ``decode=`` says ``fast``; the built-in cards say ``fast``.
 """
 
 from __future__ import annotations
@@ -46,11 +49,12 @@ from sparkvision.models.card import normalize, read_card
 from sparkvision.models.facts import short_error
 from sparkvision.models.heads import GENERIC_HEADS, check_head
 from sparkvision.models.locate import Located, locate
+from sparkvision.models.shipper import LocalShipper, Shipper
 from sparkvision.models.trained import CARD, HEAD, is_trained_directory, read_backbone
 from sparkvision.storage.files import file_sha256
 
 if TYPE_CHECKING:
-    from sparkvision.runtime.shipping import Artifact, Shipped
+    from sparkvision.storage.model_files import Artifact, Shipped
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -70,7 +74,7 @@ def resolve_model(
     task: str = "classify",
     engine: str = "auto",
     threads: int = 1,
-    spark: Any = None,
+    shipper: Shipper | None = None,
     model_config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     arch: Any = None,
     ship: str = "auto",
@@ -87,8 +91,9 @@ def resolve_model(
     override ``model_config`` (a card file or a dict of the same keys). ``py_files`` are
     ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
     process's ``sys.path`` and shipped to the workers with ``spark.addArtifacts``.
-    ``spark`` is the session to ship with. ``precision="int8"`` quantizes an ONNX model here
-    (:mod:`.quantize`) on ``calibrate`` (folders, globs, image files or list files; the
+    ``shipper`` sends files to a session's workers (default: none, files are read by path;
+    :func:`sparkvision.runtime.prepare.prepare_model` passes the session's).
+    ``precision="int8"`` quantizes an ONNX model here (:mod:`.quantize`) on ``calibrate`` (folders, globs, image files or list files; the
     built-in models default to the built-in calibration set) and ships the int8 file.
 
     >>> spec = resolve_model("catdog")
@@ -97,6 +102,7 @@ def resolve_model(
     """
     if isinstance(model, ModelSpec):
         return model
+    shipper = shipper or LocalShipper()
     if is_trained_directory(model):
         if model_config is not None or options or arch is not None:
             raise ConfigError(
@@ -104,13 +110,14 @@ def resolve_model(
                 "and read it; drop the model options"
             )
         return _resolve_trained(os.fspath(model), task=task, engine=engine, threads=threads,
-                                spark=spark, ship=ship, device=device, precision=precision)
+                                shipper=shipper, ship=ship, device=device,
+                                precision=precision)
     opts = _gather_options(model_config, options, arch)
     if py_files:
-        add_py_files([py_files] if isinstance(py_files, str) else list(py_files), spark)
+        add_py_files([py_files] if isinstance(py_files, str) else list(py_files), shipper)
     arch_ref = _arch_ref(opts)
     found = locate(model, task=task, engine=engine, fmt=opts.get("format"),
-                   trust=trust_model_code, spark=spark)
+                   trust=trust_model_code, fetch=shipper.fetch)
     base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads,
                       precision=precision)
     _check_precision(base, precision, device)
@@ -121,7 +128,7 @@ def resolve_model(
         local = spec.artifact
     elif calibrate is not None:
         raise ConfigError(f"--calibrate goes with --precision int8; found --precision {precision}")
-    shipped, artifact = _ship(spec, local, spark, ship)
+    shipped, artifact = _ship(spec, local, shipper, ship)
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
 
 
@@ -140,18 +147,16 @@ def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: s
     )
 
 
-def _ship(spec: ModelSpec, local: str | None, spark: Any,
+def _ship(spec: ModelSpec, local: str | None, shipper: Shipper,
           ship: str) -> tuple[Shipped | Artifact | None, str | None]:
     """``(shipped, artifact)``: how the workers get the model file ``local`` (the driver's
     copy of ``spec.artifact``; see :mod:`.shipping`)."""
     if local is None or spec.artifact is None:
         return None, spec.artifact
-    from sparkvision.runtime.shipping import ship_model
-
-    return ship_model(spark, ship, spec.artifact, local, spec.artifact_sha256 or "")
+    return shipper.ship(spec, local, ship)
 
 
-def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark: Any,
+def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, shipper: Shipper,
                      ship: str, device: str, precision: str) -> ModelSpec:
     """A ``sparkvision train`` folder: its backbone resolved for embeddings (its weights
     checked against the hash training recorded), fused with the head (:mod:`.trained`)."""
@@ -163,7 +168,7 @@ def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark
     backbone = read_backbone(folder)
     inner = resolve_model(backbone.model, task="embed",
                           engine=backbone.engine if engine == "auto" else engine,
-                          threads=threads, spark=spark, ship=ship, device=device,
+                          threads=threads, shipper=shipper, ship=ship, device=device,
                           precision=precision, **backbone.options)
     labels = tuple(read_card(os.path.join(folder, CARD)).get("labels", ()))
     head = os.path.abspath(os.path.join(folder, HEAD))
@@ -177,9 +182,7 @@ def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, spark
         check_head("softmax", width, labels)
     except ValueError as exc:
         raise ConfigError(f"trained model {folder}: {exc}") from None
-    from sparkvision.runtime.shipping import ship_model
-
-    shipped, artifact = ship_model(spark, ship, head, head, spec.artifact_sha256 or "")
+    shipped, artifact = shipper.ship(spec, head, ship)
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
 
 
@@ -307,10 +310,9 @@ def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> M
     return int8
 
 
-def add_py_files(files: list[str], spark: Any = None) -> None:
-    """Make each ``.py``/``.zip`` importable here and, through
-    ``spark.addArtifacts(path, pyfile=True)`` (classic sessions and Spark Connect alike),
-    on the workers."""
+def add_py_files(files: list[str], shipper: Shipper | None = None) -> None:
+    """Make each ``.py``/``.zip`` importable here and, through the ``shipper`` (a session's
+    adds it with ``spark.addArtifacts(path, pyfile=True)``), on the workers."""
     for item in files:
         for path in (p.strip() for p in item.split(",")):
             if not path:
@@ -322,8 +324,8 @@ def add_py_files(files: list[str], spark: Any = None) -> None:
                 entry = os.path.dirname(entry)
             if entry not in sys.path:
                 sys.path.insert(0, entry)
-            if spark is not None:
-                spark.addArtifacts(os.path.abspath(path), pyfile=True)
+            if shipper is not None:
+                shipper.add_code(path)
 
 
 def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
@@ -338,7 +340,7 @@ def _preprocess(merged: dict[str, Any], *, resize_given: bool) -> Preprocess:
     return Preprocess(
         size=size, resize=resize, crop=crop, scale=float(merged["scale"]),
         mean=tuple(merged["mean"]), std=tuple(merged["std"]), layout=merged["layout"],
-        interpolation=merged["interpolation"],
+        interpolation=merged["interpolation"], decode=merged.get("decode", "exact"),
     )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
 from sparkvision.errors import ConfigError, MissingExtraError
+from sparkvision.options import SparkOptions
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 #: Every local core, up to 4 attempts per task (Spark's default on a cluster).
@@ -34,13 +35,19 @@ SESSION_DEFAULTS = {
 }
 
 
-def batch_session(batch_size: int, master: str | None = None, *, remote: str | None = None,
-                  conf: Iterable[tuple[str, str]] = (), verbose: bool = False) -> Any:
-    """:func:`get_session` for a job that runs a model in batches of ``batch_size``: Arrow
-    batches hold four model batches (at least 64 rows); the caller's ``conf`` comes last."""
-    settings = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(max(4 * batch_size, 64)),
-                **dict(conf)}
-    return get_session(master, remote=remote, conf=settings, verbose=verbose)
+def open_session(options: SparkOptions | None = None, *,
+                 batch_size: int | None = None) -> Any:
+    """The one way sparkvision opens a session: :func:`get_session` for ``options``
+    (where to run, ``conf``, ``verbose``); for a job that runs a model in batches of
+    ``batch_size``, Arrow batches hold four model batches (at least 64 rows). The
+    options' own ``conf`` comes last, so it wins."""
+    options = options or SparkOptions()
+    settings: dict[str, str] = {}
+    if batch_size is not None:
+        settings["spark.sql.execution.arrow.maxRecordsPerBatch"] = str(max(4 * batch_size, 64))
+    settings.update(dict(options.conf))
+    return get_session(options.master, remote=options.remote, conf=settings,
+                       verbose=options.verbose)
 
 
 def get_session(master: str | None = None, *, remote: str | None = None,
@@ -60,8 +67,8 @@ def get_session(master: str | None = None, *, remote: str | None = None,
     interpreter (unless ``PYSPARK_PYTHON`` or ``spark.pyspark.python`` say otherwise).
     """
     if master and remote:
-        raise ConfigError(f"--master {master} and --remote {remote} both say where to run; "
-                          "pass one (--remote for a Spark Connect server)")
+        raise ConfigError(f"`master` {master} and `remote` {remote} both say where to run; "
+                          "pass one (`remote` for a Spark Connect server)")
     if remote is None and master is None:
         from pyspark.sql import SparkSession
 

@@ -25,66 +25,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
-from sparkvision.config import SHIP_MODES, ModelSpec
+from sparkvision.config import SHIP_MODES
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.runtime.session import is_connect, is_loopback, server_is_local, session_key
-from sparkvision.storage.files import cached_model_path, file_sha256, write_atomically
+from sparkvision.storage.files import cached_model_path
+from sparkvision.storage.model_files import (
+    Artifact,
+    Shipped,
+    _has_fsspec,
+    is_uri,
+    read_model_bytes,
+)
 from sparkvision.storage.reader import to_local_path
-
-
-class Shipped:
-    """The broadcast bytes of a model file, with the file's sha256 and suffix."""
-
-    __slots__ = ("broadcast", "sha256", "suffix")
-
-    def __init__(self, broadcast, sha256: str, suffix: str) -> None:
-        self.broadcast = broadcast
-        self.sha256 = sha256
-        self.suffix = suffix
-
-    def __repr__(self) -> str:
-        return f"broadcast:{self.sha256[:16]}{self.suffix}"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Shipped) and other.sha256 == self.sha256
-
-    def __hash__(self) -> int:
-        return hash(self.sha256)
-
-    def __deepcopy__(self, memo: dict) -> Shipped:
-        return self  # a broadcast cannot be copied; lets dataclasses.asdict copy the spec
-
-    def __getstate__(self):
-        return (self.broadcast, self.sha256, self.suffix)
-
-    def __setstate__(self, state) -> None:
-        self.broadcast, self.sha256, self.suffix = state
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A model file added to the session with ``spark.addArtifacts``: its name there (the
-    file's sha256 and suffix) and its sha256."""
-
-    name: str
-    sha256: str
-
-    def __str__(self) -> str:
-        return f"artifact:{self.name}"
-
-
-def is_uri(path: str) -> bool:
-    """True for ``scheme://...`` other than ``file:`` (a drive letter is not a scheme)."""
-    scheme = urlparse(path).scheme
-    return len(scheme) > 1 and scheme != "file"
 
 
 def choose_ship(ship: str, artifact: str, master: str | None, *, connect: bool = False) -> str:
@@ -109,38 +64,11 @@ def choose_ship(ship: str, artifact: str, master: str | None, *, connect: bool =
     return sender
 
 
-def _has_fsspec() -> bool:
-    try:
-        import fsspec  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def read_model_bytes(path: str, spark=None) -> bytes:
-    """The whole model file, on the driver: local paths directly, URIs through fsspec or,
-    without it, Spark's ``binaryFile`` source."""
-    local = to_local_path(path)
-    if local is not None:
-        try:
-            with open(local, "rb") as fh:
-                return fh.read()
-        except OSError as exc:
-            raise ModelError(
-                f"could not read the model file {path}: {exc.strerror or exc}"
-            ) from None
-    if _has_fsspec():
-        import fsspec
-
-        try:
-            with fsspec.open(path, "rb") as fh:
-                return fh.read()
-        except Exception as exc:
-            raise ModelError(f"could not read the model file {path}: {exc}") from exc
-    if spark is None:
-        raise ModelError(
-            f"cannot read the model file {path}: its scheme needs fsspec or a Spark session"
-        )
+def read_with_session(path: str, spark: Any = None) -> bytes:
+    """The whole model file, on the driver: through fsspec where it is installed, else
+    with Spark's ``binaryFile`` source on ``spark``."""
+    if to_local_path(path) is not None or _has_fsspec() or spark is None:
+        return read_model_bytes(path)
     rows = spark.read.format("binaryFile").load(path).select("content").take(2)
     if len(rows) != 1:
         raise ModelError(f"expected one model file at {path}; found {len(rows)}")
@@ -210,75 +138,22 @@ def ship_artifact(spark: Any, local: str, sha256: str) -> Artifact:
     return Artifact(name, sha256)
 
 
-# ---------------------------------------------------------------------------- worker side
-
-_verified: dict[str, str] = {}
-_verify_lock = threading.Lock()
 
 
-def local_model_file(spec: ModelSpec) -> str:
-    """A path on this machine holding ``spec``'s model file, checked against its sha256.
+class SessionShipper:
+    """How :func:`sparkvision.models.resolve_model` gets files to ``spark``'s workers
+    (the :class:`sparkvision.models.shipper.Shipper` of a session): model files by path,
+    broadcast or artifact, code with ``spark.addArtifacts``, and model URIs read through
+    fsspec or Spark."""
 
-    Called on the worker when the engine is built (once per process).
-    """
-    expected = spec.artifact_sha256
-    shipped = spec.shipped
-    if isinstance(shipped, Artifact):
-        return _added_file(shipped)
-    if shipped is not None:
-        target = cached_model_path(shipped.sha256, shipped.suffix)
-        if not os.path.isfile(target):
-            write_atomically(target, shipped.broadcast.value)
-        return _verify(target, shipped.sha256, how="broadcast")
-    path = spec.artifact
-    if not path:
-        raise ModelError(f"model {spec.name!r} has no file to load")
-    local = to_local_path(path)
-    if local is None:  # a URI: fetch it once into the local cache
-        if expected is None:
-            raise ModelError(f"model file {path} has no sha256 to check it against")
-        target = cached_model_path(expected, os.path.splitext(urlparse(path).path)[1])
-        if not os.path.isfile(target):
-            write_atomically(target, read_model_bytes(path))
-        return _verify(target, expected, how="path")
-    if not os.path.exists(local):
-        raise ModelError(
-            f"the Python worker on host {socket.gethostname()} cannot read the model file "
-            f"{path} (shipped by path: found no file there). Put the file on storage every "
-            "worker can read (a shared or distributed file system), or use --ship broadcast "
-            "(ship='broadcast') so the driver sends its bytes"
-        )
-    return _verify(local, expected, how="path")
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
 
+    def ship(self, spec: Any, local: str, how: str) -> tuple[Shipped | Artifact | None, str]:
+        return ship_model(self.spark, how, spec.artifact, local, spec.artifact_sha256 or "")
 
-def _added_file(artifact: Artifact) -> str:
-    from pyspark import SparkFiles
+    def add_code(self, path: str) -> None:
+        self.spark.addArtifacts(os.path.abspath(path), pyfile=True)
 
-    path = SparkFiles.get(artifact.name)
-    if not os.path.isfile(path):
-        raise ModelError(
-            f"the model file {artifact.name}, added to the session with spark.addArtifacts, "
-            f"is not in this worker's files on host {socket.gethostname()} (looked for "
-            f"{path}); use --ship path with storage every worker reads"
-        )
-    return _verify(path, artifact.sha256, how="artifact")
-
-
-def _verify(path: str, expected: str | None, *, how: str) -> str:
-    if expected is None:
-        return path
-    with _verify_lock:
-        stat = os.stat(path)
-        key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
-        if _verified.get(key) == expected:
-            return path
-        actual = file_sha256(path)
-        if actual != expected:
-            raise ModelError(
-                f"the model file {path} on host {socket.gethostname()} is not the file the "
-                f"driver read (sha256 {actual[:12]}..., expected {expected[:12]}...; shipped "
-                f"by {how}): it changed or differs on this machine. Rerun, or use --ship "
-                "broadcast so every worker gets the driver's copy"
-            )
-        _verified[key] = expected
-        return path
+    def fetch(self, uri: str) -> bytes:
+        return read_with_session(uri, self.spark)

@@ -21,14 +21,14 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from sparkvision.config import ENGINE_CHOICES, ModelRequest, RunConfig, one_of
 from sparkvision.errors import ConfigError, InputError
 from sparkvision.models.trained import FEATURES, REPORT, Backbone, backbone_sha256, write_model
+from sparkvision.options import ModelRequest, RunConfig
 from sparkvision.storage.files import absolute_path
 from sparkvision.train.head_fit import fit_head
 
@@ -37,21 +37,24 @@ MIN_PER_CLASS = 5
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: backbone, folds, holdout share, and where to write."""
+    """How to train: the backbone (a :class:`~sparkvision.options.ModelRequest` for
+    embeddings: model, engine, batch size, options), folds, holdout share, and where to
+    write."""
 
     out: str
-    model: str = "embedding"
-    engine: str = "auto"
+    model: ModelRequest = field(default_factory=lambda: ModelRequest("embedding", "embed"))
     folds: int = 3
     holdout: float = 0.0
     overwrite: bool = False
     max_iter: int = 100
 
     def __post_init__(self) -> None:
+        if self.model.task != "embed":
+            object.__setattr__(self, "model", self.model.with_(task="embed"))
         if self.folds < 2:
-            raise ConfigError(f"--folds must be >= 2; found {self.folds}")
+            raise ConfigError(f"`folds` must be >= 2; found {self.folds}")
         if not 0.0 <= self.holdout < 0.9:
-            raise ConfigError(f"--holdout must be within [0, 0.9); found {self.holdout}")
+            raise ConfigError(f"`holdout` must be within [0, 0.9); found {self.holdout}")
 
 
 def check_labels(paths: Sequence[str], labels: Sequence[str | None], *,
@@ -100,28 +103,24 @@ def prepare_out(config: TrainConfig) -> None:
 
 def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainConfig,
                      run: RunConfig, extensions: Iterable[str] | None = None,
-                     model_options: tuple[tuple[str, Any], ...] = ()) -> dict[str, Any]:
+                     path_col: str | None = None) -> dict[str, Any]:
     """The whole ``sparkvision train`` command; returns the report."""
-    from sparkvision.jobs.pipeline import job_session, run_job
+    from sparkvision.jobs.pipeline import run_job
+    from sparkvision.runtime.session import open_session
     from sparkvision.sources import label_from_path, resolve_inputs
 
-    paths = resolve_inputs(inputs, extensions=extensions)
+    paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
     config = replace(config, out=absolute_path(config.out))
     counts = check_labels(paths, [label_from_path(p, label_from) for p in paths],
                           holdout=config.holdout)
     prepare_out(config)
     features = os.path.join(config.out, FEATURES)
-    embed_run = RunConfig(out=features, format="parquet", execution=run.execution,
-                          batch_size=run.batch_size, master=run.master, remote=run.remote,
-                          conf=run.conf, verbose=run.verbose, label_from=label_from,
-                          quiet=run.quiet)
-    request = ModelRequest(model=config.model, task="embed",
-                           engine=one_of("engine", config.engine, ENGINE_CHOICES),
-                           options=model_options)
-    summary = run_job(paths, request, embed_run)
-    spark = job_session(embed_run)
+    embed_run = replace(run, out=features, format="parquet", label_from=label_from,
+                        overwrite=False, resume=False, sort_into=None)
+    summary = run_job(paths, config.model, embed_run)
+    spark = open_session(run.spark, batch_size=config.model.batch_size)
     frame = spark.read.parquet(features)
-    report = fit_and_save(frame, config, dict(model_options), counts=counts)
+    report = fit_and_save(frame, config, counts=counts)
     report["embedding"] = {"images": summary.inputs, "failed": summary.failed,
                            "failed_by_kind": summary.failed_by_kind,
                            "images_per_s": summary.images_per_s}
@@ -130,15 +129,13 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
 
 
 def train_from_frame(df: Any, *, label_col: str, config: TrainConfig,
-                     path_col: str | None = None, content_col: str | None = None,
-                     batch_size: int = 32,
-                     model_options: tuple[tuple[str, Any], ...] = ()) -> dict[str, Any]:
+                     path_col: str | None = None,
+                     content_col: str | None = None) -> dict[str, Any]:
     """Train on a DataFrame of images (bytes or paths) with a label column."""
     from pyspark.sql import functions as F
 
     from sparkvision.jobs.pipeline import apply_model
-    from sparkvision.models import resolve_model
-    from sparkvision.runtime.session import task_cpus
+    from sparkvision.runtime.prepare import prepare_model
 
     config = replace(config, out=absolute_path(config.out))
     if label_col not in df.columns:
@@ -155,14 +152,13 @@ def train_from_frame(df: Any, *, label_col: str, config: TrainConfig,
                          "'path'); pass path_col=")
     prepare_out(config)
     spark = df.sparkSession
-    spec = resolve_model(config.model, task="embed", engine=config.engine,
-                         threads=task_cpus(spark), spark=spark, **dict(model_options))
+    spec = prepare_model(config.model, spark)
     source = df.withColumnRenamed(label_col, "label_true")
-    feats = apply_model(source, spec, batch_size=batch_size, path_col=path_col,
+    feats = apply_model(source, spec, batch_size=config.model.batch_size, path_col=path_col,
                         content_col=content_col, output_col="_e")
     path = os.path.join(config.out, FEATURES)
     feats.select(F.col(name).alias("path"), "label_true", "_e.*").write.parquet(path)
-    report = fit_and_save(spark.read.parquet(path), config, dict(model_options), counts=counts)
+    report = fit_and_save(spark.read.parquet(path), config, counts=counts)
     _write_report(config.out, report)
     return report
 
@@ -193,8 +189,7 @@ def render_report(report: dict[str, Any], out: str) -> str:
     return "\n".join(lines)
 
 
-def fit_and_save(frame: Any, config: TrainConfig, backbone_options: dict[str, Any], *,
-                 counts: dict[str, int]) -> dict[str, Any]:
+def fit_and_save(frame: Any, config: TrainConfig, *, counts: dict[str, int]) -> dict[str, Any]:
     """Fit on ``frame`` (``path``, ``label_true``, ``embedding``, ``error``) and write the
     model folder; returns the report."""
     from pyspark.sql import functions as F
@@ -204,10 +199,11 @@ def fit_and_save(frame: Any, config: TrainConfig, backbone_options: dict[str, An
     classes = sorted(counts)
     fit = fit_head(frame.where(F.col("error").isNull()), classes, folds=config.folds,
                    holdout=config.holdout, max_iter=config.max_iter)
-    options = {k: v for k, v in backbone_options.items() if k not in _RUN_OPTIONS}
-    backbone = Backbone(model=_backbone_ref(config.model),
-                        sha256=backbone_sha256(_backbone_ref(config.model)),
-                        engine=config.engine, options=options)
+    options = {k: v for k, v in config.model.options.as_kwargs().items()
+               if k not in _RUN_OPTIONS}
+    ref = _backbone_ref(config.model.model)
+    backbone = Backbone(model=ref, sha256=backbone_sha256(ref), engine=config.model.engine,
+                        options=options)
     report = {
         "classes": classes, "counts": counts, "backbone": backbone.model,
         "backbone_sha256": backbone.sha256, "features": fit.features,
@@ -223,7 +219,7 @@ def fit_and_save(frame: Any, config: TrainConfig, backbone_options: dict[str, An
     return report
 
 
-_RUN_OPTIONS = ("ship", "device", "precision", "trust_model_code", "py_files")
+_RUN_OPTIONS = ("ship", "device", "precision", "trust_model_code", "py_files", "calibrate")
 
 
 def _backbone_ref(model: str) -> str:
@@ -278,15 +274,15 @@ class TrainedModel(os.PathLike):
 
         from sparkvision.jobs.pipeline import apply_model
         from sparkvision.jobs.summary import RunSummary
-        from sparkvision.models import resolve_model
-        from sparkvision.runtime.session import task_cpus
+        from sparkvision.options import ModelRequest
+        from sparkvision.runtime.prepare import prepare_model
 
         if label_from is not None and label_col is None:
             data, label_col, path_col = _labelled_paths(data, label_from), "label_true", "path"
         elif label_col is None or label_from is not None:
             raise ConfigError("evaluate needs exactly one of label_col= or label_from=")
         spark = data.sparkSession
-        spec = resolve_model(self, threads=task_cpus(spark), spark=spark)
+        spec = prepare_model(ModelRequest(self), spark)
         preds = apply_model(data, spec, path_col=path_col, content_col=content_col,
                             output_col="_pred")
         rows = (preds.where(F.col("_pred.error").isNull())

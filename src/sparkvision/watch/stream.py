@@ -21,11 +21,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sparkvision.config import DEFAULT_BATCH_SIZE, DEFAULT_EXTENSIONS, ModelRequest
+from sparkvision.config import DEFAULT_EXTENSIONS
 from sparkvision.errors import ConfigError, InputError, OutputError
+from sparkvision.options import ModelRequest, SparkOptions
 from sparkvision.sinks.stream import STREAM_FORMATS, start_stream
 
 #: The binaryFile source's columns; a streaming file source needs its schema up front.
@@ -52,21 +53,16 @@ class WatchConfig:
     max_files_per_trigger: int | None = None
     max_file_age: str = DEFAULT_MAX_FILE_AGE
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
-    batch_size: int = DEFAULT_BATCH_SIZE
-    master: str | None = None
-    remote: str | None = None
-    conf: tuple[tuple[str, str], ...] = ()
-    verbose: bool = False
+    spark: SparkOptions = field(default_factory=SparkOptions)
 
     def __post_init__(self) -> None:
         if self.format not in STREAM_FORMATS:
-            raise ConfigError(f"watch writes {' or '.join(STREAM_FORMATS)}; found --format "
+            raise ConfigError(f"watch writes {' or '.join(STREAM_FORMATS)}; found `format` "
                               f"{self.format!r}")
-        if self.interval <= 0 or self.batch_size < 1:
-            raise ConfigError(f"--interval must be > 0 and --batch-size >= 1; found "
-                              f"{self.interval} and {self.batch_size}")
+        if self.interval <= 0:
+            raise ConfigError(f"`interval` must be > 0 seconds; found {self.interval}")
         if self.max_files_per_trigger is not None and self.max_files_per_trigger < 1:
-            raise ConfigError(f"--max-files-per-trigger must be >= 1; found "
+            raise ConfigError(f"`max_files_per_trigger` must be >= 1; found "
                               f"{self.max_files_per_trigger}")
 
 
@@ -154,17 +150,17 @@ def run_watch(model: ModelRequest, config: WatchConfig, *,
     until the files present at the start are done; returns what this run did."""
     from pyspark.sql import functions as F
 
-    from sparkvision.jobs.pipeline import apply_model, resolve_request
-    from sparkvision.runtime.session import batch_session, task_cpus
+    from sparkvision.jobs.pipeline import apply_model
+    from sparkvision.runtime.prepare import prepare_model
+    from sparkvision.runtime.session import open_session
 
-    spark = batch_session(config.batch_size, config.master, remote=config.remote,
-                          conf=config.conf, verbose=config.verbose)
-    spec = resolve_request(model, threads=task_cpus(spark), spark=spark)
+    spark = open_session(config.spark, batch_size=model.batch_size)
+    spec = prepare_model(model, spark)
     settings = {"task": model.task, "model": spec.name, "format": config.format,
                 "input": _absolute(config.input_dir), "out": _absolute(config.out)}
     state = prepare_locations(config, settings)
     frame = image_stream(spark, config).drop("modificationTime", "length")
-    result = apply_model(frame, spec, batch_size=config.batch_size, content_col="content")
+    result = apply_model(frame, spec, batch_size=model.batch_size, content_col="content")
     result = result.observe(METRICS, F.count(F.lit(1)).alias("images"),
                             F.count("error").alias("failed"))
     trigger = {"availableNow": True} if config.once else {

@@ -25,11 +25,11 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from sparkvision.config import ModelRequest
+from sparkvision.options import ModelRequest
 from sparkvision.errors import ConfigError, MissingExtraError
 from sparkvision.storage.files import file_sha256
 
@@ -79,7 +79,7 @@ def user_calibration(inputs: str | os.PathLike[str] | Sequence[str],
                      limit: int = DEFAULT_LIMIT, *, what: str = "--calibrate") -> Calibration:
     """The first ``limit`` images of ``inputs`` (folders, globs, files, list files)."""
     from sparkvision.errors import InputError
-    from sparkvision.sources import resolve_inputs
+    from sparkvision.storage.listing import resolve_inputs
     from sparkvision.storage.reader import read_image_bytes
 
     items = [os.fspath(inputs)] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
@@ -149,12 +149,12 @@ def first_inputs_by_default(request: ModelRequest, paths: Sequence[str]) -> Mode
     for int8 on a user's model without ``calibrate`` (said on stderr); else unchanged."""
     import sparkvision.models.builtin.catalog as builtin
 
-    options = dict(request.options)
-    if (options.get("precision") != "int8" or options.get("calibrate") is not None
+    options = request.options
+    if (options.precision != "int8" or options.calibrate is not None
             or builtin.is_builtin(request.model) or not isinstance(request.model, str)):
         return request
     chosen = list(paths[:DEFAULT_LIMIT])
     print(f"sparkvision: --precision int8: calibrating {request.model} on the first "
           f"{len(chosen)} of the {len(paths)} inputs (choose the photos with --calibrate "
           "PHOTOS)", file=sys.stderr)
-    return replace(request, options=tuple({**options, "calibrate": chosen}.items()))
+    return request.with_(options=options.with_(calibrate=chosen))

@@ -3,11 +3,19 @@
 The folder holds ``config.json``, the weights (``model.safetensors`` or
 ``pytorch_model.bin``) and usually ``preprocessor_config.json``. What is read from them:
 
-- preprocessing from the image processor's config: ``size`` (``height``/``width``: the
+- preprocessing from the image processor's config, with the processor class's defaults
+  for what it leaves out (transformers loads the processor; an old ``size: 224`` means
+  a square for ViT and a shortest edge for CLIP): ``size`` (``height``/``width``: the
   whole image resized to that square; ``shortest_edge`` with ``crop_size``: resize the
   shorter side, then a center crop; ``shortest_edge`` with ``crop_pct``: resize to
-  ``shortest_edge / crop_pct``, then crop ``shortest_edge``), ``rescale_factor``,
-  ``image_mean``/``image_std`` and ``resample`` (bilinear, bicubic or nearest);
+  ``shortest_edge / crop_pct``, then crop ``shortest_edge``), ``do_rescale``/
+  ``rescale_factor``, ``do_normalize``, ``image_mean``/``image_std`` and ``resample``
+  (PIL's filter codes 0-5: nearest, lanczos, bilinear, bicubic, box, hamming);
+- these models decode ``exact`` by default: full size, the whole image resized with the
+  longer side truncated to whole pixels, then cropped at whole-pixel offsets, as
+  transformers' PIL image processors do (and ``pipeline("image-classification")`` where
+  torchvision is not installed or ``backend="pil"``), so the scores agree with the
+  pipeline's within 1e-4;
 - the labels from ``id2label``, in class-index order.
 
 ``classify`` loads the image-classification model (``AutoModelForImageClassification``)
@@ -35,7 +43,7 @@ from sparkvision.models.device import import_torch, torch_device, torch_dtype
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 #: PIL resampling codes in processor configs -> sparkvision's interpolation names
-_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
 CLASSIFY_OUTPUT = "logits"
 EMBED_OUTPUT = "pooler_output"
 
@@ -110,13 +118,28 @@ def load(path: str, spec: ModelSpec) -> HFEngine:
 
 def inspect(engine: HFEngine, path: str, spec: ModelSpec) -> dict[str, Any]:
     """Preprocessing and labels from the folder's config files (see module docstring)."""
-    facts = processor_facts(_read_json(path, "preprocessor_config.json"), path)
+    facts = processor_facts(processor_config(path), path)
     config = _read_json(path, "config.json") or {}
     id2label = config.get("id2label") or {}
     if engine.output_name == CLASSIFY_OUTPUT and id2label:
         facts["labels"] = tuple(str(id2label[k]) for k in sorted(id2label, key=int))
         facts["output"] = "softmax"
     return facts
+
+
+def processor_config(path: str) -> dict[str, Any] | None:
+    """The folder's image processor config, completed with its class's defaults by
+    transformers where it can load the processor (else the file as written)."""
+    raw = _read_json(path, "preprocessor_config.json")
+    if raw is None:
+        return None
+    try:
+        proc = import_transformers().AutoImageProcessor.from_pretrained(
+            path, local_files_only=True, trust_remote_code=False)
+        full = proc.to_dict()
+    except Exception:  # noqa: BLE001 - the file itself still says most of it
+        return raw
+    return full if isinstance(full, dict) else raw
 
 
 def processor_facts(proc: dict[str, Any] | None, where: str) -> dict[str, Any]:
@@ -132,16 +155,16 @@ def processor_facts(proc: dict[str, Any] | None, where: str) -> dict[str, Any]:
     facts["scale"] = float(proc.get("rescale_factor", 1 / 255)) if proc.get(
         "do_rescale", True) else 1.0
     if proc.get("do_normalize", True) and proc.get("image_mean") is not None:
-        facts["mean"] = tuple(float(v) for v in proc["image_mean"])
-        facts["std"] = tuple(float(v) for v in proc["image_std"])
+        facts["mean"] = _triple(proc["image_mean"])
+        facts["std"] = _triple(proc["image_std"])
     else:
         facts["mean"], facts["std"] = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
     resample = proc.get("resample", 2)
     if resample not in _RESAMPLE:
         raise ModelError(
-            f"{where}: the image processor resamples with PIL filter {resample}; sparkvision "
-            "offers nearest (0), bilinear (2) and bicubic (3). Set interpolation= in a model "
-            "card to choose one"
+            f"{where}: the image processor resamples with PIL filter {resample!r}; expected "
+            "one of PIL's codes 0-5 (nearest, lanczos, bilinear, bicubic, box, hamming). Set "
+            "interpolation= in a model card to choose one"
         )
     facts["interpolation"] = _RESAMPLE[resample]
     return facts
@@ -166,6 +189,11 @@ def _geometry(proc: dict[str, Any], where: str) -> dict[str, Any]:
         side = _square(size, where)
         return {"image_size": side, "resize": side, "crop": "none"}
     raise ModelError(f"{where}: cannot read the image size from the processor config {size!r}")
+
+
+def _triple(value: Any) -> tuple[float, float, float]:
+    values = [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+    return (values[0],) * 3 if len(values) == 1 else (values[0], values[1], values[2])
 
 
 def _square(size: dict[str, Any], where: str) -> int:

@@ -90,3 +90,49 @@ def write_patterns(folder: str, per_class: int, *, seed: int = 0) -> list[str]:
             pattern_image(kind, seed + 1000 * c + i).save(path, "JPEG", quality=90)
             paths.append(os.path.abspath(path))
     return paths
+
+
+#: where :func:`fixed_patterns` keeps its folders: the same absolute paths on every run and
+#: every machine (a training split deals photos by a hash of the path, so a path under a
+#: fresh temporary folder would split differently on each run)
+FIXED_ROOT = "/tmp/sparkvision-test-data"
+
+
+def fixed_patterns(name: str, per_class: int, *, seed: int = 0,
+                   broken: tuple[str, ...] = ()) -> str:
+    """``FIXED_ROOT/NAME/<pattern>/<pattern>.<i>.jpg``, as :func:`write_patterns` draws them,
+    plus a not-a-JPEG file at each ``broken`` name (relative to that folder); returns the
+    folder. The bytes are checked on each call and the folder redrawn when any differ, under a
+    lock, so runs on one machine at the same time share it safely."""
+    import fcntl
+    import hashlib
+    import shutil
+    import tempfile
+
+    folder = os.path.join(FIXED_ROOT, name)
+    os.makedirs(FIXED_ROOT, exist_ok=True)
+    with open(folder + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        staging = tempfile.mkdtemp(dir=FIXED_ROOT, prefix=f".{name}-")
+        try:
+            write_patterns(staging, per_class, seed=seed)
+            for rel in broken:
+                with open(os.path.join(staging, rel), "wb") as fh:
+                    fh.write(b"\xff\xd8 not a jpeg")
+
+            def digest(root: str) -> dict[str, str]:
+                out = {}
+                for dirpath, _, files in os.walk(root):
+                    for f in files:
+                        path = os.path.join(dirpath, f)
+                        with open(path, "rb") as fh:
+                            out[os.path.relpath(path, root)] = hashlib.sha256(
+                                fh.read()).hexdigest()
+                return out
+
+            if not os.path.isdir(folder) or digest(folder) != digest(staging):
+                shutil.rmtree(folder, ignore_errors=True)
+                os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder

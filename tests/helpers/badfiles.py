@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from drawing import drawn_image, encode
+from helpers.drawing import drawn_image, encode
 
 #: File (or directory) name -> expected error_kind (None: must decode and predict).
 EXPECTED: dict[str, str | None] = {

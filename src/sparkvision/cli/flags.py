@@ -1,0 +1,150 @@
+"""The flags every command shares, each declared once, and their translation into the
+settings of :mod:`sparkvision.options`.
+
+- :func:`add_common`: ``--quiet`` and ``--verbose`` (every command);
+- :func:`add_spark`: ``--master``, ``--remote``, ``--conf`` (every command that runs Spark);
+- :func:`add_model`: ``--model``, ``--engine``, ``--threads``, ``--batch-size`` and the
+  "your own model" group, made from the fields of :class:`~sparkvision.options.ModelOptions`;
+- :func:`add_inputs`: ``--extensions`` and ``--path-col``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import fields
+from typing import Any
+
+from sparkvision.config import DEFAULT_BATCH_SIZE, ENGINE_CHOICES
+from sparkvision.models import list_models
+from sparkvision.options import (
+    ModelOptions,
+    ModelRequest,
+    SparkOptions,
+    model_option_fields,
+    parse_extensions,
+)
+
+#: ModelOptions fields that say how a classifier's output becomes labels: commands that
+#: only embed (embed, train, dedup) leave them out
+HEAD_OPTIONS = ("labels", "threshold", "from_logits")
+
+
+def conf_pair(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` -> ``(KEY, VALUE)`` for ``--conf``.
+
+    >>> conf_pair("spark.task.cpus=2")
+    ('spark.task.cpus', '2')
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE (e.g. spark.task.cpus=2); found {text!r}")
+    return key.strip(), value
+
+
+def extensions_arg(text: str) -> tuple[str, ...]:
+    """``--extensions jpg,PNG`` -> ``('.jpg', '.png')``."""
+    found = parse_extensions(text)
+    if not text.strip(", ."):
+        raise argparse.ArgumentTypeError(f"expected extensions like jpg,png; found {text!r}")
+    return found
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("output on the terminal")
+    g.add_argument("--quiet", action="store_true",
+                   help="no progress bar or progress lines (results and errors still print)")
+    g.add_argument("--verbose", action="store_true",
+                   help="show Spark's own start-up lines and warnings, and the traceback of "
+                   "a failed run")
+
+
+def add_spark(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("Spark")
+    g.add_argument("--master", help="Spark master URL (default local[*,4]: all cores, "
+                   "4 attempts per task), e.g. spark://host:7077")
+    g.add_argument("--remote", metavar="sc://HOST:PORT",
+                   help="run on a Spark Connect server instead (default: $SPARK_REMOTE when "
+                   "set); its Python workers need sparkvision installed (docs/usage.md)")
+    g.add_argument("--conf", action="append", type=conf_pair, default=[], metavar="KEY=VALUE",
+                   help="a Spark setting for the session, repeatable (e.g. --conf "
+                   "spark.task.cpus=2); under Spark Connect only session settings")
+
+
+def spark_options(args: argparse.Namespace) -> SparkOptions:
+    return SparkOptions(master=args.master, remote=args.remote, conf=tuple(args.conf),
+                        verbose=args.verbose)
+
+
+def add_inputs(parser: argparse.ArgumentParser, *, path_col: bool = True) -> None:
+    parser.add_argument("--extensions", type=extensions_arg, metavar="EXT,EXT",
+                        help="comma-separated extensions to pick up from folders and globs, "
+                        "any case (default: jpg,jpeg,png,bmp,gif,webp,tif,tiff)")
+    if path_col:
+        parser.add_argument("--path-col", help="path column of a .csv/.parquet list file")
+
+
+def add_model(parser: argparse.ArgumentParser, *, default: str | None,
+              head: bool = True) -> None:
+    """``--model`` (default ``default``; ``None``: the command decides), ``--engine``,
+    ``--threads``, ``--batch-size`` and one flag per model option (the head's options
+    only where the command classifies)."""
+    shown = default or "by task"
+    parser.add_argument("--model", default=default,
+                        help=f"built-in model: {', '.join(list_models())} (default {shown}), "
+                        "or your own: a model file or folder, or module:callable (see 'your "
+                        "own model' below)")
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
+                        help="inference engine (default auto: onnx for the built-in models, "
+                        "the one its format runs on for yours; for --precision int8 or bf16 "
+                        "the fastest installed: openvino, else onnx)")
+    parser.add_argument("--threads", type=int, help="engine threads per task (default: "
+                        "spark.task.cpus, so concurrent tasks never oversubscribe the cores)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"images per model call (default {DEFAULT_BATCH_SIZE})")
+    g = parser.add_argument_group(
+        "your own model",
+        "--model may also be a Keras (.keras/.h5), TorchScript or torch (.pt/.pth) or ONNX "
+        "(.onnx) file, a Hugging Face folder, or module:callable returning a "
+        "torch.nn.Module. Defaults are read from the model where it says them; see "
+        "docs/byo-models.md")
+    for f in model_option_fields():
+        meta = f.metadata
+        if not meta.get("flag") or (not head and f.name in HEAD_OPTIONS):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool" or f.default is False:
+            g.add_argument(flag, action="store_true", help=meta["help"])
+            continue
+        default = None if f.default is None else f.default
+        g.add_argument(flag, choices=meta.get("choices"), metavar=meta.get("metavar"),
+                       default=default, help=meta["help"])
+
+
+def model_options(args: argparse.Namespace) -> ModelOptions:
+    """The :class:`ModelOptions` of the parsed flags."""
+    values: dict[str, Any] = {}
+    for f in fields(ModelOptions):
+        value = getattr(args, f.name, None)
+        if value is None or value == f.default:
+            continue
+        values[f.name] = (value == "yes") if f.name == "from_logits" else value
+    if ":" in (getattr(args, "model", None) or "") or "arch" in values:
+        _import_from_cwd()
+    return ModelOptions(**values)
+
+
+def model_request(args: argparse.Namespace, task: str) -> ModelRequest:
+    return ModelRequest(model=args.model, task=task, engine=args.engine,
+                        threads=args.threads, batch_size=args.batch_size,
+                        options=model_options(args))
+
+
+def _import_from_cwd() -> None:
+    """Let ``module:callable`` name a module in the current directory, as ``python -m``
+    does (the console script's own directory is first on sys.path instead)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)

@@ -1,0 +1,47 @@
+"""``sparkvision train``: a classifier for your own labels on a model's embeddings."""
+
+from __future__ import annotations
+
+import argparse
+
+from sparkvision.cli import flags
+from sparkvision.cli.command import Command
+from sparkvision.config import DEFAULT_EXECUTION, EXECUTIONS
+from sparkvision.options import RunConfig
+
+
+class TrainCommand(Command):
+    name = "train"
+    help = "fit a classifier for your own labels on a model's embeddings (Spark MLlib)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        p = parser
+        p.add_argument("inputs", nargs="+", help="labelled photos: folders (recursive), globs, "
+                       "image files or path-list files")
+        p.add_argument("--label-from", choices=("folder", "filename"), required=True,
+                       help="the label of each photo: its parent folder, or its file-name "
+                       "prefix")
+        p.add_argument("--out", required=True, help="the model folder to write (then: "
+                       "classify --model OUT)")
+        p.add_argument("--holdout", type=float, default=0.0, metavar="SHARE",
+                       help="also measure on this share of the photos, kept out of fitting "
+                       "(e.g. 0.2)")
+        p.add_argument("--folds", type=int, default=3, help="cross-validation folds "
+                       "(default 3)")
+        p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
+                       help="how the embeddings are computed (as for embed)")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+        flags.add_inputs(p)
+        flags.add_model(p, default="embedding", head=False)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from sparkvision.train.training import TrainConfig, render_report, train_from_paths
+
+        config = TrainConfig(out=args.out, model=flags.model_request(args, "embed"),
+                             folds=args.folds, holdout=args.holdout, overwrite=args.overwrite)
+        run = RunConfig(out=args.out, execution=args.execution, quiet=args.quiet,
+                        spark=flags.spark_options(args))
+        report = train_from_paths(args.inputs, label_from=args.label_from, config=config,
+                                  run=run, extensions=args.extensions, path_col=args.path_col)
+        print(render_report(report, args.out))
+        return 0

@@ -1,0 +1,57 @@
+"""Prepare the model for a run: resolve it, ship it to the session's workers, probe them.
+
+Every way of running a model (classify, embed, train, dedup, watch, the Python API and
+the ML stages) gets its :class:`~sparkvision.config.ModelSpec` from :func:`prepare_model`,
+so a model reference, its options and the checks on the workers mean the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sparkvision.config import DEFAULT_EXECUTION, ModelSpec
+from sparkvision.models import resolve_model
+from sparkvision.models.int8.calibration import first_inputs_by_default
+from sparkvision.options import ModelRequest
+from sparkvision.runtime.session import is_connect, task_cpus
+from sparkvision.runtime.shipping import SessionShipper
+from sparkvision.runtime.workers import check_workers
+
+
+def prepare_model(request: ModelRequest, spark: Any = None, *,
+                  execution: str = DEFAULT_EXECUTION, inputs: Sequence[str] = (),
+                  probe: bool = True) -> ModelSpec:
+    """The spec of ``request``, ready for ``spark``'s workers (``spark=None``: this
+    process only, the ``python`` execution).
+
+    1. int8 on a user's model without ``calibrate``: calibrated on the first ``inputs``;
+    2. resolved (:func:`sparkvision.models.resolve_model`) with engine threads of
+       ``request.threads`` or ``spark.task.cpus``; the ``udf`` execution sends the model
+       file from the driver (a broadcast, or an artifact under Spark Connect) unless
+       ``ship`` says otherwise;
+    3. with ``probe``, the workers' Python checked to import what the model needs
+       (:func:`sparkvision.runtime.workers.check_workers`).
+    """
+    if inputs:
+        request = first_inputs_by_default(request, inputs)
+    options = request.options
+    if execution == "udf" and options.ship == "auto":
+        options = options.with_(ship="artifact" if spark is not None and is_connect(spark)
+                                else "broadcast")
+    if spark is None:
+        threads = request.threads or _local_cores()
+        return resolve_model(request.model, task=request.task, engine=request.engine,
+                             threads=threads, **options.as_kwargs())
+    spec = resolve_model(request.model, task=request.task, engine=request.engine,
+                         threads=request.threads or task_cpus(spark),
+                         shipper=SessionShipper(spark), **options.as_kwargs())
+    if probe:
+        check_workers(spark, spec, execution)
+    return spec
+
+
+def _local_cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
