@@ -9,7 +9,7 @@ re-encoded as a JPEG (quality 90) under a temporary folder, like a camera origin
   Hugging Face processor's (shorter side 224, crop 224, bicubic). CPU ms per image, best
   of ``--repeat`` passes (wall time on a busy machine is noisier);
 - memory: the peak resident memory one ``prepare`` call adds, in a fresh process per
-  image size and mode (``ru_maxrss`` after a warm-up, so imports are not counted), next
+  image size and mode (Linux's VmHWM, reset after imports and a warm-up), next
   to the decoded RGB image's own size (width x height x 3 bytes); and what that is at
   the default pixel limit (``max_pixels``).
 
@@ -77,18 +77,27 @@ def peak_mb(path: str, decode: str) -> float:
 
 
 def child(path: str, decode: str) -> None:
-    """Print the MB of resident memory ``prepare`` adds to this process at its peak."""
+    """Print the MiB of resident memory ``prepare`` adds to this process at its peak."""
     pre = replace(Preprocess(), decode=decode)
-    with open(path, "rb") as fh:
-        data = fh.read()
-    small = Image.new("RGB", (300, 300))
-    small.save(path + ".warm.jpg", "JPEG")
-    with open(path + ".warm.jpg", "rb") as fh:
-        prepare(fh.read(), pre)  # load every code path first
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data = Path(path).read_bytes()
+    warm = path + ".warm.jpg"
+    Image.new("RGB", (300, 300)).save(warm, "JPEG")
+    prepare(Path(warm).read_bytes(), pre)  # load every code path first
+    before = _rss_kib("VmRSS")
+    try:  # reset the peak to the current size (Linux), so imports do not count
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     prepare(data, pre)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{(after - before) / 1024:.1f}")  # ru_maxrss is in KiB on Linux
+    print(f"{(_rss_kib('VmHWM') - before) / 1024:.1f}")
+
+
+def _rss_kib(field: str) -> int:
+    """``field`` (VmRSS: now, VmHWM: the peak) of this process, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def report(files: list[str], sizes: list[int], repeat: int) -> None:

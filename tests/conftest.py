@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from helpers.drawing import write_images
+from helpers.extras import need
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,3 +38,26 @@ def image_folder(tmp_path_factory):
     names += ["dog/dog.10.png", "cat/cat.20.webp"]
     write_images(str(root), names)
     return str(root)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """torch, or a skip that names the torch extra."""
+    return need("torch", "torch")
+
+
+@pytest.fixture(scope="session")
+def byo_nets(torch):
+    """tests/byo_nets.py (the networks the "your own model" tests build; needs torch)."""
+    import byo_nets
+
+    return byo_nets
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Keras 3 (on the torch backend: tests/byo_nets.py sets it), or a skip that names the
+    keras extra."""
+    need("torch", "keras")
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return need("keras", "keras")

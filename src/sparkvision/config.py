@@ -96,7 +96,7 @@ class Preprocess:
         if self.size <= 0 or self.resize < self.size:
             raise ConfigError(
                 f"preprocessing needs 0 < size <= resize; found size={self.size}, "
-                f"resize={self.resize}. Set --resize to at least --image-size."
+                f"resize={self.resize}. Set `resize` to at least `image_size`."
             )
         if len(self.mean) != 3 or len(self.std) != 3 or any(s == 0 for s in self.std):
             raise ConfigError(

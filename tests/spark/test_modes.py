@@ -10,8 +10,8 @@ import pytest
 from helpers.cli import run_cli
 from helpers.drawing import write_images
 from sparkvision.config import EXECUTIONS
-from sparkvision.options import ModelRequest, RunConfig
 from sparkvision.jobs.pipeline import run_job
+from sparkvision.options import ModelRequest, RunConfig
 
 pytestmark = pytest.mark.spark
 

@@ -10,6 +10,7 @@ import pytest
 import sparkvision.bench.child as child
 import sparkvision.bench.results as results
 import sparkvision.bench.sweep as sweep
+from helpers.extras import need
 from sparkvision.bench.base import Runner
 from sparkvision.bench.dataset import make_dataset
 from sparkvision.errors import ConfigError
@@ -49,6 +50,7 @@ def test_targets_compare_iterator_with_each_reference():
 
 
 def test_csv_round_trip_and_report(tmp_path):
+    need("matplotlib", "bench")  # the chart
     results.write_csv(results.with_derived(ROWS), str(tmp_path / results.RESULTS))
     header = (tmp_path / results.RESULTS).read_text().splitlines()[0].strip().split(",")
     assert header[:8] == ["mode", "kind", "n_images", "seconds", "images_per_s",
@@ -76,6 +78,7 @@ class _Flaky(Runner):
 
 
 def test_child_records_failures_as_rows_and_goes_on(tmp_path, monkeypatch):
+    need("psutil", "bench")  # memory sampling
     import sparkvision.bench.registry as registry
 
     make_dataset(8, str(tmp_path / "data"))
@@ -127,6 +130,7 @@ def test_option_parsing():
 
 
 def test_update_doc_replaces_only_the_marked_part(tmp_path):
+    need("matplotlib", "bench")  # the chart
     results.write_csv(results.with_derived(ROWS), str(tmp_path / results.RESULTS))
     results.write_report(str(tmp_path))
     doc = tmp_path / "bench.md"

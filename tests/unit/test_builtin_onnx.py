@@ -25,12 +25,9 @@ from sparkvision.models.builtin.catalog import weights_path
 from sparkvision.models.heads import apply_head
 from sparkvision.models.loaders.onnx_loader import session
 
-torch = pytest.importorskip("torch", reason="the comparison with torch's export needs torch")
-
-
 # -- the weights reader ------------------------------------------------------------------
 
-def test_reads_the_legacy_weights_file_exactly_as_torch_does():
+def test_reads_the_legacy_weights_file_exactly_as_torch_does(torch):
     path = weights_path()
     assert not zipfile.is_zipfile(path)  # the shipped file uses torch's legacy layout
     ours = torchfile.load_state_dict(path)
@@ -43,7 +40,7 @@ def test_reads_the_legacy_weights_file_exactly_as_torch_does():
 
 
 @pytest.mark.parametrize("legacy", [False, True])
-def test_reads_views_offsets_and_dtypes_in_both_layouts(tmp_path, legacy):
+def test_reads_views_offsets_and_dtypes_in_both_layouts(tmp_path, legacy, torch):
     base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
     state = {
         "rows": base[1:3],                 # an offset into a shared storage
@@ -112,7 +109,7 @@ def test_the_builder_refuses_weights_of_another_network():
 # -- the graph against torch's export -----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sessions(tmp_path_factory):
+def sessions(tmp_path_factory, torch):  # the reference export needs the torch extra
     from sparkvision.models.builtin.efficientnet import export_torch_onnx
 
     reference = str(tmp_path_factory.mktemp("torch-export") / "lite0-torch.onnx")

@@ -12,9 +12,7 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 
-import byo_nets
 import sparkvision.executor.cache as cache
 from helpers.drawing import drawn_image, encode, write_images
 from sparkvision.config import ModelSpec, Preprocess
@@ -128,7 +126,7 @@ def test_crop_none_squashes_the_whole_image():
 
 
 @pytest.fixture(scope="module")
-def vgg3(tmp_path_factory):
+def vgg3(tmp_path_factory, keras, byo_nets):
     folder = tmp_path_factory.mktemp("keras")
     model = byo_nets.seed_vgg3(size=48)
     h5 = byo_nets.keras_save(model, str(folder / "catdog_cnn.h5"))
@@ -137,7 +135,8 @@ def vgg3(tmp_path_factory):
 
 
 @pytest.mark.parametrize("which", ["h5", "keras"])
-def test_keras_seed_cnn_defaults_from_the_model_and_equals_keras(vgg3, images, which):
+def test_keras_seed_cnn_defaults_from_the_model_and_equals_keras(vgg3, images, which, keras,
+                                                                 byo_nets):
     model, h5, native = vgg3
     spec = resolve_model(h5 if which == "h5" else native, labels="cat,dog")
     assert spec.format == "keras" and spec.head == "sigmoid" and not spec.from_logits
@@ -150,7 +149,7 @@ def test_keras_seed_cnn_defaults_from_the_model_and_equals_keras(vgg3, images, w
     assert frame["label"].tolist() == ["dog" if p >= 0.5 else "cat" for p in expected[:, 0]]
 
 
-def test_keras_card_expresses_the_seed_model(tmp_path, images):
+def test_keras_card_expresses_the_seed_model(tmp_path, images, keras, byo_nets):
     model = byo_nets.keras_any_size(classes=1, activation="sigmoid")
     path = byo_nets.keras_save(model, str(tmp_path / "seed.keras"))
     card = tmp_path / "catdog.toml"
@@ -163,7 +162,7 @@ def test_keras_card_expresses_the_seed_model(tmp_path, images):
     np.testing.assert_allclose(scores(frame), expected, atol=1e-4)
 
 
-def test_keras_embedding_from_a_named_layer(vgg3, images):
+def test_keras_embedding_from_a_named_layer(vgg3, images, keras, byo_nets):
     model, _, native = vgg3
     spec = resolve_model(native, task="embed", output_name="fc")
     frame = predict_frame(images[:3], spec, batch_size=3)
@@ -175,12 +174,12 @@ def test_keras_embedding_from_a_named_layer(vgg3, images):
     np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
-def test_keras_lambda_layer_needs_trust(tmp_path):
+def test_keras_lambda_layer_needs_trust(tmp_path, keras, byo_nets):
     k = byo_nets.keras()
     model = k.Sequential([k.Input((8, 8, 3)), k.layers.Lambda(lambda x: x * 2.0),
                           k.layers.Flatten(), k.layers.Dense(2, activation="softmax")])
     path = byo_nets.keras_save(model, str(tmp_path / "lambda.keras"))
-    with pytest.raises(ModelError, match=r"Lambda.*--trust-model-code"):
+    with pytest.raises(ModelError, match=r"Lambda.*`trust_model_code`"):
         resolve_model(path)
     spec = resolve_model(path, trust_model_code=True)
     assert spec.trust_code and spec.head == "softmax"
@@ -189,7 +188,7 @@ def test_keras_lambda_layer_needs_trust(tmp_path):
 # ---------------------------------------------------------------------------- torch
 
 
-def test_torchscript_equals_torch(tmp_path, images):
+def test_torchscript_equals_torch(tmp_path, images, torch, byo_nets):
     net = byo_nets.resnet_small()
     path = byo_nets.save_torchscript(net, str(tmp_path / "net.pt"), size=40)
     spec = resolve_model(path, labels=["a", "b", "c"], image_size=40)
@@ -205,11 +204,11 @@ def test_torchscript_equals_torch(tmp_path, images):
     assert frame["label"].tolist() == [["a", "b", "c"][i] for i in expected.argmax(1)]
 
 
-def test_state_dict_with_arch_string_or_callable(tmp_path, images):
+def test_state_dict_with_arch_string_or_callable(tmp_path, images, torch, byo_nets):
     net = byo_nets.trained_tiny_net()
     path = str(tmp_path / "weights.pth")
     torch.save({"state_dict": net.state_dict(), "epoch": 3}, path)
-    with pytest.raises(ModelError, match=r"weights only.*--arch"):
+    with pytest.raises(ModelError, match=r"weights only.*`arch`"):
         resolve_model(path)
     for arch in ("byo_nets:tiny_net", byo_nets.tiny_net):
         spec = resolve_model(path, arch=arch, image_size=32, output="logits")
@@ -221,11 +220,11 @@ def test_state_dict_with_arch_string_or_callable(tmp_path, images):
         resolve_model(path, arch="byo_nets:resnet_small", image_size=32)
 
 
-def test_full_pickled_model_needs_trust(tmp_path, images):
+def test_full_pickled_model_needs_trust(tmp_path, images, torch, byo_nets):
     net = byo_nets.trained_tiny_net()
     path = str(tmp_path / "full.pt")
     torch.save(net, path)
-    with pytest.raises(ModelError, match=r"can run code.*--trust-model-code"):
+    with pytest.raises(ModelError, match=r"can run code.*`trust_model_code`"):
         resolve_model(path)
     spec = resolve_model(path, trust_model_code=True, image_size=32)
     frame = predict_frame(images[:2], spec, batch_size=2)
@@ -241,7 +240,7 @@ def test_full_pickled_model_needs_trust(tmp_path, images):
                                expected.numpy(), atol=1e-5)
 
 
-def test_module_callable_resnet50_features_keep_2048(images):
+def test_module_callable_resnet50_features_keep_2048(images, torch, byo_nets):
     spec = resolve_model("byo_nets:resnet50_features", task="embed", image_size=64)
     assert spec.format == "callable" and spec.head == "embedding"
     frame = predict_frame(images[:2], spec, batch_size=2)
@@ -253,7 +252,7 @@ def test_module_callable_resnet50_features_keep_2048(images):
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_live_module_and_sigmoid_ending_is_detected(images):
+def test_live_module_and_sigmoid_ending_is_detected(images, torch, byo_nets):
     net = torch.nn.Sequential(byo_nets.TinyNet(num_classes=1), torch.nn.Sigmoid())
     spec = resolve_model(net, labels=("no", "yes"), image_size=32)
     assert spec.format == "torch" and spec.head == "sigmoid" and not spec.from_logits
@@ -263,11 +262,11 @@ def test_live_module_and_sigmoid_ending_is_detected(images):
     np.testing.assert_allclose(scores(frame), expected, atol=1e-5)
 
 
-def test_wrong_input_size_fails_on_the_driver_with_advice(tmp_path):
+def test_wrong_input_size_fails_on_the_driver_with_advice(tmp_path, keras, byo_nets):
     k = byo_nets.keras()
     model = k.Sequential([k.Input((16, 16, 3)), k.layers.Flatten(), k.layers.Dense(2)])
     path = byo_nets.keras_save(model, str(tmp_path / "fixed.keras"))
-    with pytest.raises(ModelError, match=r"failed on a blank NHWC image of 24x24.*--image-size"):
+    with pytest.raises(ModelError, match=r"failed on a blank NHWC image of 24x24.*`image_size`"):
         resolve_model(path, image_size=24)
     with pytest.raises(ConfigError, match=r"3 labels given.*2 outputs"):
         resolve_model(path, labels="a,b,c")
@@ -277,7 +276,8 @@ def test_wrong_input_size_fails_on_the_driver_with_advice(tmp_path):
 
 
 @pytest.mark.parametrize("nhwc", [False, True])
-def test_onnx_layout_size_and_activation_read_from_the_graph(tmp_path, images, nhwc):
+def test_onnx_layout_size_and_activation_read_from_the_graph(tmp_path, images, nhwc, torch,
+                                                             byo_nets):
     net = torch.nn.Sequential(byo_nets.TinyNet(num_classes=1), torch.nn.Sigmoid()).eval()
     path = byo_nets.export_onnx(net, str(tmp_path / "net.onnx"), size=36, nhwc=nhwc)
     spec = resolve_model(path, labels=["cat", "dog"])
@@ -293,7 +293,7 @@ def test_onnx_layout_size_and_activation_read_from_the_graph(tmp_path, images, n
     np.testing.assert_allclose(scores(frame), expected, atol=1e-5)
 
 
-def test_onnx_precision_other_than_fp32_is_refused(tmp_path):
+def test_onnx_precision_other_than_fp32_is_refused(tmp_path, byo_nets):
     path = byo_nets.export_onnx(byo_nets.TinyNet(), str(tmp_path / "n.onnx"), size=32)
     with pytest.raises(ConfigError, match="does not apply to ONNX"):
         resolve_model(path, precision="fp16")
@@ -302,7 +302,7 @@ def test_onnx_precision_other_than_fp32_is_refused(tmp_path):
 # ---------------------------------------------------------------------------- device, precision
 
 
-def test_bf16_on_cpu_for_torch_and_keras(tmp_path, images, vgg3):
+def test_bf16_on_cpu_for_torch_and_keras(tmp_path, images, vgg3, torch, byo_nets):
     net = byo_nets.trained_tiny_net()
     path = str(tmp_path / "w.pth")
     torch.save(net.state_dict(), path)
@@ -322,18 +322,18 @@ def test_bf16_on_cpu_for_torch_and_keras(tmp_path, images, vgg3):
     np.testing.assert_allclose(a, b, atol=0.02)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(),
-                    reason="checks the message on a machine without a GPU")
-def test_cuda_without_a_gpu_says_so():
+def test_cuda_without_a_gpu_says_so(torch, byo_nets):
+    if torch.cuda.is_available():
+        pytest.skip("checks the message on a machine without a GPU")
     spec = resolve_model("byo_nets:tiny_net", image_size=32).with_(device="cuda")
-    with pytest.raises(ModelError, match=r"--device cuda.*no CUDA GPU.*--device auto"):
+    with pytest.raises(ModelError, match=r"`device` cuda.*no CUDA GPU.*`device` auto"):
         cache.get_engine(spec)
 
 
 # ---------------------------------------------------------------------------- cache, capture
 
 
-def test_callable_spec_pickles_small_with_a_stable_model_id(tmp_path):
+def test_callable_spec_pickles_small_with_a_stable_model_id(tmp_path, byo_nets):
     counter = tmp_path / "builds"
 
     def build():
@@ -357,10 +357,12 @@ class Holder:
         self.lock = threading.Lock()
 
     def build(self):
+        import byo_nets
+
         return byo_nets.TinyNet()
 
 
-def test_unpicklable_capture_is_reported_on_the_driver():
+def test_unpicklable_capture_is_reported_on_the_driver(byo_nets):
     with pytest.raises(ModelError, match=r"Holder\.build cannot be sent.*pickling it failed.*lock"):
         resolve_model(Holder().build, image_size=32)
 
@@ -370,14 +372,17 @@ def test_builtin_models_are_an_onnx_file_and_a_card():
     assert (spec.format, spec.engine, spec.head, spec.output_name) == (
         "onnx", "onnx", "catdog", "logits")
     assert spec.preprocess.size == 224 and spec.artifact_sha256
-    embed = resolve_model("catdog", task="embed", engine="torch")
-    assert (embed.format, embed.head, embed.output_name) == ("torch", "embedding", "features")
     # The same checks as for a user's model: the catdog head names its own classes...
     with pytest.raises(ConfigError, match="the catdog head has none of its own to rename"):
         resolve_model("catdog", labels=["a", "b"])
     # ...and an engine the format cannot run on is refused, not dropped.
     with pytest.raises(ModelError, match=r"runs on onnx \(default\), openvino or torch"):
         resolve_model("catdog", engine="keras")
+
+
+def test_builtin_models_on_the_torch_engine(torch):
+    embed = resolve_model("catdog", task="embed", engine="torch")
+    assert (embed.format, embed.head, embed.output_name) == ("torch", "embedding", "features")
 
 
 def test_unknown_model_names_the_choices():
@@ -411,7 +416,7 @@ def test_auto_ship_is_path_locally_and_for_uris_broadcast_on_clusters(monkeypatc
     assert shipping.choose_ship("auto", "s3a://bucket/net.onnx", "yarn") == "broadcast"
     assert shipping.choose_ship("path", "/m/net.onnx", "yarn") == "path"
     assert shipping.choose_ship("broadcast", "/m/net.onnx", "local[2]") == "broadcast"
-    with pytest.raises(ConfigError, match="--ship must be one of"):
+    with pytest.raises(ConfigError, match="`ship` must be one of"):
         shipping.choose_ship("copy", "/m/net.onnx", None)
 
 
@@ -435,7 +440,7 @@ def test_broadcast_bytes_land_once_in_the_worker_cache_and_are_checked(tmp_path)
         assert path.endswith(f"{sha}.onnx") and fh.read() == data
     assert str(shipped) in json.dumps(dataclasses.asdict(spec), default=str)
     bad = shipping.Shipped(FakeBroadcast(b"other"), "0" * 64, ".onnx")
-    with pytest.raises(ModelError, match=r"not the file the driver read.*--ship broadcast"):
+    with pytest.raises(ModelError, match=r"not the file the driver read.*`ship` broadcast"):
         shipping.local_model_file(spec.with_(shipped=bad, artifact_sha256="0" * 64))
 
 
@@ -443,7 +448,7 @@ def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
     import sparkvision.storage.model_files as shipping
 
     spec = ModelSpec(name="n", format="onnx", artifact=str(tmp_path / "gone.onnx"))
-    with pytest.raises(ModelError, match=r"cannot read the model file.*--ship broadcast"):
+    with pytest.raises(ModelError, match=r"cannot read the model file.*`ship` broadcast"):
         shipping.local_model_file(spec)
     changed = tmp_path / "net.onnx"
     changed.write_bytes(b"new content")
@@ -451,7 +456,7 @@ def test_a_path_the_worker_cannot_read_says_what_to_do(tmp_path):
         shipping.local_model_file(spec.with_(artifact=str(changed), artifact_sha256="f" * 64))
 
 
-def test_capture_walk_names_the_path_to_a_driver_only_object():
+def test_capture_walk_names_the_path_to_a_driver_only_object(byo_nets):
     from sparkvision.models.capture import find_driver_only
 
     class SparkSession:  # a stand-in with the real class's name and module
@@ -469,8 +474,8 @@ def test_capture_walk_names_the_path_to_a_driver_only_object():
 
 
 def test_cli_flags_become_model_options():
-    from sparkvision.cli.main import build_parser
     from sparkvision.cli.flags import model_options
+    from sparkvision.cli.main import build_parser
 
     args = build_parser().parse_args([
         "classify", "photos/", "--out", "o", "--model", "cnn.h5", "--image-size", "200",
@@ -491,7 +496,7 @@ def test_cli_flags_become_model_options():
     assert model_options(plain).as_kwargs() == {}
 
 
-def test_py_files_make_a_module_callable_importable(tmp_path, images):
+def test_py_files_make_a_module_callable_importable(tmp_path, images, byo_nets):
     module = tmp_path / "shipped_nets_for_test.py"
     module.write_text("import byo_nets\n\n"
                       "def build():\n    return byo_nets.TinyNet(num_classes=2)\n")
@@ -500,11 +505,11 @@ def test_py_files_make_a_module_callable_importable(tmp_path, images):
     spec = resolve_model("shipped_nets_for_test:build", image_size=32, py_files=str(module))
     assert spec.format == "callable" and spec.head == "softmax"
     assert predict_frame(images[:2], spec, batch_size=2)["error"].isna().all()
-    with pytest.raises(ConfigError, match=r"--py-files: .*nope\.py is not a file"):
+    with pytest.raises(ConfigError, match=r"`py_files`: .*nope\.py is not a file"):
         resolve_model("shipped_nets_for_test:build", py_files=str(tmp_path / "nope.py"))
 
 
-def test_a_model_at_a_uri_is_read_through_fsspec_and_checked(tmp_path, images):
+def test_a_model_at_a_uri_is_read_through_fsspec_and_checked(tmp_path, images, byo_nets):
     fsspec = pytest.importorskip("fsspec")
     local = byo_nets.export_onnx(byo_nets.TinyNet(), str(tmp_path / "net.onnx"), size=32)
     with open(local, "rb") as src, fsspec.open("memory://sv-tests/net.onnx", "wb") as dst:

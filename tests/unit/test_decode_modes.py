@@ -17,7 +17,7 @@ from PIL import Image
 
 from helpers.drawing import drawn_image, encode
 from sparkvision.config import Preprocess
-from sparkvision.errors import ConfigError
+from sparkvision.errors import ConfigError, ModelError
 from sparkvision.imaging import prepare, prepare_pixels
 from sparkvision.imaging.preprocess import RESAMPLE, exact_resize
 from sparkvision.jobs.resume import RUN_INFO, check_run_info, run_info, write_run_info
@@ -75,6 +75,14 @@ def test_exact_squash_and_decoded_pixels_are_not_pre_shrunk():
     fast = Preprocess(size=32, resize=32, crop="none", scale=1 / 255, mean=(0.5,) * 3,
                       std=(0.5,) * 3)
     assert np.abs(prepare_pixels(bgr, fast) - prepare_pixels(bgr, squash)).max() > 1e-3
+
+
+@pytest.mark.parametrize("decode", ["fast", "exact"])
+def test_resize_equal_to_the_crop_works_in_both_modes(decode):
+    """374 px: 224 / (224 / 374) is a rounding error above 374 (a negative crop offset)."""
+    pre = Preprocess(size=224, resize=224, decode=decode)
+    for size in ((374, 451), (451, 374), (380, 381)):
+        assert prepare(encode(drawn_image(1, size), "PNG"), pre).shape == (3, 224, 224)
 
 
 def test_exact_resize_truncates_the_longer_side():
@@ -145,7 +153,7 @@ def test_resume_refuses_another_decode_mode(tmp_path):
     write_run_info(out, run_info("classify", "catdog", "parquet", False, "fast"))
     check_run_info(out, run_info("classify", "catdog", "parquet", False, "fast"))
     with pytest.raises(ConfigError, match=r"decoded with decode='fast' and this run asks for "
-                                          r"decode='exact'.*Rerun with --decode fast"):
+                                          r"decode='exact'.*Rerun with `decode` fast"):
         check_run_info(out, run_info("classify", "catdog", "parquet", False, "exact"))
 
 
@@ -239,3 +247,18 @@ def test_an_old_processor_config_takes_its_class_defaults(tmp_path, large_jpeg_f
     assert (pre.resize, pre.size, pre.crop, pre.interpolation) == (37, 32, "center", "lanczos")
     assert pre.scale == pytest.approx(1 / 255)
     _check_against_pipeline(folder, large_jpeg_files[:2])
+
+
+def test_processor_resample_codes_and_deit_style_crops_map_to_preprocessing():
+    from sparkvision.models.loaders.hf_loader import processor_facts
+
+    names = [processor_facts({"size": {"height": 8, "width": 8}, "resample": code},
+                             "m")["interpolation"] for code in range(6)]
+    assert names == ["nearest", "lanczos", "bilinear", "bicubic", "box", "hamming"]
+    deit = processor_facts({"size": {"height": 256, "width": 256}, "do_center_crop": True,
+                            "crop_size": {"height": 224, "width": 224}, "image_mean": 0.5,
+                            "image_std": [0.2, 0.3, 0.4]}, "m")
+    assert (deit["image_size"], deit["resize"], deit["crop"]) == (224, 256, "center")
+    assert deit["mean"] == (0.5,) * 3 and deit["std"] == (0.2, 0.3, 0.4)
+    with pytest.raises(ModelError, match=r"PIL filter 7; expected one of PIL's codes 0-5"):
+        processor_facts({"size": {"height": 8, "width": 8}, "resample": 7}, "m")

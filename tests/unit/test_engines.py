@@ -11,10 +11,10 @@ import numpy as np
 import onnx
 import pytest
 
-import byo_nets
 import sparkvision.models.registry as registry
 from helpers.cli import run_cli
 from helpers.drawing import write_images
+from helpers.extras import need
 from helpers.race_quantize import race
 from sparkvision.errors import ConfigError, MissingExtraError, ModelError
 from sparkvision.executor import predict_frame
@@ -50,6 +50,10 @@ def _has_bf16() -> bool:
 
 @pytest.mark.parametrize("engine,precision", VARIANTS)
 def test_engine_and_precision_give_the_fp32_labels(drawn, reference, engine, precision):
+    if engine == "openvino":
+        need("openvino", "openvino")
+    if precision == "int8":
+        need("skimage", "int8")  # the built-in calibration photos
     spec = resolve_model("imagenet", engine=engine, precision=precision)
     assert (spec.engine, spec.precision) == (engine, precision)
     if precision == "bf16" and not _has_bf16():
@@ -73,6 +77,7 @@ def test_engine_and_precision_give_the_fp32_labels(drawn, reference, engine, pre
 
 
 def test_int8_is_a_cached_quantized_file_that_ships_like_any_model():
+    need("skimage", "int8")  # the built-in calibration photos
     fp32 = resolve_model("catdog")
     int8 = resolve_model("catdog", precision="int8", engine="onnx")
     assert int8.artifact != fp32.artifact
@@ -89,21 +94,25 @@ def test_int8_is_a_cached_quantized_file_that_ships_like_any_model():
     assert "QLinearConv" not in qdq_ops and "DequantizeLinear" in qdq_ops
 
 
-def test_auto_picks_the_fastest_installed_engine_and_keeps_fp32_on_onnx(monkeypatch):
-    assert registry.pick_engine("onnx", "auto", "m") == "onnx"
+def test_auto_picks_openvino_for_int8_and_bf16_where_installed():
+    need("openvino", "openvino")
     assert registry.pick_engine("onnx", "auto", "m", "int8") == "openvino"
     assert registry.pick_engine("onnx", "auto", "m", "bf16") == "openvino"
+
+
+def test_auto_keeps_fp32_on_onnx_and_int8_without_openvino(monkeypatch):
+    assert registry.pick_engine("onnx", "auto", "m") == "onnx"
     monkeypatch.setattr(registry, "installed", lambda engine: engine != "openvino")
     assert registry.pick_engine("onnx", "auto", "m", "int8") == "onnx"
     assert registry.pick_engine("torch", "auto", "m", "int8") == "torch"
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"engine": "onnx", "precision": "bf16"}, "--engine openvino"),
+    ({"engine": "onnx", "precision": "bf16"}, "`engine` openvino"),
     ({"engine": "openvino", "precision": "fp16"}, "fp32, bf16 or int8"),
     ({"engine": "torch", "precision": "int8"}, "quantizes ONNX models"),
     ({"engine": "onnx", "precision": "int8", "device": "cuda"}, "on the CPU"),
-    ({"engine": "onnx", "precision": "fp32", "calibrate": "x"}, "goes with --precision int8"),
+    ({"engine": "onnx", "precision": "fp32", "calibrate": "x"}, "goes with `precision` int8"),
 ])
 def test_what_each_engine_refuses(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -131,7 +140,7 @@ def test_missing_scikit_image_is_a_hint_and_calibrate_needs_no_extra(monkeypatch
 
 
 @pytest.fixture(scope="module")
-def small_onnx(tmp_path_factory):
+def small_onnx(tmp_path_factory, byo_nets):
     path = str(tmp_path_factory.mktemp("small-onnx") / "small.onnx")
     return byo_nets.export_onnx(byo_nets.trained_tiny_net(), path, size=32)
 
@@ -158,7 +167,7 @@ def test_your_onnx_model_quantizes_with_calibrate(small_onnx, drawn, tmp_path):
 
 def test_your_model_without_calibrate_uses_the_first_inputs_said_on_screen(
         small_onnx, drawn, tmp_path):
-    with pytest.raises(ConfigError, match="--calibrate PHOTOS"):
+    with pytest.raises(ConfigError, match="`calibrate` PHOTOS"):
         resolve_model(small_onnx, labels=("a", "b", "c"), precision="int8")
     result = run_cli(["classify", *drawn[:5], "--model", small_onnx, "--labels", "a,b,c",
                       "--precision", "int8", "--execution", "python",

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from helpers.drawing import write_images
+from helpers.extras import need
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.executor import predict_frame
 from sparkvision.models import resolve_model
 from sparkvision.models.loaders.hf_loader import processor_facts
 
-transformers = pytest.importorskip("transformers", reason="the hf extra is not installed")
+need("torch", "hf")
+transformers = need("transformers", "hf")
 
 LABELS = {0: "red", 1: "green", 2: "blue"}
 
@@ -111,7 +113,7 @@ def test_processor_configs_map_to_preprocessing():
 def test_card_keys_override_the_folder_and_bad_labels_are_refused(vit_folder):
     spec = resolve_model(vit_folder, interpolation="bicubic", labels=["a", "b", "c"])
     assert spec.preprocess.interpolation == "bicubic" and spec.labels == ("a", "b", "c")
-    with pytest.raises(ModelError, match=r"failed on a blank NCHW image of 48x48.*--image-size"):
+    with pytest.raises(ModelError, match=r"failed on a blank NCHW image of 48x48.*`image_size`"):
         resolve_model(vit_folder, image_size=48)
     with pytest.raises(ConfigError, match=r"2 labels given .* 3 outputs"):
         resolve_model(vit_folder, labels=["a", "b"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
+import json
 import pkgutil
 import socket
 import subprocess
@@ -13,6 +15,7 @@ import sys
 import pytest
 
 import sparkvision
+from sparkvision.errors import MissingExtraError
 
 MODULES = sorted(m.name for m in pkgutil.walk_packages(sparkvision.__path__, "sparkvision."))
 MODULES.insert(0, "sparkvision")
@@ -40,9 +43,19 @@ def test_the_module_list_is_complete():
             "sparkvision.bench.peers.ray_data"} <= set(MODULES)
 
 
+def _import_or_skip(name: str):
+    """The module, or a skip where it needs an extra that is not installed here."""
+    try:
+        return importlib.import_module(name)
+    except MissingExtraError as exc:
+        if importlib.util.find_spec(exc.module) is not None:
+            raise
+        pytest.skip(f"needs the {exc.extra} extra: pip install 'sparkvision[{exc.extra}]'")
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name, no_spark_no_network):
-    module = importlib.import_module(name)
+    module = _import_or_skip(name)
     runner = doctest.DocTestRunner()
     report: list[str] = []
     for test in doctest.DocTestFinder().find(module, name):
@@ -53,7 +66,8 @@ def test_docstring_examples(name, no_spark_no_network):
 @pytest.mark.timeout(400)  # a fresh interpreter imports every module
 def test_modules_import_without_the_optional_packages():
     script = f"""
-import importlib, sys
+import importlib, importlib.util, json, sys
+from sparkvision.errors import MissingExtraError
 blocked = {OPTIONAL!r}
 
 class Absent:
@@ -63,11 +77,22 @@ class Absent:
         return None
 
 sys.meta_path.insert(0, Absent())
+needs = {{}}
 for name in {MODULES!r}:
-    importlib.import_module(name)
-print("imported", len({MODULES!r}))
+    try:
+        importlib.import_module(name)
+    except MissingExtraError as exc:  # a module of an extra that is not installed at all
+        if exc.module in blocked or importlib.util.find_spec(exc.module) is not None:
+            raise
+        needs[name] = exc.extra
+print(json.dumps(needs))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    # only the modules of the torch engine need torch (not installed in a core install)
+    needs = json.loads(done.stdout.splitlines()[-1])
+    assert set(needs.values()) <= {"torch"}, needs
+    if importlib.util.find_spec("torch") is not None:
+        assert needs == {}
     assert f"imported {len(MODULES)}" in done.stdout

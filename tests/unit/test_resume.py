@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from sparkvision.options import RunConfig
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.resume import (
     CHUNKS_TASKS_PER_CORE,
@@ -21,6 +20,7 @@ from sparkvision.jobs.resume import (
     run_info,
     write_run_info,
 )
+from sparkvision.options import RunConfig
 
 
 def test_chunks_cover_every_input_once():

@@ -48,7 +48,7 @@ def test_paths_and_bytes_give_the_same_embedding(images, tmp_path):
     np.testing.assert_allclose(v0, v1, atol=1e-6)
 
 
-def test_torch_and_onnx_engines_agree(images):
+def test_torch_and_onnx_engines_agree(images, torch):
     onnx = predict_frame(images, resolve_model("embedding", task="embed"), batch_size=5)
     torch_ = predict_frame(images, resolve_model("embedding", task="embed", engine="torch"),
                            batch_size=5)

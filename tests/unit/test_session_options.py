@@ -12,11 +12,11 @@ import time
 import pytest
 
 import sparkvision.runtime.shipping as shipping
-from sparkvision.cli.main import build_parser
 from sparkvision.cli.flags import conf_pair, spark_options
+from sparkvision.cli.main import build_parser
 from sparkvision.config import ModelSpec
-from sparkvision.options import RunConfig, SparkOptions
 from sparkvision.errors import ConfigError, WorkerSetupError
+from sparkvision.options import RunConfig, SparkOptions
 from sparkvision.runtime.progress import BatchCounter, ProgressTarget
 from sparkvision.runtime.session import check_listening
 from sparkvision.runtime.startup import quiet_jvm_start
@@ -75,7 +75,7 @@ def test_shipping_under_connect_uses_artifacts_never_broadcast() -> None:
     assert shipping.choose_ship("artifact", "/m/net.onnx", None, connect=True) == "artifact"
     assert shipping.choose_ship("artifact", "/m/net.onnx", "local[2]") == "artifact"
     assert shipping.choose_ship("auto", "/m/net.onnx", "spark://10.0.0.5:7077") == "broadcast"
-    with pytest.raises(ConfigError, match="--ship artifact"):
+    with pytest.raises(ConfigError, match="`ship` artifact"):
         shipping.choose_ship("broadcast", "/m/net.onnx", "remote", connect=True)
 
 
@@ -136,7 +136,7 @@ def test_worker_failures_become_one_clear_error() -> None:
     message = str(error)
     assert "cannot import sparkvision" in message
     for fix in ("PYSPARK_PYTHON", "spark.pyspark.python", "pip install sparkvision",
-                "--py-files"):
+                "`py_files`"):
         assert fix in message
     missing = worker_setup_error(RuntimeError(
         'java.io.IOException: Cannot run program "/nope/python": error=2, No such file'))

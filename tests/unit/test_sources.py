@@ -42,7 +42,7 @@ def test_list_files(tree, tmp_path):
     pd.DataFrame({"file": [str(tree / "c" / "y.gif")]}).to_csv(tmp_path / "l.csv", index=False)
     assert resolve_inputs(str(tmp_path / "l.csv")) == [str(tree / "c" / "y.gif")]
     pd.DataFrame({"img": ["c/x.png"]}).to_parquet(tmp_path / "l.parquet")
-    with pytest.raises(InputError, match="--path-col"):
+    with pytest.raises(InputError, match="`path_col`"):
         resolve_inputs(str(tmp_path / "l.parquet"))
     listed = resolve_inputs(str(tmp_path / "l.parquet"), path_col="img")
     assert listed == [str(tree / "c" / "x.png")]

@@ -3,8 +3,8 @@
 A command is a :class:`Command`: its ``name``, ``help``, whether it runs Spark
 (``spark``: then it takes ``--master``, ``--remote`` and ``--conf``), the arguments of its
 own (:meth:`Command.add_arguments`) and :meth:`Command.run`, which returns the exit code.
-Every command takes ``--quiet`` and ``--verbose``. :data:`COMMANDS` lists them in the
-order ``sparkvision --help`` shows them.
+Every command takes ``--quiet`` and ``--verbose``. The registry lists them in the
+order ``sparkvision --help`` shows them (:func:`sparkvision.cli.main.registry`).
 """
 
 from __future__ import annotations
@@ -46,17 +46,3 @@ def add_to(sub: argparse._SubParsersAction, command: Command) -> argparse.Argume
         flags.add_spark(parser)
     parser.set_defaults(command_object=command)
     return parser
-
-
-def registry() -> list[Command]:
-    """Every command, in the order ``--help`` lists them."""
-    from sparkvision.cli.bench import BenchCommand, BenchReportCommand, MakeDatasetCommand
-    from sparkvision.cli.dedup import DedupCommand
-    from sparkvision.cli.jobs import ClassifyCommand, EmbedCommand
-    from sparkvision.cli.report import ReportCommand
-    from sparkvision.cli.train import TrainCommand
-    from sparkvision.cli.watch import WatchCommand
-
-    return [ClassifyCommand(), EmbedCommand(), TrainCommand(), WatchCommand(),
-            MakeDatasetCommand(), BenchCommand(), BenchReportCommand(), ReportCommand(),
-            DedupCommand()]

@@ -22,10 +22,24 @@ import sys
 import traceback
 
 from sparkvision import __version__
-from sparkvision.cli.command import add_to, registry
+from sparkvision.cli.bench import BenchCommand, BenchReportCommand, MakeDatasetCommand
+from sparkvision.cli.command import Command, add_to
+from sparkvision.cli.dedup import DedupCommand
+from sparkvision.cli.jobs import ClassifyCommand, EmbedCommand
+from sparkvision.cli.report import ReportCommand
+from sparkvision.cli.train import TrainCommand
+from sparkvision.cli.watch import WatchCommand
 from sparkvision.errors import SparkVisionError
 
 EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+
+
+def registry() -> list[Command]:
+    """Every command, in the order ``--help`` lists them: a new command is one
+    :class:`~sparkvision.cli.command.Command` subclass and one entry here."""
+    return [ClassifyCommand(), EmbedCommand(), TrainCommand(), WatchCommand(),
+            MakeDatasetCommand(), BenchCommand(), BenchReportCommand(), ReportCommand(),
+            DedupCommand()]
 
 
 def build_parser() -> argparse.ArgumentParser:

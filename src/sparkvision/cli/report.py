@@ -54,7 +54,7 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("report page limits")
     g.add_argument("--per-label", type=int, default=DEFAULT_PER_LABEL, metavar="N",
                    help=f"thumbnails per label, at most (default {DEFAULT_PER_LABEL})")
-    g.add_argument("--max-thumbnails", type=int, default=DEFAULT_MAX_THUMBS, metavar="N",
+    g.add_argument("--max-thumbnails", dest="max_thumbs", type=int, default=DEFAULT_MAX_THUMBS, metavar="N",
                    help=f"thumbnails on the page, at most (default {DEFAULT_MAX_THUMBS})")
     g.add_argument("--max-failed", type=int, default=DEFAULT_MAX_FAILED, metavar="N",
                    help=f"failed files listed, at most (default {DEFAULT_MAX_FAILED})")
@@ -97,5 +97,5 @@ def after_run(args: argparse.Namespace, summary) -> None:
 
 
 def limits(args: argparse.Namespace) -> dict:
-    return {"per_label": args.per_label, "max_thumbs": args.max_thumbnails,
+    return {"per_label": args.per_label, "max_thumbs": args.max_thumbs,
             "max_failed": args.max_failed, "max_groups": args.max_groups}

@@ -42,8 +42,8 @@ def write_report(out: str, report_path: str | None = None, *, spark=None,
     """
     if min(per_label, max_thumbs) < 1 or min(max_failed, max_groups) < 0:
         raise ConfigError(
-            f"report limits must be --per-label >= 1, --max-thumbnails >= 1, --max-failed >= 0 "
-            f"and --max-groups >= 0; found {per_label}, {max_thumbs}, {max_failed}, {max_groups}")
+            f"report limits must be `per_label` >= 1, `max_thumbs` >= 1, `max_failed` >= 0 "
+            f"and `max_groups` >= 0; found {per_label}, {max_thumbs}, {max_failed}, {max_groups}")
     run = read_run(out)
     fmt = detect_format(out, run.get("format"))
     if execution is None:

@@ -45,7 +45,7 @@ def read_run(out: str) -> dict:
     """Summary, run info and recorded facts of ``out``, merged (later files win)."""
     if not os.path.isdir(out):
         raise InputError(
-            f"'{out}' is not a finished output directory: expected the --out folder of a "
+            f"'{out}' is not a finished output directory: expected the `out` folder of a "
             "sparkvision classify or dedup run (with _summary.json inside)"
         )
     merged: dict = {}
@@ -53,7 +53,7 @@ def read_run(out: str) -> dict:
         merged.update(read_json(out, name))
     if not merged:
         raise InputError(
-            f"'{out}' holds no _summary.json: expected the --out folder of a finished "
+            f"'{out}' holds no _summary.json: expected the `out` folder of a finished "
             "sparkvision classify or dedup run. Rerun it, or point at its --out folder"
         )
     return merged

@@ -1,9 +1,10 @@
 """Bytes -> an upright RGB ``PIL.Image``, safely and in bounded memory.
 
-- JPEGs are decoded in draft mode: libjpeg scales by 1/2, 1/4 or 1/8 while decoding, to the
-  smallest scale that still leaves the shorter side at least ``min_side`` pixels. A 4000 px
-  photo needed for a 256 px resize is decoded at 1/8 scale, about 3x faster, with the
-  same prediction.
+- With ``min_side`` > 0 (the ``fast`` decode mode) JPEGs are decoded in draft mode:
+  libjpeg scales by 1/2, 1/4 or 1/8 while decoding, to the smallest scale that still leaves
+  the shorter side at least ``min_side`` pixels. A 4000 px photo needed for a 256 px resize
+  is decoded at 1/8 scale, about 3x faster, with the same prediction. ``min_side=0`` (the
+  ``exact`` mode) decodes every image at full size and never shrinks it.
 - Other formats cannot decode at a smaller scale, so a large decoded image is shrunk at
   once by an integer box filter (``Image.reduce``) to a shorter side of at least
   ``min_side``, before any mode conversion: an 8000x6000 RGBA PNG costs one decoded copy

@@ -66,7 +66,9 @@ def resize_crop(img: Image.Image, pre: Preprocess) -> Image.Image:
     # fast: the crop in source coordinates, resampled in one step (Image.resize(box=...)),
     # without resizing the parts that the crop throws away
     scale = pre.resize / min(width, height)
-    crop_src = pre.size / scale  # side of the crop, in source pixels
+    # side of the crop, in source pixels (never past the image: with resize == size the
+    # division can land a rounding error above the shorter side)
+    crop_src = min(pre.size / scale, float(min(width, height)))
     x0 = (width - crop_src) / 2.0
     y0 = (height - crop_src) / 2.0
     return img.resize((pre.size, pre.size), resample, box=(x0, y0, x0 + crop_src, y0 + crop_src))

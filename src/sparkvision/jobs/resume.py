@@ -98,14 +98,14 @@ def check_run_info(out: str, info: dict) -> None:
         raise ConfigError(
             f"cannot resume into '{out}': its rows were decoded with decode={was!r} and this "
             f"run asks for decode={now!r}; the two modes give slightly different scores, so "
-            f"one output must not mix them. Rerun with --decode {was} (decode={was!r} in "
-            "Python, or the model card's decode key) to finish it, or choose another --out"
+            f"one output must not mix them. Rerun with `decode` {was} (decode={was!r} in "
+            "Python, or the model card's decode key) to finish it, or choose another `out`"
         )
     if differ:
         what = "; ".join(f"{k}: earlier {a!r}, now {b!r}" for k, (a, b) in sorted(differ.items()))
         raise ConfigError(
             f"cannot resume into '{out}': it was written with other settings ({what}). "
-            "Rerun with the earlier settings, or choose another --out"
+            "Rerun with the earlier settings, or choose another `out`"
         )
 
 
@@ -140,7 +140,7 @@ def clean_incomplete(spark, out: str, fmt: str) -> list[str]:
             f"'{out}/_temporary' holds uncommitted files of a killed run, which this machine "
             "cannot delete (the output is not a folder it sees, and a Spark Connect session "
             f"has no Hadoop file system). Delete '{out}/_temporary' where the output lives, "
-            "then rerun with --resume"
+            "then rerun with `resume`"
         )
     if fmt == "delta":
         staging = out.rstrip("/") + ".staging-parquet"
@@ -179,7 +179,7 @@ def done_paths(spark, out: str, fmt: str) -> set[str]:
         raise OutputError(
             f"cannot resume from '{out}': its committed files could not be read as {fmt} "
             f"({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
-            "Check --format, or choose another --out"
+            "Check `format`, or choose another `out`"
         ) from exc
     if "path" not in table.columns:
         raise OutputError(

@@ -103,7 +103,7 @@ class CallableRef:
                         f"could not unpickle the model builder {self.name} on this worker: "
                         f"{type(exc).__name__}: {exc}. It references code that is not "
                         "installed here: install that package on the workers, or ship it with "
-                        "--py-files / spark.addArtifacts(path, pyfile=True)"
+                        "`py_files` / spark.addArtifacts(path, pyfile=True)"
                     ) from exc
                 _loaded[self.digest] = fn
             return fn
@@ -388,7 +388,7 @@ def load_callable(arch: Any) -> Any:
         raise ModelError(
             f"could not import module {module_name!r} for {arch!r}: {exc}. It must be "
             "importable in every Python process that runs the model: install it, put it on "
-            "PYTHONPATH, or ship it to the workers with --py-files / "
+            "PYTHONPATH, or ship it to the workers with `py_files` / "
             "spark.addArtifacts(path, pyfile=True)"
         ) from exc
     for part in attr.split("."):

@@ -110,7 +110,7 @@ def normalize(options: Mapping[str, Any], *, where: str = "model options") -> di
         if key in _RUN_KEYS:
             raise ConfigError(
                 f"{where}: {key!r} is not a model-card key (it is a run option: pass it as "
-                f"--{key.replace('_', '-')} / {key}=); card keys: {', '.join(CARD_KEYS)}"
+                f"`{key}` / --{key.replace('_', '-')}); card keys: {', '.join(CARD_KEYS)}"
             )
         if key not in CARD_KEYS:
             raise ConfigError(

@@ -63,9 +63,9 @@ def torch_device(device: str):
     available = torch.cuda.is_available()
     if device == "cuda" and not available:
         raise ModelError(
-            f"--device cuda was asked for, but torch on host {socket.gethostname()} sees no "
+            f"`device` cuda was asked for, but torch on host {socket.gethostname()} sees no "
             f"CUDA GPU (torch {torch.__version__}, CUDA build: {torch.version.cuda or 'none'}). "
-            "Run on GPU workers with a CUDA build of torch, or use --device auto to fall back "
+            "Run on GPU workers with a CUDA build of torch, or use `device` auto to fall back "
             "to the CPU"
         )
     if not available:
@@ -92,9 +92,9 @@ def onnx_providers(device: str) -> list:
     has_cuda = "CUDAExecutionProvider" in available
     if device == "cuda" and not has_cuda:
         raise ModelError(
-            f"--device cuda was asked for, but ONNX Runtime on host {socket.gethostname()} "
+            f"`device` cuda was asked for, but ONNX Runtime on host {socket.gethostname()} "
             f"has no CUDAExecutionProvider (it has {', '.join(available)}). Install "
-            "onnxruntime-gpu on the workers, or use --device auto to fall back to the CPU"
+            "onnxruntime-gpu on the workers, or use `device` auto to fall back to the CPU"
         )
     if device == "cpu" or not has_cuda:
         return ["CPUExecutionProvider"]

@@ -137,12 +137,12 @@ def check_head(head: str, width: int, labels: tuple[str, ...]) -> None:
     if labels:
         raise ValueError(
             f"labels ({', '.join(labels)}) name the classes of softmax, sigmoid or logits "
-            f"outputs; the {head} head has none of its own to rename: drop --labels"
+            f"outputs; the {head} head has none of its own to rename: drop `labels`"
         )
     if head in ("catdog", "imagenet") and width != NUM_CLASSES:
         raise ValueError(
             f"the {head} head reads the {NUM_CLASSES} ImageNet class scores; the "
-            f"model gives {width} outputs per image. Use --output softmax (or sigmoid/logits)"
+            f"model gives {width} outputs per image. Use `output` softmax (or sigmoid/logits)"
         )
 
 
@@ -158,6 +158,6 @@ def class_names(head: str, width: int, labels: tuple[str, ...]) -> tuple[str, ..
         )
         raise ValueError(
             f"{len(labels)} labels given ({', '.join(labels)}) but {what}; expected "
-            f"{wanted} labels. Fix --labels (or the model card's labels)"
+            f"{wanted} labels. Fix `labels` (or the model card's labels)"
         )
     return labels

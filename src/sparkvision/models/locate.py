@@ -141,7 +141,7 @@ def format_of_file(path: str) -> str:
     raise ModelError(
         f"cannot tell the format of {path} from its suffix {suffix or '(none)'}: expected "
         ".keras/.h5 (Keras), .pt/.pth (TorchScript or torch), or .onnx; or set format= in "
-        "the model card (--model-config)"
+        "the model card (`model_config`)"
     )
 
 

@@ -96,7 +96,7 @@ def pick_engine(fmt: str, engine: str, name: str, precision: str = "fp32") -> st
     if engine not in choices:
         raise ConfigError(
             f"model {name} is a {fmt} model, which runs on {' or '.join(choices)}; "
-            f"found --engine {engine}. Use --engine {choices[0]} (or auto)"
+            f"found `engine` {engine}. Use `engine` {choices[0]} (or auto)"
         )
     return engine
 

@@ -93,8 +93,9 @@ def resolve_model(
     process's ``sys.path`` and shipped to the workers with ``spark.addArtifacts``.
     ``shipper`` sends files to a session's workers (default: none, files are read by path;
     :func:`sparkvision.runtime.prepare.prepare_model` passes the session's).
-    ``precision="int8"`` quantizes an ONNX model here (:mod:`.quantize`) on ``calibrate`` (folders, globs, image files or list files; the
-    built-in models default to the built-in calibration set) and ships the int8 file.
+    ``precision="int8"`` quantizes an ONNX model here (:mod:`.quantize`) on ``calibrate``
+    (folders, globs, image files or list files; the built-in models default to the
+    built-in calibration set) and ships the int8 file.
 
     >>> spec = resolve_model("catdog")
     >>> (spec.format, spec.engine, spec.head, spec.preprocess.size)
@@ -127,7 +128,7 @@ def resolve_model(
         spec = _quantized(spec, found, model, calibrate)
         local = spec.artifact
     elif calibrate is not None:
-        raise ConfigError(f"--calibrate goes with --precision int8; found --precision {precision}")
+        raise ConfigError(f"`calibrate` goes with `precision` int8; found `precision` {precision}")
     shipped, artifact = _ship(spec, local, shipper, ship)
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
 
@@ -163,7 +164,7 @@ def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, shipp
     if task != "classify":
         raise ConfigError(
             f"{folder} is a trained classifier; embed with its backbone instead "
-            f"(--model {read_backbone(folder).model})"
+            f"(`model` {read_backbone(folder).model})"
         )
     backbone = read_backbone(folder)
     inner = resolve_model(backbone.model, task="embed",
@@ -239,11 +240,11 @@ def _arch_value(found: Located, opts: dict[str, Any], arch_ref: Any) -> Any:
             load_callable(found.arch)  # fail now if it cannot be imported
         return found.arch
     if found.format == "callable":
-        raise ConfigError("--arch goes with a weights file; --model is already a callable")
+        raise ConfigError("`arch` goes with a weights file; `model` is already a callable")
     if found.format != "torch":
         raise ConfigError(
-            f"--arch builds the network for a torch state-dict file; {found.name} is a "
-            f"{found.format} model, which carries its own architecture: drop --arch"
+            f"`arch` builds the network for a torch state-dict file; {found.name} is a "
+            f"{found.format} model, which carries its own architecture: drop `arch`"
         )
     if arch_ref is None:
         load_callable(opts["arch"])  # fail now if it cannot be imported
@@ -254,26 +255,26 @@ def _check_precision(spec: ModelSpec, precision: str, device: str) -> None:
     """What each engine runs: ONNX Runtime fp32 and int8, OpenVINO fp32, bf16 and int8
     (CPU only), torch and Keras fp32, fp16 and bf16."""
     if spec.engine == "onnx" and precision in ("fp16", "bf16"):
-        hint = ("run bf16 on OpenVINO: --engine openvino (pip install 'sparkvision[openvino]')"
+        hint = ("run bf16 on OpenVINO: `engine` openvino (pip install 'sparkvision[openvino]')"
                 if precision == "bf16" else "convert the file to float16 with "
                 "onnxconverter-common to run it in half precision")
         raise ConfigError(
-            f"--precision {precision} does not apply to ONNX Runtime: an ONNX file runs in "
-            f"the precision it was saved in, or in int8 (--precision int8); {hint}; or use "
-            "--precision fp32"
+            f"`precision` {precision} does not apply to ONNX Runtime: an ONNX file runs in "
+            f"the precision it was saved in, or in int8 (`precision` int8); {hint}; or use "
+            "`precision` fp32"
         )
     if spec.engine == "openvino" and precision == "fp16":
-        raise ConfigError("--engine openvino runs fp32, bf16 or int8 on the CPU; found "
-                          "--precision fp16")
+        raise ConfigError("`engine` openvino runs fp32, bf16 or int8 on the CPU; found "
+                          "`precision` fp16")
     if precision == "int8" and spec.format != "onnx":
         raise ConfigError(
-            f"--precision int8 quantizes ONNX models (the built-in ones included) for the "
+            f"`precision` int8 quantizes ONNX models (the built-in ones included) for the "
             f"onnx and openvino engines; {spec.name} is a {spec.format} model on "
-            f"{spec.engine}. Export it to ONNX, or use --precision fp32, fp16 or bf16"
+            f"{spec.engine}. Export it to ONNX, or use `precision` fp32, fp16 or bf16"
         )
     if spec.format == "onnx" and precision != "fp32" and device == "cuda":
-        raise ConfigError(f"--precision {precision} runs ONNX models on the CPU; found "
-                          "--device cuda. Use --precision fp32 on a GPU")
+        raise ConfigError(f"`precision` {precision} runs ONNX models on the CPU; found "
+                          "`device` cuda. Use `precision` fp32 on a GPU")
 
 
 def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> ModelSpec:
@@ -289,12 +290,12 @@ def _quantized(spec: ModelSpec, found: Located, model: Any, calibrate: Any) -> M
         calibration = builtin_calibration()
     else:
         raise ConfigError(
-            f"--precision int8 measures activation ranges on sample images; for your model "
-            f"{spec.name} pass --calibrate PHOTOS / calibrate= (a folder or files like your "
+            f"`precision` int8 measures activation ranges on sample images; for your model "
+            f"{spec.name} pass `calibrate` PHOTOS / calibrate= (a folder or files like your "
             f"inputs; the command line uses the first inputs when it is missing)"
         )
     if not calibration.count:
-        raise ConfigError(f"--calibrate: {calibration.description} holds no image")
+        raise ConfigError(f"`calibrate`: {calibration.description} holds no image")
     path, built = quantize(found.local or "", spec.artifact_sha256 or "",
                            fmt=operator_format(spec.engine), pre=spec.preprocess,
                            calibration=calibration)
@@ -318,7 +319,7 @@ def add_py_files(files: list[str], shipper: Shipper | None = None) -> None:
             if not path:
                 continue
             if not os.path.isfile(path):
-                raise ConfigError(f"--py-files: {path} is not a file; expected a .py or .zip file")
+                raise ConfigError(f"`py_files`: {path} is not a file; expected a .py or .zip file")
             entry = os.path.abspath(path)
             if path.endswith(".py"):
                 entry = os.path.dirname(entry)
@@ -352,7 +353,7 @@ def _probe_width(engine: Any, pre: Preprocess, name: str) -> int:
         raise ModelError(
             f"model {name} failed on a blank {pre.layout.upper()} image of {pre.size}x{pre.size} "
             f"(input shape {shape}): {type(exc).__name__}: {short_error(exc).rstrip('.')}. Check "
-            "--image-size and --layout (or the model card)"
+            "`image_size` and `layout` (or the model card)"
         ) from exc
     out = np.asarray(out)
     if out.ndim == 0 or out.shape[0] != 1:
@@ -367,13 +368,13 @@ def _head(task: str, output: str | None, width: int, name: str) -> str:
     if task == "embed":
         if output not in (None, "embedding"):
             raise ConfigError(
-                f"embed writes the model's output as a vector; --output {output} is for "
+                f"embed writes the model's output as a vector; `output` {output} is for "
                 "classify"
             )
         return "embedding"
     if output == "embedding":
         raise ConfigError(
-            f"model {name} gives embeddings, not labels (--output embedding): use the embed "
+            f"model {name} gives embeddings, not labels (`output` embedding): use the embed "
             "command, or classify with 'catdog' or 'imagenet'"
         )
     if output is not None:

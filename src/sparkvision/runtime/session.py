@@ -132,7 +132,7 @@ def connect_session(url: str, *, conf: Mapping[str, str] | None = None) -> Any:
         from pyspark.sql.connect.session import SparkSession as ConnectSession  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError(exc.name or "grpcio", "connect",
-                                f"Spark Connect (--remote {url})") from None
+                                f"Spark Connect (`remote` {url})") from None
     from pyspark.sql import SparkSession
 
     check_listening(url)
@@ -147,7 +147,7 @@ def connect_session(url: str, *, conf: Mapping[str, str] | None = None) -> Any:
 def check_listening(url: str, timeout: float = 10.0) -> None:
     """Raise a ConfigError unless something accepts TCP connections at ``url``'s host:port."""
     if not url.startswith("sc://"):
-        raise ConfigError(f"--remote expects a Spark Connect URL sc://HOST:PORT; found {url!r}")
+        raise ConfigError(f"`remote` expects a Spark Connect URL sc://HOST:PORT; found {url!r}")
     parsed = urlparse("http://" + url[len("sc://"):].split("/;", 1)[0].rstrip("/"))
     host, port = parsed.hostname or "", parsed.port or CONNECT_PORT
     try:
@@ -157,7 +157,7 @@ def check_listening(url: str, timeout: float = 10.0) -> None:
         raise ConfigError(
             f"cannot reach a Spark Connect server at {url} ({host}:{port}: "
             f"{exc.strerror or exc}). Start one (on this machine: make connect-up) or check "
-            "--remote / SPARK_REMOTE"
+            "`remote` / SPARK_REMOTE"
         ) from None
 
 
@@ -170,8 +170,8 @@ def _set_connect_conf(spark: Any, url: str, key: str, value: str) -> None:
         return
     has = f"has {current}" if current is not None else "leaves it at Spark's default"
     raise ConfigError(
-        f"--conf {key}={value}: a Spark Connect session cannot change {key} (the server at "
-        f"{url} {has}); it is fixed when the server starts: pass --conf "
+        f"`conf` {key}={value}: a Spark Connect session cannot change {key} (the server at "
+        f"{url} {has}); it is fixed when the server starts: pass `conf` "
         f"{key}={value} to the server's start-connect-server.sh (or spark-defaults.conf)"
     )
 

@@ -47,12 +47,12 @@ def choose_ship(ship: str, artifact: str, master: str | None, *, connect: bool =
     docstring); ``master`` is where jobs run (None or a loopback one: this machine),
     ``connect`` whether the session is a Spark Connect one."""
     if ship not in SHIP_MODES:
-        raise ConfigError(f"--ship must be one of {', '.join(SHIP_MODES)}; found {ship!r}")
+        raise ConfigError(f"`ship` must be one of {', '.join(SHIP_MODES)}; found {ship!r}")
     if ship == "broadcast" and connect:
         raise ConfigError(
-            "--ship broadcast needs a classic Spark session (a Spark Connect session has no "
-            "broadcast): use --ship artifact (ship='artifact'), which sends the file with "
-            "spark.addArtifacts, or --ship path for storage every worker reads"
+            "`ship` broadcast needs a classic Spark session (a Spark Connect session has no "
+            "broadcast): use `ship` artifact (ship='artifact'), which sends the file with "
+            "spark.addArtifacts, or `ship` path for storage every worker reads"
         )
     if ship != "auto":
         return ship
@@ -105,11 +105,11 @@ def ship_model(spark, ship: str, artifact: str, local: str,
     if how == "path":
         return None, artifact
     if spark is None:
-        raise ConfigError(f"--ship {how} needs a Spark session to send the model file")
+        raise ConfigError(f"`ship` {how} needs a Spark session to send the model file")
     if os.path.isdir(local):
         raise ConfigError(
             f"the model {artifact} is a folder, which is shipped by path only: put it on "
-            "storage every worker can read and use --ship path"
+            "storage every worker can read and use `ship` path"
         )
     if how == "artifact":
         return ship_artifact(spark, local, sha256), artifact

@@ -147,7 +147,7 @@ def fixes() -> str:
         "spark.pyspark.python=/path/to/python; a Spark Connect server takes it where it "
         "starts); or install sparkvision (pip install sparkvision, with the extra of your "
         "model's engine) into the workers' Python on every node; code of your own "
-        "(module:callable) can be shipped with --py-files (spark.addArtifacts(path, "
+        "(module:callable) can be shipped with `py_files` (spark.addArtifacts(path, "
         "pyfile=True))"
     )
 

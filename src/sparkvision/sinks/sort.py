@@ -71,7 +71,7 @@ def sort_into(rows: Iterable[tuple[str, str | None]], target: str, *,
     """Place each ``(path, label)`` under ``target/<label>/``; rows without a label
     (failed images) are recorded in the manifest and left where they are."""
     if mode not in MODES:
-        raise ConfigError(f"--mode must be one of {', '.join(MODES)}; found {mode!r}")
+        raise ConfigError(f"`sort_mode` must be one of {', '.join(MODES)}; found {mode!r}")
     os.makedirs(target, exist_ok=True)
     manifest_path = os.path.join(target, MANIFEST)
     new_file = not os.path.exists(manifest_path)

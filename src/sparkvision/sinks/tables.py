@@ -33,8 +33,8 @@ def check_writable(out: str, mode: str) -> None:
     """Refuse to write over an existing ``out`` unless the mode says otherwise."""
     if mode == "errorifexists" and os.path.exists(out):
         raise OutputError(
-            f"output '{out}' already exists; choose another --out, pass --overwrite to "
-            "replace it, or --resume to finish an earlier run"
+            f"output '{out}' already exists; choose another `out`, pass `overwrite` to "
+            "replace it, or `resume` to finish an earlier run"
         )
 
 

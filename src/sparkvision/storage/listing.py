@@ -59,7 +59,7 @@ def resolve_inputs(
     if not unique:
         raise InputError(
             f"no images found in {', '.join(map(str, inputs))}: expected files ending in "
-            f"{', '.join(exts)}. Check the paths, or pass --extensions to accept other types"
+            f"{', '.join(exts)}. Check the paths, or pass `extensions` to accept other types"
         )
     return unique
 
@@ -124,7 +124,7 @@ def read_path_list(path: str, path_col: str | None = None) -> list[str]:
             raise InputError(
                 f"'{path}' has no path column: expected "
                 f"{repr(path_col) if path_col else 'one of ' + ', '.join(PATH_COLUMNS)}, "
-                f"found columns {', '.join(map(str, frame.columns))}. Pass --path-col NAME"
+                f"found columns {', '.join(map(str, frame.columns))}. Pass `path_col` NAME"
             )
         values = [str(v) for v in frame[column].dropna()]
     return [v if "://" in v or os.path.isabs(v) else os.path.join(base, v) for v in values]
@@ -149,4 +149,4 @@ def label_from_path(path: str, how: str) -> str | None:
     if how == "filename":
         match = _PREFIX.match(os.path.basename(trimmed))
         return match.group(1).lower() if match else None
-    raise InputError(f"--label-from must be 'folder' or 'filename'; found {how!r}")
+    raise InputError(f"`label_from` must be 'folder' or 'filename'; found {how!r}")

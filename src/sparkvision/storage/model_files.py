@@ -135,7 +135,7 @@ def local_model_file(spec: ModelSpec) -> str:
         raise ModelError(
             f"the Python worker on host {socket.gethostname()} cannot read the model file "
             f"{path} (shipped by path: found no file there). Put the file on storage every "
-            "worker can read (a shared or distributed file system), or use --ship broadcast "
+            "worker can read (a shared or distributed file system), or use `ship` broadcast "
             "(ship='broadcast') so the driver sends its bytes"
         )
     return _verify(local, expected, how="path")
@@ -149,7 +149,7 @@ def _added_file(artifact: Artifact) -> str:
         raise ModelError(
             f"the model file {artifact.name}, added to the session with spark.addArtifacts, "
             f"is not in this worker's files on host {socket.gethostname()} (looked for "
-            f"{path}); use --ship path with storage every worker reads"
+            f"{path}); use `ship` path with storage every worker reads"
         )
     return _verify(path, artifact.sha256, how="artifact")
 
@@ -167,7 +167,7 @@ def _verify(path: str, expected: str | None, *, how: str) -> str:
             raise ModelError(
                 f"the model file {path} on host {socket.gethostname()} is not the file the "
                 f"driver read (sha256 {actual[:12]}..., expected {expected[:12]}...; shipped "
-                f"by {how}): it changed or differs on this machine. Rerun, or use --ship "
+                f"by {how}): it changed or differs on this machine. Rerun, or use `ship` "
                 "broadcast so every worker gets the driver's copy"
             )
         _verified[key] = expected

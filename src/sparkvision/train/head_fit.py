@@ -75,7 +75,7 @@ def fit_head(frame: Any, classes: list[str], *, folds: int, holdout: float,
         if model.numClasses != len(classes):
             raise ConfigError(
                 f"the training rows hold {model.numClasses} of the {len(classes)} classes "
-                "(the others failed or went to the holdout); add images or lower --holdout"
+                "(the others failed or went to the holdout); add images or lower `holdout`"
             )
         fit = HeadFit(
             weights=model.coefficientMatrix.toArray().astype(np.float32),

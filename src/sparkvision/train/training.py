@@ -64,8 +64,8 @@ def check_labels(paths: Sequence[str], labels: Sequence[str | None], *,
     if missing:
         raise InputError(
             f"no label could be read from {len(missing)} of {len(paths)} paths, e.g. "
-            f"{missing[0]!r}; expected a parent folder per class (--label-from folder) or "
-            "names like cat.1.jpg (--label-from filename)"
+            f"{missing[0]!r}; expected a parent folder per class (`label_from` folder) or "
+            "names like cat.1.jpg (`label_from` filename)"
         )
     return check_counts(Counter(label for label in labels if label), holdout=holdout)
 
@@ -94,8 +94,8 @@ def prepare_out(config: TrainConfig) -> None:
     if os.path.exists(config.out):
         if not config.overwrite:
             raise ConfigError(
-                f"{config.out} already exists; pass --overwrite to replace it, or choose "
-                "another --out"
+                f"{config.out} already exists; pass `overwrite` to replace it, or choose "
+                "another `out`"
             )
         shutil.rmtree(config.out)
     os.makedirs(config.out)

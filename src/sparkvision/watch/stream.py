@@ -119,19 +119,19 @@ def prepare_locations(config: WatchConfig, settings: dict[str, Any]) -> dict[str
         if changed:
             raise ConfigError(f"checkpoint '{config.checkpoint}' belongs to a stream with other "
                               f"settings ({'; '.join(changed)}); rerun with those, or start "
-                              "a new stream with a new --checkpoint and --out")
+                              "a new stream with a new `checkpoint` and `out`")
         if _committed_batches(config.checkpoint) and not os.path.exists(config.out):
             raise OutputError(f"output '{config.out}' is missing but checkpoint "
                               f"'{config.checkpoint}' has already processed images: they "
                               "would be missing from a new output. Restore the output, or "
-                              "start over with a new --checkpoint")
+                              "start over with a new `checkpoint`")
         return state
     if os.path.isdir(config.checkpoint) and os.listdir(config.checkpoint):
         raise ConfigError(f"checkpoint '{config.checkpoint}' is not empty and was not written "
                           "by sparkvision watch; pass a new or empty folder")
     if os.path.exists(config.out) and (not os.path.isdir(config.out) or os.listdir(config.out)):
         raise OutputError(f"output '{config.out}' already exists; a new stream writes a new "
-                          "output: pass another --out, or the --checkpoint it was written with")
+                          "output: pass another `out`, or the `checkpoint` it was written with")
     state = dict(settings, app_id=uuid.uuid4().hex)
     os.makedirs(config.checkpoint, exist_ok=True)
     with open(state_path, "w", encoding="utf-8") as fh:

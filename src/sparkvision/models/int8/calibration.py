@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparkvision.options import ModelRequest
 from sparkvision.errors import ConfigError, MissingExtraError
+from sparkvision.options import ModelRequest
 from sparkvision.storage.files import file_sha256
 
 #: scikit-image's bundled photos used for the built-in set: (file in skimage/data, licence)
@@ -76,7 +76,7 @@ def builtin_calibration() -> Calibration:
 
 
 def user_calibration(inputs: str | os.PathLike[str] | Sequence[str],
-                     limit: int = DEFAULT_LIMIT, *, what: str = "--calibrate") -> Calibration:
+                     limit: int = DEFAULT_LIMIT, *, what: str = "`calibrate`") -> Calibration:
     """The first ``limit`` images of ``inputs`` (folders, globs, files, list files)."""
     from sparkvision.errors import InputError
     from sparkvision.storage.listing import resolve_inputs
@@ -113,7 +113,7 @@ def _skimage_photos() -> list[str]:
         raise ConfigError(
             f"scikit-image {getattr(skimage, '__version__', '')} in {folder} lacks the "
             f"calibration photos {', '.join(missing)}; reinstall scikit-image>=0.22, or "
-            "pass --calibrate PHOTOS"
+            "pass `calibrate` PHOTOS"
         )
     return files
 
@@ -154,7 +154,7 @@ def first_inputs_by_default(request: ModelRequest, paths: Sequence[str]) -> Mode
             or builtin.is_builtin(request.model) or not isinstance(request.model, str)):
         return request
     chosen = list(paths[:DEFAULT_LIMIT])
-    print(f"sparkvision: --precision int8: calibrating {request.model} on the first "
-          f"{len(chosen)} of the {len(paths)} inputs (choose the photos with --calibrate "
-          "PHOTOS)", file=sys.stderr)
+    print(f"sparkvision: int8: calibrating {request.model} on the first {len(chosen)} of "
+          f"the {len(paths)} inputs (choose the photos with --calibrate PHOTOS, or "
+          "calibrate= in Python)", file=sys.stderr)
     return request.with_(options=options.with_(calibrate=chosen))

@@ -66,8 +66,8 @@ def operator_format(engine: str) -> str:
         return OPERATOR_FORMATS[engine]
     except KeyError:
         raise ConfigError(
-            f"--precision int8 runs ONNX models on {' or '.join(OPERATOR_FORMATS)}; "
-            f"found --engine {engine}"
+            f"`precision` int8 runs ONNX models on {' or '.join(OPERATOR_FORMATS)}; "
+            f"found `engine` {engine}"
         ) from None
 
 
@@ -111,7 +111,7 @@ def _build(source: str, target: str, fmt: str, pre: Preprocess,
                              f"{exc}") from exc
     if reader.images == 0:
         raise ConfigError(f"no image of {calibration.description} could be decoded for "
-                          "calibration; pass --calibrate with photos like your inputs")
+                          "calibration; pass `calibrate` with photos like your inputs")
 
 
 #: operators passed through on the way back from an output (shape, pooling, activations)
@@ -160,12 +160,12 @@ def _input(source: str) -> tuple[str, int | None]:
     if tensor.elem_type != onnx.TensorProto.FLOAT:
         found = onnx.TensorProto.DataType.Name(tensor.elem_type).lower()
         raise ConfigError(
-            f"--precision int8 quantizes float32 ONNX models; {source} takes {found} input. "
-            "Run it with --precision fp32 (it runs in the precision it was saved in)"
+            f"`precision` int8 quantizes float32 ONNX models; {source} takes {found} input. "
+            "Run it with `precision` fp32 (it runs in the precision it was saved in)"
         )
     if any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger") for n in graph.node):
         raise ConfigError(
-            f"{source} is already quantized; run it as it is with --precision fp32"
+            f"{source} is already quantized; run it as it is with `precision` fp32"
         )
     dims = tensor.shape.dim
     fixed = dims[0].dim_value if dims and dims[0].HasField("dim_value") else None

@@ -187,6 +187,12 @@ def _geometry(proc: dict[str, Any], where: str) -> dict[str, Any]:
         return {"image_size": edge, "resize": edge, "crop": "none"}
     if "height" in size:
         side = _square(size, where)
+        crop = proc.get("crop_size")
+        crop = {"height": crop, "width": crop} if isinstance(crop, int) else crop
+        if proc.get("do_center_crop") and crop and _square(crop, where) < side:
+            # DeiT-style: squash to side x side, then crop; the nearest sparkvision has is
+            # the shorter side to ``side`` and the same crop (equal on square images)
+            return {"image_size": _square(crop, where), "resize": side, "crop": "center"}
         return {"image_size": side, "resize": side, "crop": "none"}
     raise ModelError(f"{where}: cannot read the image size from the processor config {size!r}")
 

@@ -61,7 +61,7 @@ def load_keras_model(path: str, *, trust_code: bool, device: str = "cpu") -> Any
             raise ModelError(
                 f"{path} contains Python code (a Lambda layer) that Keras refuses to load in "
                 "safe mode, because loading it runs that code. Load it only if you trust the "
-                "file: --trust-model-code (trust_model_code=True)"
+                "file: `trust_model_code` (trust_model_code=True)"
             ) from exc
         raise ModelError(f"Keras could not load {path}: {short_error(exc)}") from exc
     except Exception as exc:

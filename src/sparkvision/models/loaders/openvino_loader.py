@@ -35,7 +35,7 @@ def _openvino() -> Any:
     try:
         import openvino
     except ImportError:
-        raise MissingExtraError("openvino", "openvino", "--engine openvino") from None
+        raise MissingExtraError("openvino", "openvino", "`engine` openvino") from None
     return openvino
 
 
@@ -61,16 +61,16 @@ class OpenVinoEngine:
     def __init__(self, path: str, spec: ModelSpec) -> None:
         ov = _openvino()
         if spec.device == "cuda":
-            raise ModelError("--engine openvino runs on the CPU; found --device cuda. Use "
-                             "--engine onnx for a GPU, or --device auto")
+            raise ModelError("`engine` openvino runs on the CPU; found `device` cuda. Use "
+                             "`engine` onnx for a GPU, or `device` auto")
         if spec.precision not in PRECISION_HINTS:
-            raise ModelError(f"--engine openvino runs fp32, bf16 or int8; found --precision "
+            raise ModelError(f"`engine` openvino runs fp32, bf16 or int8; found `precision` "
                              f"{spec.precision}")
         core = ov.Core()
         if spec.precision == "bf16" and not cpu_has_bf16(core):
             raise ModelError(
-                f"--precision bf16: the CPU of host {socket.gethostname()} has no bf16 "
-                "instructions (AVX-512 BF16 or AMX) that OpenVINO uses; run --precision "
+                f"`precision` bf16: the CPU of host {socket.gethostname()} has no bf16 "
+                "instructions (AVX-512 BF16 or AMX) that OpenVINO uses; run `precision` "
                 "fp32 or int8 there"
             )
         try:

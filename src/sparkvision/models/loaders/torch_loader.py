@@ -116,8 +116,8 @@ def load_checkpoint(path: str, spec: ModelSpec):
             f"{path} is not a plain weights file: it holds pickled Python objects (such as a "
             "whole model saved with torch.save(model)), and unpickling them can run code. "
             "Save a state dict instead (torch.save(model.state_dict(), ...)) and pass "
-            "--arch module:callable, or save TorchScript (torch.jit.save), or, only if you "
-            "trust the file, pass --trust-model-code"
+            "`arch` module:callable, or save TorchScript (torch.jit.save), or, only if you "
+            "trust the file, pass `trust_model_code`"
         ) from None
     except Exception as exc:
         raise ModelError(f"torch could not load {path}: {type(exc).__name__}: {exc}") from exc
@@ -132,7 +132,7 @@ def load_checkpoint(path: str, spec: ModelSpec):
     if spec.arch is None:
         raise ModelError(
             f"{path} holds weights only (a state dict of {len(state)} tensors), not the "
-            "network: give the architecture as --arch module:callable (arch='mypkg.nets:build'), "
+            "network: give the architecture as `arch` module:callable (arch='mypkg.nets:build'), "
             "a function that returns the untrained nn.Module"
         )
     module = build_from_callable(spec.arch, "the architecture")
@@ -143,7 +143,7 @@ def load_checkpoint(path: str, spec: ModelSpec):
             f"{len(result.missing_keys)} missing keys "
             f"(e.g. {', '.join(result.missing_keys[:3])}), "
             f"{len(result.unexpected_keys)} unexpected keys "
-            f"(e.g. {', '.join(result.unexpected_keys[:3])}). Check --arch"
+            f"(e.g. {', '.join(result.unexpected_keys[:3])}). Check `arch`"
         )
     return module
 
