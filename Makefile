@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect,openvino,int8
 DEMO   := demo-output
 
-.PHONY: demo lint test test-fast venv clean
+.PHONY: demo lint test test-fast test-core venv clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests scripts tools
 	$(PY) -m mypy
+	# the package's layers and its Spark-free models, as contracts (.importlinter)
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) lint
 	# GPU tests need a CUDA machine: there run  .venv/bin/python -m pytest -m gpu tests/gpu
@@ -43,6 +45,17 @@ test: $(STAMP) lint
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
+
+# The unit tests in a core install: `pip install sparkvision` with no extras (no torch, keras,
+# openvino, scikit-image, ...). A test that needs an extra skips and names it; -rs lists them.
+# Not part of `make test`: the venv is built once in build/core-venv (about 1 GB).
+CORE_VENV := build/core-venv
+test-core:
+	@test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@! $(CORE_VENV)/bin/python -c 'import torch' 2>/dev/null || \
+		{ echo "$(CORE_VENV) has torch: not a core install"; exit 1; }
+	$(CORE_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/unit
 
 clean:
 	rm -rf $(VENV) $(DEMO) .cluster .connect build src/*.egg-info

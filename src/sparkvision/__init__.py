@@ -5,6 +5,7 @@
 ['catdog', 'efficientnet-lite0']
 """
 
+from sparkvision._version import __version__
 from sparkvision.api import classify, embed, predict_udf, train
 from sparkvision.config import ModelSpec, Preprocess
 from sparkvision.errors import (
@@ -19,7 +20,6 @@ from sparkvision.models import list_models, resolve_model
 from sparkvision.options import ModelOptions, ModelRequest, RunConfig, SparkOptions
 from sparkvision.train.training import TrainedModel
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",

@@ -12,12 +12,9 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from sparkvision.errors import ConfigError
-
-if TYPE_CHECKING:
-    from sparkvision.runtime.shipping import Artifact, Shipped
 
 Layout = Literal["nchw", "nhwc"]
 #: What runs the network: ONNX Runtime, PyTorch, Keras 3 (on its torch backend), or
@@ -142,7 +139,8 @@ class ModelSpec:
     artifact: str | None = None
     artifact_sha256: str | None = None
     arch: object = None
-    shipped: Shipped | Artifact | None = None
+    #: a :class:`~sparkvision.storage.model_files.Shipped` or ``Artifact``, or ``None``
+    shipped: Any = None
     labels: tuple[str, ...] = ()
     threshold: float = 0.5
     from_logits: bool = True

@@ -9,7 +9,8 @@ The tree, drawn once::
     ├── OutputError     the output cannot be written (unknown format, missing extra)
     └── WorkerSetupError  Spark's Python workers cannot import sparkvision or its engine
 
-Per-image problems (corrupt file, unreadable path, ...) are never raised: they become the
+Per-image problems (corrupt file, unreadable path, ...) are :class:`ImageProblem`, never raised
+out of a job: they become the
 ``error`` / ``error_kind`` columns of the image's row, so one bad image cannot stop a job.
 """
 
@@ -51,3 +52,12 @@ class MissingExtraError(SparkVisionError, ImportError):
         )
         self.module = module
         self.extra = extra
+
+
+class ImageProblem(Exception):
+    """A per-image failure, never raised out of a job: ``kind`` is a short category that
+    ends up in ``error_kind``, the message in ``error``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -17,6 +17,7 @@ from helpers.cli import run_cli
 from sparkvision.errors import ModelError
 from sparkvision.imaging import prepare
 from sparkvision.models import resolve_model
+from sparkvision.runtime.shipping import SessionShipper
 
 pytestmark = pytest.mark.spark
 
@@ -100,9 +101,10 @@ def test_ship_path_to_a_file_workers_cannot_read_fails_with_advice(tmp_path, spa
     df, _ = images
     path = str(tmp_path / "w.pth")
     torch.save(byo_nets.trained_tiny_net().state_dict(), path)
-    spec = resolve_model(path, arch=byo_nets.tiny_net, image_size=32, ship="path", spark=spark)
+    spec = resolve_model(path, arch=byo_nets.tiny_net, image_size=32, ship="path",
+                         shipper=SessionShipper(spark))
     os.remove(path)
-    with pytest.raises(Exception, match=r"cannot read the model file.*--ship broadcast"):
+    with pytest.raises(Exception, match=r"cannot read the model file.*`ship` broadcast"):
         sv.classify(df, model=spec).collect()
 
 

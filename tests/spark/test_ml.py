@@ -3,7 +3,6 @@ saved and loaded, over binaryFile bytes and the image source."""
 
 import os
 
-import numpy as np
 import pytest
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import LogisticRegression
@@ -52,8 +51,8 @@ def test_embedder_feeds_logistic_regression_and_the_pipeline_survives_save_load(
     before = sorted(fitted.transform(data).select("path", "prediction", "label").collect())
     after = sorted(loaded.transform(data).select("path", "prediction", "label").collect())
     assert before == after and len(after) == 4 * len(PATTERNS)  # the broken file is skipped
-    accuracy = np.mean([r["prediction"] == r["label"] for r in after])
-    assert accuracy >= 0.9, accuracy
+    # the same drawn bytes every run and a fit that deals nothing by path: every photo right
+    assert [r["prediction"] for r in after] == [r["label"] for r in after]
 
     embedded = embedder.transform(data)
     assert isinstance(embedded.schema["image_features"].dataType, VectorUDT)

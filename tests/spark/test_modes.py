@@ -153,5 +153,5 @@ def test_unknown_execution_is_refused(tmp_path):
     assert "invalid choice" in result.stderr
     from sparkvision.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="--execution 'threads'; expected one of python, udf"):
+    with pytest.raises(ConfigError, match="`execution` 'threads'; expected one of python, udf"):
         RunConfig(out="o", execution="threads")

@@ -21,7 +21,7 @@ import re
 import sys
 import traceback
 
-from sparkvision import __version__
+from sparkvision._version import __version__
 from sparkvision.cli.bench import BenchCommand, BenchReportCommand, MakeDatasetCommand
 from sparkvision.cli.command import Command, add_to
 from sparkvision.cli.dedup import DedupCommand
@@ -63,23 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     except SparkVisionError as exc:
         print(f"sparkvision: error: {as_flags(str(exc), parser, args.command)}",
               file=sys.stderr)
-        _traceback(args)
+        if os.environ.get("SPARKVISION_DEBUG"):
+            traceback.print_exc()
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("sparkvision: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - anything else is a failed run, said plainly
-        print(f"sparkvision: run failed: {describe_failure(exc)}\n{command.failure_hint(args)}"
+        failure = as_flags(describe_failure(exc), parser, args.command)
+        print(f"sparkvision: run failed: {failure}\n{command.failure_hint(args)}"
               "Set SPARKVISION_DEBUG=1 (or --verbose) for the full traceback.",
               file=sys.stderr)
-        _traceback(args, always=False)
+        if os.environ.get("SPARKVISION_DEBUG") or args.verbose:
+            traceback.print_exc()
         return EXIT_RUN_FAILED
-
-
-def _traceback(args: argparse.Namespace, *, always: bool = False) -> None:
-    if os.environ.get("SPARKVISION_DEBUG") or (getattr(args, "verbose", False)
-                                               and not always):
-        traceback.print_exc()
 
 
 def flag_names(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:

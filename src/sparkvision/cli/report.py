@@ -54,7 +54,8 @@ def add_limits(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("report page limits")
     g.add_argument("--per-label", type=int, default=DEFAULT_PER_LABEL, metavar="N",
                    help=f"thumbnails per label, at most (default {DEFAULT_PER_LABEL})")
-    g.add_argument("--max-thumbnails", dest="max_thumbs", type=int, default=DEFAULT_MAX_THUMBS, metavar="N",
+    g.add_argument("--max-thumbnails", dest="max_thumbs", type=int,
+                   default=DEFAULT_MAX_THUMBS, metavar="N",
                    help=f"thumbnails on the page, at most (default {DEFAULT_MAX_THUMBS})")
     g.add_argument("--max-failed", type=int, default=DEFAULT_MAX_FAILED, metavar="N",
                    help=f"failed files listed, at most (default {DEFAULT_MAX_FAILED})")

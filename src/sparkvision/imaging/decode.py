@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+from sparkvision.errors import ImageProblem
 
 #: Default pixel limit on the decoded image (after JPEG draft scaling): 10x the 12 MP of a
 #: typical phone photo. Beyond it, refuse: an RGBA image this size is already 480 MB.
@@ -43,14 +44,6 @@ _ORIENT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-
-class ImageProblem(Exception):
-    """A per-image failure; ``kind`` is a short category that ends up in ``error_kind``."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def decode_image(

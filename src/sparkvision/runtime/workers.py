@@ -113,7 +113,7 @@ def _run_probe(spark: Any, modules: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _problem(report: dict[str, Any]) -> str | None:
-    from sparkvision import __version__
+    from sparkvision._version import __version__
 
     missing = report.get("missing") or {}
     where = (f"Spark's Python workers run {report['python']} (Python {report['version']}) "

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sparkvision.imaging.decode import ImageProblem
+from sparkvision.errors import ImageProblem
 
 #: The fields of Spark's image struct (pyspark.ml.image.ImageSchema.columnSchema).
 IMAGE_FIELDS = ("origin", "height", "width", "nChannels", "mode", "data")

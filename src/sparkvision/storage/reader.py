@@ -12,7 +12,7 @@ import os
 import stat
 from urllib.parse import unquote, urlparse
 
-from sparkvision.imaging.decode import ImageProblem
+from sparkvision.errors import ImageProblem
 
 #: Files larger than this are refused before reading (bytes).
 MAX_FILE_BYTES = 512 * 1024 * 1024
