@@ -20,7 +20,6 @@ from sparkvision.models import list_models, resolve_model
 from sparkvision.options import ModelOptions, ModelRequest, RunConfig, SparkOptions
 from sparkvision.train.training import TrainedModel
 
-
 __all__ = [
     "ConfigError",
     "InputError",

@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
+
 from sparkvision.errors import ImageProblem
 
 #: Default pixel limit on the decoded image (after JPEG draft scaling): 10x the 12 MP of a
