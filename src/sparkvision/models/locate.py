@@ -17,9 +17,9 @@ from sparkvision.models.capture import (
     callable_ref,
     check_shippable,
     describe,
-    installed_module,
     pickled_by_value,
 )
+from sparkvision.models.code_walk import installed_module
 from sparkvision.storage.files import cache_bytes
 from sparkvision.storage.model_files import read_model_bytes
 from sparkvision.storage.reader import to_local_path

@@ -122,15 +122,21 @@ def resolve_model(
     base = _base_spec(found, opts, arch_ref, engine=engine, threads=threads,
                       precision=precision)
     _check_precision(base, precision, device)
-    spec = _fit(base, found, opts, task)
-    local = found.local
-    if precision == "int8":
-        spec = _quantized(spec, found, model, calibrate)
-        local = spec.artifact
-    elif calibrate is not None:
-        raise ConfigError(f"`calibrate` goes with `precision` int8; found `precision` {precision}")
+    spec, local = _in_precision(_fit(base, found, opts, task), found, model, precision,
+                                calibrate)
     shipped, artifact = _ship(spec, local, shipper, ship)
     return spec.with_(shipped=shipped, artifact=artifact, device=device, precision=precision)
+
+
+def _in_precision(spec: ModelSpec, found: Located, model: Any, precision: str,
+                  calibrate: Any) -> tuple[ModelSpec, str | None]:
+    """``spec`` and its local file, quantized for ``precision="int8"``."""
+    if precision == "int8":
+        spec = _quantized(spec, found, model, calibrate)
+        return spec, spec.artifact
+    if calibrate is not None:
+        raise ConfigError(f"`calibrate` goes with `precision` int8; found `precision` {precision}")
+    return spec, found.local
 
 
 def _base_spec(found: Located, opts: dict[str, Any], arch_ref: Any, *, engine: str,
