@@ -11,7 +11,7 @@ from sparkvision.errors import ConfigError
 from sparkvision.jobs.pipeline import BATCHES_PER_TASK, apply_model
 from sparkvision.options import ModelOptions, ModelRequest
 from sparkvision.runtime.prepare import prepare_model
-from sparkvision.runtime.session import get_session
+from sparkvision.runtime.session import open_session
 from sparkvision.sources import paths_frame, resolve_inputs
 from sparkvision.train.training import TrainedModel
 from sparkvision.udfs import iterator_udf
@@ -212,7 +212,7 @@ def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None
              threads: int | None, model_options: dict[str, Any]) -> DataFrame:
     request = _request(model, task, engine, threads, batch_size, model_options)
     if _is_paths(data):
-        spark = get_session()
+        spark = open_session()
         data = paths_frame(spark, resolve_inputs(data),
                            rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"

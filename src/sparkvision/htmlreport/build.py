@@ -49,9 +49,9 @@ def write_report(out: str, report_path: str | None = None, *, spark=None,
     if execution is None:
         execution = "python" if run.get("execution") == "python" else "spark"
     if execution != "python" and spark is None:
-        from sparkvision.runtime.session import get_session
+        from sparkvision.runtime.session import open_session
 
-        spark = get_session()
+        spark = open_session()
     started = time.monotonic()
     limits = {"per_label": per_label, "max_thumbs": max_thumbs, "max_failed": max_failed,
               "max_groups": max_groups}

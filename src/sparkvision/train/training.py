@@ -297,8 +297,9 @@ class TrainedModel(os.PathLike):
 
 def _labelled_paths(inputs: Any, label_from: str) -> Any:
     """A ``path``, ``label_true`` DataFrame of folders/globs/files, labelled from the paths."""
-    from sparkvision.runtime.session import get_session
+    from sparkvision.runtime.session import open_session
     from sparkvision.sources import label_from_path, paths_frame, resolve_inputs
 
     paths = resolve_inputs(inputs)
-    return paths_frame(get_session(), paths, labels=[label_from_path(p, label_from) for p in paths])
+    labels = [label_from_path(p, label_from) for p in paths]
+    return paths_frame(open_session(), paths, labels=labels)
