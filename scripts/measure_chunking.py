@@ -24,9 +24,9 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-    from drawing import write_images
-    from sparkvision.config import ModelRequest, RunConfig
+    from helpers.drawing import write_images
     from sparkvision.jobs.pipeline import run_job
+    from sparkvision.options import ModelRequest, RunConfig, SparkOptions
     from sparkvision.runtime.session import get_session
 
     folder = os.path.join(args.workdir, "images")
@@ -37,7 +37,8 @@ def main() -> None:
     def run(chunk_size):
         out = os.path.join(args.workdir, "out")
         shutil.rmtree(out, ignore_errors=True)
-        run_config = RunConfig(out=out, master=args.master, chunk_size=chunk_size, quiet=True)
+        run_config = RunConfig(out=out, chunk_size=chunk_size, quiet=True,
+                               spark=SparkOptions(master=args.master))
         return run_job([folder], ModelRequest(), run_config).seconds
 
     run(0)  # warm-up: Python workers start and load the model

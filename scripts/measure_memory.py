@@ -115,9 +115,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from sparkvision import classify
-    from sparkvision.config import DEFAULT_BATCH_SIZE, ModelRequest, RunConfig
-    from sparkvision.jobs.pipeline import job_session, run_job
-    from sparkvision.runtime.session import get_session
+    from sparkvision.config import DEFAULT_BATCH_SIZE
+    from sparkvision.jobs.pipeline import run_job
+    from sparkvision.options import ModelRequest, RunConfig, SparkOptions
+    from sparkvision.runtime.session import get_session, open_session
 
     batch = args.batch_size or DEFAULT_BATCH_SIZE
     images = os.path.join(args.workdir, "images")
@@ -125,10 +126,11 @@ def main() -> None:
     big = {k: round(v / 2**20, 1) for k, v in sizes.items() if k.startswith("big")}
     print(f"{len(sizes)} images, big ones (MB on disk): {big}")
 
-    run = RunConfig(out=os.path.join(args.workdir, "out-paths"), master=args.master,
-                    batch_size=batch, overwrite=True, quiet=True)
+    run = RunConfig(out=os.path.join(args.workdir, "out-paths"), overwrite=True, quiet=True,
+                    spark=SparkOptions(master=args.master))
     get_session(args.master, conf={"spark.driver.memory": args.driver_memory})
-    spark = job_session(run)  # the session above, with the run's Arrow settings
+    # the session above, with the run's Arrow settings
+    spark = open_session(run.spark, batch_size=batch)
     results: dict = {"batch_size": batch, "master": args.master, "file_mb": big,
                      "driver_memory": spark.conf.get("spark.driver.memory"),
                      "arrow_max_bytes":
@@ -138,7 +140,7 @@ def main() -> None:
 
     with WorkerSampler() as sampler:
         started = time.monotonic()
-        summary = run_job([images], ModelRequest(), run)
+        summary = run_job([images], ModelRequest(batch_size=batch), run)
     results["paths"] = {**sampler.summary(), "seconds": round(time.monotonic() - started, 1),
                         "ok": summary.ok, "failed": summary.failed_by_kind}
     print("paths:", results["paths"])
