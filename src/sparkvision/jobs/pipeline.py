@@ -135,7 +135,9 @@ def _run_python(model: ModelRequest, run: RunConfig, paths: list[str],
     from sparkvision.jobs.local import run_local
     from sparkvision.sinks.local import read_columns
 
-    spec = prepare_model(model, inputs=paths)
+    # one process: the engine may use every core
+    spec = prepare_model(model.with_(threads=model.threads or os.cpu_count() or 1),
+                         inputs=paths)
     counts = run_local(spec, run, paths, labels, fmt, batch_size=model.batch_size)
     summary = new_summary(dict(counts.kinds), counts.seconds, run, fmt)
     if counts.pairs:

@@ -22,8 +22,8 @@ from sparkvision.runtime.workers import check_workers
 def prepare_model(request: ModelRequest, spark: Any = None, *,
                   execution: str = DEFAULT_EXECUTION, inputs: Sequence[str] = (),
                   probe: bool = True) -> ModelSpec:
-    """The spec of ``request``, ready for ``spark``'s workers (``spark=None``: this
-    process only, the ``python`` execution).
+    """The spec of ``request``, ready for ``spark``'s workers (``spark=None``: no session,
+    files read by path, engine threads ``request.threads`` or 1).
 
     1. int8 on a user's model without ``calibrate``: calibrated on the first ``inputs``;
     2. resolved (:func:`sparkvision.models.resolve_model`) with engine threads of
@@ -40,9 +40,8 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
         options = options.with_(ship="artifact" if spark is not None and is_connect(spark)
                                 else "broadcast")
     if spark is None:
-        threads = request.threads or _local_cores()
         return resolve_model(request.model, task=request.task, engine=request.engine,
-                             threads=threads, **options.as_kwargs())
+                             threads=request.threads or 1, **options.as_kwargs())
     spec = resolve_model(request.model, task=request.task, engine=request.engine,
                          threads=request.threads or task_cpus(spark),
                          shipper=SessionShipper(spark), **options.as_kwargs())
@@ -50,8 +49,3 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
         check_workers(spark, spec, execution)
     return spec
 
-
-def _local_cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
