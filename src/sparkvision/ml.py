@@ -68,15 +68,15 @@ class _ImageStage(Transformer, HasInputCol, HasOutputCol,
     batchSize = _param("batchSize", "images per model call", TypeConverters.toInt)
     engine = _param("engine", "inference engine: auto, onnx, torch or keras",
                     TypeConverters.toString)
-    precision = _param("precision", "fp32, fp16 or bf16", TypeConverters.toString)
+    precision = _param("precision", "fp32, fp16, bf16 or int8", TypeConverters.toString)
     device = _param("device", "auto, cpu or cuda", TypeConverters.toString)
     threads = _param("threads", "engine threads per task (0: spark.task.cpus)",
                      TypeConverters.toInt)
     modelConfig = _param("modelConfig", "a model card file (TOML or JSON); empty: none",
                          TypeConverters.toString)
-    modelOptions = _param("modelOptions", "model-card keys as a JSON object, e.g. "
-                          '{"labels": ["cat", "dog"], "image_size": 200}',
-                          TypeConverters.toString)
+    modelOptions = _param("modelOptions", "more model options (sparkvision.ModelOptions) as "
+                          'a JSON object, e.g. {"labels": ["cat", "dog"], "image_size": 200, '
+                          '"decode": "exact"}', TypeConverters.toString)
     trustModelCode = _param("trustModelCode", "allow model files that run code when loaded",
                             TypeConverters.toBoolean)
 

@@ -85,7 +85,7 @@ def test_state_dict_with_arch_shipped_by_broadcast(tmp_path, spark, images, nets
     path = str(tmp_path / "weights.pth")
     torch.save(net.state_dict(), path)
     spec = resolve_model(path, arch="byo_nets:tiny_net", image_size=32, output="logits",
-                         ship="broadcast", spark=spark)
+                         ship="broadcast", shipper=SessionShipper(spark))
     assert spec.shipped is not None and len(pickle.dumps(spec)) < 4096
     out = sv.classify(df, model=spec)
     os.rename(path, path + ".gone")  # the workers must not need the driver's file
