@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from helpers.drawing import drawn_image, encode
+from helpers.extras import need
 from sparkvision.config import Preprocess
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.imaging import prepare, prepare_pixels
@@ -173,8 +174,8 @@ LABELS = {0: "red", 1: "green", 2: "blue"}
 
 
 def _vit_folder(root, name: str, processor) -> str:
-    transformers = pytest.importorskip("transformers")
-    torch = pytest.importorskip("torch")
+    transformers = need("transformers", "hf")
+    torch = need("torch", "torch")
     torch.manual_seed(0)
     config = transformers.ViTConfig(
         image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
@@ -198,7 +199,7 @@ def large_jpeg_files(tmp_path_factory):
 
 
 def _pipeline_scores(folder: str, paths: list[str]) -> list[dict[str, float]]:
-    transformers = pytest.importorskip("transformers")
+    transformers = need("transformers", "hf")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the PIL image processor warns that torchvision is absent
         pipe = transformers.pipeline("image-classification", model=folder)
@@ -218,7 +219,7 @@ def _check_against_pipeline(folder: str, paths: list[str]) -> None:
 
 
 def test_a_vit_folder_scores_as_the_pipeline_on_large_jpegs(tmp_path, large_jpeg_files):
-    transformers = pytest.importorskip("transformers")
+    transformers = need("transformers", "hf")
     folder = _vit_folder(tmp_path, "vit", transformers.ViTImageProcessor(
         size={"height": 32, "width": 32}))
     _check_against_pipeline(folder, large_jpeg_files)
@@ -226,7 +227,7 @@ def test_a_vit_folder_scores_as_the_pipeline_on_large_jpegs(tmp_path, large_jpeg
 
 def test_a_clip_style_processor_scores_as_the_pipeline(tmp_path, large_jpeg_files):
     """Shortest edge, then a center crop, bicubic, CLIP's mean and std."""
-    transformers = pytest.importorskip("transformers")
+    transformers = need("transformers", "hf")
     folder = _vit_folder(tmp_path, "clip-style", transformers.CLIPImageProcessor(
         size={"shortest_edge": 37}, crop_size={"height": 32, "width": 32}))
     pre = resolve_model(folder).preprocess
@@ -237,7 +238,7 @@ def test_a_clip_style_processor_scores_as_the_pipeline(tmp_path, large_jpeg_file
 def test_an_old_processor_config_takes_its_class_defaults(tmp_path, large_jpeg_files):
     """``size: 37`` in a CLIP feature-extractor config is a shortest edge, not a square;
     its rescale factor is the class default."""
-    transformers = pytest.importorskip("transformers")
+    transformers = need("transformers", "hf")
     folder = _vit_folder(tmp_path, "clip-old", transformers.CLIPImageProcessor())
     (tmp_path / "clip-old" / "preprocessor_config.json").write_text(json.dumps({
         "feature_extractor_type": "CLIPFeatureExtractor", "size": 37, "crop_size": 32,
