@@ -124,3 +124,18 @@ def test_quiet_and_verbose_reach_a_command_that_runs_no_spark(tmp_path, capsys):
     out = tmp_path / "set"
     assert main(["make-dataset", "--n", "2", "--out", str(out), "--quiet"]) == 0
     assert len(list(out.glob("*.jpg"))) == 2
+
+
+def test_output_flags_are_not_read_as_model_options():
+    """``--format`` is the output's format; the model card's ``format`` has no flag."""
+    from sparkvision.cli.flags import model_options
+
+    args = build_parser().parse_args(["classify", "p", "--out", "o.delta", "--format", "delta"])
+    assert args.format == "delta" and model_options(args).format is None
+
+
+def test_dedup_similarity_is_not_the_model_threshold():
+    from sparkvision.cli.flags import model_options
+
+    args = build_parser().parse_args(["dedup", "p", "--out", "o", "--similarity", "0.8"])
+    assert model_options(args).threshold is None

@@ -110,10 +110,12 @@ def add_model(parser: argparse.ArgumentParser, *, default: str | None,
         "(.onnx) file, a Hugging Face folder, or module:callable returning a "
         "torch.nn.Module. Defaults are read from the model where it says them; see "
         "docs/byo-models.md")
+    added = []
     for f in model_option_fields():
         meta = f.metadata
         if not meta.get("flag") or (not head and f.name in HEAD_OPTIONS):
             continue
+        added.append(f.name)
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool" or f.default is False:
             g.add_argument(flag, action="store_true", help=meta["help"])
@@ -121,12 +123,19 @@ def add_model(parser: argparse.ArgumentParser, *, default: str | None,
         default = None if f.default is None else f.default
         g.add_argument(flag, choices=meta.get("choices"), metavar=meta.get("metavar"),
                        default=default, help=meta["help"])
+    # which options this command has flags for (dedup's --threshold is not the model's)
+    parser.set_defaults(model_option_flags=tuple(added))
 
 
 def model_options(args: argparse.Namespace) -> ModelOptions:
     """The :class:`ModelOptions` of the parsed flags."""
     values: dict[str, Any] = {}
+    given = getattr(args, "model_option_flags", ())
     for f in fields(ModelOptions):
+        # only the options this command has flags for: its --format is the output's, and
+        # dedup's --threshold is a cosine
+        if f.name not in given:
+            continue
         value = getattr(args, f.name, None)
         if value is None or value == f.default:
             continue
