@@ -11,8 +11,8 @@ from sparkvision.errors import ConfigError
 from sparkvision.jobs.pipeline import BATCHES_PER_TASK, apply_model
 from sparkvision.options import ModelOptions, ModelRequest
 from sparkvision.runtime.prepare import prepare_model
-from sparkvision.runtime.session import open_session
-from sparkvision.sources import paths_frame, resolve_inputs
+from sparkvision.runtime.session import is_connect, open_session
+from sparkvision.sources import list_inputs, paths_frame
 from sparkvision.train.training import TrainedModel
 from sparkvision.udfs import iterator_udf
 
@@ -213,7 +213,8 @@ def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None
     request = _request(model, task, engine, threads, batch_size, model_options)
     if _is_paths(data):
         spark = open_session()
-        data = paths_frame(spark, resolve_inputs(data),
+        paths = list_inputs(data, session=lambda: spark, connect=is_connect(spark))
+        data = paths_frame(spark, paths,
                            rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"
     else:

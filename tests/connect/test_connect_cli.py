@@ -8,12 +8,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.cli import bar_counts, run_cli
+from helpers.cli import bar_counts, cli_command, cli_env, run_cli
 from helpers.drawing import write_images
 from sparkconnect import ConnectServer
 from sparkvision.executor import predict_frame
@@ -183,3 +184,36 @@ def test_progress_moves_before_the_end_on_400_photos(connect_server: ConnectServ
     between = sorted({c for c in counts if 0 < c < 400})
     assert len(between) >= 3, counts  # several frames while the job ran
     assert counts == sorted(counts)  # never goes back
+
+
+def _can_hide_folders() -> bool:
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True) \
+        if shutil.which("unshare") else None
+    return probe is not None and probe.returncode == 0
+
+
+def test_a_client_that_cannot_see_the_photos_classifies_them_through_the_server(
+    connect_server: ConnectServer, tmp_path
+) -> None:
+    """The photo folder is hidden from the client (an empty tmpfs mounted over it in the
+    client's own mount namespace); the server lists and reads it as it sees it."""
+    if not _can_hide_folders():
+        pytest.fail("this test needs `unshare -m` (root, or user namespaces) to hide a "
+                    "folder from one process")
+    photos = tmp_path / "photos"
+    write_images(str(photos), [f"cat/cat.{i}.jpg" for i in range(3)]
+                 + [f"dog/_DSC000{i}.JPG" for i in range(3)])
+    out, local_out = tmp_path / "hidden.parquet", tmp_path / "local.parquet"
+    args = ["classify", str(photos), "--label-from", "folder", "--quiet"]
+    hidden = ["unshare", "-m", "sh", "-c",
+              f'mount -t tmpfs none "{photos}" && ls -A "{photos}" | wc -l && exec "$@"', "sh",
+              *cli_command([*args, "--out", str(out), "--remote", connect_server.url])]
+    done = subprocess.run(hidden, env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert done.stdout.splitlines()[0].strip() == "0"  # the client saw an empty folder
+    local = run_cli([*args, "--out", str(local_out), "--master", "local[2]"], in_process=True)
+    assert local.rc == 0, local.output
+    remote, here = _table(str(out)), _table(str(local_out))
+    assert len(remote) == 6 and remote["path"].tolist() == here["path"].tolist()
+    assert remote["label"].tolist() == here["label"].tolist()
+    np.testing.assert_allclose(remote["score"], here["score"], atol=1e-5)

@@ -138,10 +138,12 @@ def read_failed(spark, out: str):
 
 def _input_paths(spark, job: DedupJob, vectors):
     """A ``path`` frame of the inputs: the listed photos, else every path in --vectors."""
-    from sparkvision.sources import paths_frame, resolve_inputs
+    from sparkvision.runtime.session import is_connect
+    from sparkvision.sources import list_inputs, paths_frame
 
     if job.inputs:
-        paths = resolve_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col)
+        paths = list_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col,
+                            session=lambda: spark, connect=is_connect(spark))
         return paths_frame(spark, paths, rows_per_partition=8 * job.model.batch_size)
     return vectors.select("path").where("path is not null").distinct()
 

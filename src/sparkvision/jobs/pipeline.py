@@ -9,6 +9,7 @@ the model runs once per image).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,13 +32,14 @@ from sparkvision.jobs.summary import Progress, RunSummary
 from sparkvision.options import ModelRequest, RunConfig
 from sparkvision.runtime.prepare import prepare_model
 from sparkvision.runtime.progress import ChunkProgress, report_host
-from sparkvision.runtime.session import default_parallelism, open_session
+from sparkvision.runtime.session import default_parallelism, open_session, will_connect
 from sparkvision.runtime.workers import worker_setup_error
 from sparkvision.sinks import format_for, sort_into, write_table
 from sparkvision.sinks.tables import read_table
-from sparkvision.sources import input_column, label_from_path, paths_frame, resolve_inputs
+from sparkvision.sources import input_column, label_from_path, list_inputs, paths_frame
 from sparkvision.sources.spark_images import is_image_struct
 from sparkvision.storage.files import absolute_path
+from sparkvision.storage.uris import HADOOP_SCHEMES, scheme
 from sparkvision.udfs import make_udf
 
 RESULT = "_sparkvision"
@@ -109,15 +111,21 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
             extensions: Iterable[str] | None = None,
             path_col: str | None = None) -> RunSummary:
     """Run a whole job and return its summary (also written as ``_summary.json``)."""
+    check_destinations(run)
     run = replace(run, out=absolute_path(run.out))
     if run.sort_into and model.task != "classify":
         raise ConfigError("`sort_into` needs labels: use it with classify, not embed")
-    paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
-    labels = [label_from_path(p, run.label_from) for p in paths] if run.label_from else None
     fmt = format_for(run.out, run.format)
     if run.execution == "python":
-        return _run_python(model, run, paths, labels, fmt)
-    spark = open_session(run.spark, batch_size=model.batch_size)
+        paths = list_inputs(inputs, extensions=extensions, path_col=path_col)
+        return _run_python(model, run, paths, _labels(paths, run), fmt)
+    # inputs here are listed before the session starts (a typo costs no JVM); object-store
+    # prefixes and folders only the cluster sees are listed by its tasks
+    session = functools.cache(lambda: open_session(run.spark, batch_size=model.batch_size))
+    paths = list_inputs(inputs, extensions=extensions, path_col=path_col, session=session,
+                        connect=will_connect(run.spark))
+    labels = _labels(paths, run)
+    spark = session()
     spec = prepare_model(model, spark, execution=run.execution, inputs=paths)
     info = run_info(model.task, spec.name, fmt, labels is not None, spec.preprocess.decode)
     skipped = 0
@@ -128,6 +136,28 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
     seconds = predict_to_table(spark, spec, run, paths, labels, fmt, info=info,
                                batch_size=model.batch_size)
     return summarise(spark, run, fmt, seconds, skipped=skipped)
+
+
+def check_destinations(run: RunConfig) -> None:
+    """Refuse, before any job, outputs this version cannot write: ``out`` on an fsspec
+    file system (Spark writes through Hadoop's: ``s3a://``, not ``s3://``) and
+    ``sort_into`` on any URI (it copies into folders of this machine)."""
+    kind = scheme(run.out)
+    if kind not in ("", "file") and kind not in HADOOP_SCHEMES:
+        hint = "s3a" if kind == "s3" else "a Hadoop scheme (s3a, gs, abfss, hdfs)"
+        raise ConfigError(
+            f"`out` {run.out}: Spark writes its tables through the cluster's Hadoop file "
+            f"systems, which name this store {hint}://...; use that URI (with the cluster's "
+            "connector), or a folder")
+    if run.sort_into and scheme(run.sort_into) not in ("", "file"):
+        raise ConfigError(
+            f"`sort_into` {run.sort_into}: sorting copies into folders of this machine (or "
+            "a mounted shared file system), not into an object store; sort into a folder "
+            "and copy it up")
+
+
+def _labels(paths: list[str], run: RunConfig) -> list[str | None] | None:
+    return [label_from_path(p, run.label_from) for p in paths] if run.label_from else None
 
 
 def _run_python(model: ModelRequest, run: RunConfig, paths: list[str],

@@ -50,6 +50,23 @@ def open_session(options: SparkOptions | None = None, *,
                        verbose=options.verbose)
 
 
+def will_connect(options: SparkOptions | None = None) -> bool:
+    """Whether :func:`open_session` with ``options`` gives a Spark Connect session (known
+    before it is opened: ``remote``, or ``$SPARK_REMOTE`` with no ``master`` and no active
+    classic session)."""
+    options = options or SparkOptions()
+    if options.remote:
+        return True
+    if options.master:
+        return False
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return is_connect(active)
+    return bool(os.environ.get("SPARK_REMOTE"))
+
+
 def get_session(master: str | None = None, *, remote: str | None = None,
                 app_name: str = "sparkvision", conf: Mapping[str, str] | None = None,
                 verbose: bool = False) -> Any:

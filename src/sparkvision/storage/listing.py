@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sparkvision.config import DEFAULT_EXTENSIONS
 from sparkvision.errors import InputError
@@ -45,6 +45,20 @@ def resolve_inputs(
     ...
     sparkvision.errors.InputError: no inputs given: expected one or more folders, globs, ...
     """
+    found, _ = expand_inputs(inputs, extensions=extensions, path_col=path_col)
+    return check_found(found, inputs, extensions)
+
+
+def expand_inputs(
+    inputs: str | Sequence[str],
+    *,
+    extensions: Iterable[str] | None = None,
+    path_col: str | None = None,
+    elsewhere: Callable[[str], bool] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``(paths, deferred)``: the inputs expanded here as :func:`resolve_inputs` does, and
+    the inputs for which ``elsewhere(item)`` is true, left to be listed where the data is
+    (:mod:`sparkvision.sources.cluster_listing`)."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
     if not inputs:
@@ -53,13 +67,26 @@ def resolve_inputs(
         )
     exts = normalize_extensions(extensions)
     found: list[str] = []
+    deferred: list[str] = []
     for raw in inputs:
-        found.extend(_expand(os.fspath(raw), exts, path_col))
+        item = os.fspath(raw)
+        if elsewhere is not None and elsewhere(item):
+            deferred.append(item)
+        else:
+            found.extend(_expand(item, exts, path_col))
+    return found, deferred
+
+
+def check_found(found: Iterable[str], inputs: str | Sequence[str],
+                extensions: Iterable[str] | None) -> list[str]:
+    """``found`` sorted without repeats; an InputError when it is empty."""
     unique = sorted(set(found))
     if not unique:
+        named = [inputs] if isinstance(inputs, str) else list(inputs)
         raise InputError(
-            f"no images found in {', '.join(map(str, inputs))}: expected files ending in "
-            f"{', '.join(exts)}. Check the paths, or pass `extensions` to accept other types"
+            f"no images found in {', '.join(map(str, named))}: expected files ending in "
+            f"{', '.join(normalize_extensions(extensions))}. Check the paths, or pass "
+            "`extensions` to accept other types"
         )
     return unique
 

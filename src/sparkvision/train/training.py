@@ -106,10 +106,13 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
                      path_col: str | None = None) -> dict[str, Any]:
     """The whole ``sparkvision train`` command; returns the report."""
     from sparkvision.jobs.pipeline import run_job
-    from sparkvision.runtime.session import open_session
-    from sparkvision.sources import label_from_path, resolve_inputs
+    from sparkvision.runtime.session import open_session, will_connect
+    from sparkvision.sources import label_from_path, list_inputs
 
-    paths = resolve_inputs(inputs, extensions=extensions, path_col=path_col)
+    paths = list_inputs(inputs, extensions=extensions, path_col=path_col,
+                        session=lambda: open_session(run.spark,
+                                                     batch_size=config.model.batch_size),
+                        connect=will_connect(run.spark))
     config = replace(config, out=absolute_path(config.out))
     counts = check_labels(paths, [label_from_path(p, label_from) for p in paths],
                           holdout=config.holdout)
