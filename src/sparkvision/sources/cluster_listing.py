@@ -39,14 +39,26 @@ def list_inputs(inputs: str | Sequence[str], *, extensions: Iterable[str] | None
     process lists everything, fsspec URIs included); ``connect``: the session is a Spark
     Connect one, whose server may see folders this machine does not."""
     exts = normalize_extensions(extensions)
+    items = [inputs] if isinstance(inputs, str) else list(inputs)
+    # under Spark Connect an image file the server reads is an input as it is, seen here
+    # or not
+    given = [i for i in items if connect and _server_file(i, exts)]
+    rest = [i for i in items if i not in given]
     here, elsewhere = expand_inputs(
-        inputs, extensions=exts, path_col=path_col,
-        elsewhere=functools.partial(_listed_elsewhere, exts=exts, connect=connect))
-    found = list(here)
+        rest, extensions=exts, path_col=path_col,
+        elsewhere=functools.partial(_listed_elsewhere, exts=exts, connect=connect)) \
+        if rest else ([], [])
+    found = [*given, *here]
     if elsewhere:
         spark = session() if session is not None else None
         found.extend(list_remote(elsewhere, exts, spark))
     return check_found(found, inputs, exts)
+
+
+def _server_file(item: str, exts: tuple[str, ...]) -> bool:
+    local = item[len("file://"):] if item.startswith("file://") else item
+    return (scheme(item) in ("", "file") and os.path.isabs(local)
+            and names_a_file(local, exts) and not os.path.exists(local))
 
 
 def _listed_elsewhere(item: str, *, exts: tuple[str, ...], connect: bool) -> bool:
@@ -76,7 +88,7 @@ def list_remote(items: Sequence[str], exts: tuple[str, ...], spark: Any = None) 
 
 def _listed_in_tasks(spark: Any, roots: Sequence[str], exts: tuple[str, ...]) -> list[str]:
     frame = spark.createDataFrame([(r,) for r in roots], "root string")
-    rows = frame.repartition(len(roots)).mapInPandas(
+    rows = frame.repartition(min(len(roots), 256)).mapInPandas(
         functools.partial(list_batches, exts=exts), LISTING_SCHEMA).collect()
     failed = [r for r in rows if r["error"]]
     if failed:
