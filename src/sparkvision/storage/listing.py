@@ -96,7 +96,7 @@ def _expand(item: str, exts: tuple[str, ...], path_col: str | None) -> list[str]
     if local is None:
         return [item]  # a remote URI: the workers read it
     if os.path.isdir(local):
-        return _walk(local, exts)
+        return walk_folder(local, exts)
     if glob.has_magic(local):
         matches = glob.glob(local, recursive=True)
         if not matches:
@@ -118,7 +118,9 @@ def _expand(item: str, exts: tuple[str, ...], path_col: str | None) -> list[str]
     )
 
 
-def _walk(root: str, exts: tuple[str, ...]) -> list[str]:
+def walk_folder(root: str, exts: tuple[str, ...]) -> list[str]:
+    """Every file below ``root`` ending in ``exts`` (and folders named like one), ``.``
+    names and folders skipped, as absolute paths."""
     out = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]

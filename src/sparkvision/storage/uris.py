@@ -10,11 +10,14 @@ files nor the credentials.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
 from sparkvision.errors import InputError
+from sparkvision.storage.listing import walk_folder
+from sparkvision.storage.reader import to_local_path
 
 #: schemes whose folders Spark lists itself (the cluster's Hadoop file systems)
 HADOOP_SCHEMES = ("hdfs", "s3a", "gs", "abfs", "abfss", "wasb", "wasbs", "dbfs", "viewfs")
@@ -44,6 +47,8 @@ def find_images(uri: str, extensions: Iterable[str]) -> list[tuple[str, int, flo
     scheme) raises an :class:`InputError` that names ``uri``.
     """
     exts = tuple(e.lower() for e in extensions)
+    if scheme(uri) in ("", "file"):
+        return _local_images(uri, exts)
     try:
         import fsspec
 
@@ -72,6 +77,18 @@ def find_images(uri: str, extensions: Iterable[str]) -> list[tuple[str, int, flo
         name = name.rstrip("/")
         path = name if "://" in name or not prefix else prefix + name.lstrip("/")
         rows.append((path, int(info.get("size") or 0), _modified(info)))
+    return sorted(rows)
+
+
+def _local_images(uri: str, exts: tuple[str, ...]) -> list[tuple[str, int, float]]:
+    """A folder of the machine this runs on, walked as a listing here walks it."""
+    local = to_local_path(uri) or uri
+    if not os.path.isdir(local):
+        raise InputError(f"cannot list '{uri}': no such folder")
+    rows = []
+    for path in walk_folder(local, exts):
+        info = os.stat(path)
+        rows.append((path, info.st_size if os.path.isfile(path) else 0, info.st_mtime))
     return sorted(rows)
 
 
