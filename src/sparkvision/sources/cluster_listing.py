@@ -26,6 +26,7 @@ from typing import Any
 
 from sparkvision.errors import InputError
 from sparkvision.storage.listing import check_found, expand_inputs, normalize_extensions
+from sparkvision.storage.reader import to_local_path
 from sparkvision.storage.uris import HADOOP_SCHEMES, find_images, names_a_file, scheme
 
 LISTING_SCHEMA = "root string, path string, error string"
@@ -56,16 +57,15 @@ def list_inputs(inputs: str | Sequence[str], *, extensions: Iterable[str] | None
 
 
 def _server_file(item: str, exts: tuple[str, ...]) -> bool:
-    local = item[len("file://"):] if item.startswith("file://") else item
-    return (scheme(item) in ("", "file") and os.path.isabs(local)
-            and names_a_file(local, exts) and not os.path.exists(local))
+    local = to_local_path(item)
+    return (local is not None and os.path.isabs(local) and names_a_file(local, exts)
+            and not os.path.exists(local))
 
 
 def _listed_elsewhere(item: str, *, exts: tuple[str, ...], connect: bool) -> bool:
-    kind = scheme(item)
-    if kind not in ("", "file"):
+    local = to_local_path(item)
+    if local is None:
         return not names_a_file(item, exts)
-    local = item[len("file://"):] if item.startswith("file://") else item
     # under Spark Connect the server lists folders as it sees them (this machine may hold
     # none of the photos, or an empty folder of the same name)
     return (connect and os.path.isabs(local) and not glob.has_magic(local)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sparkvision.config import DEFAULT_EXTENSIONS
 from sparkvision.errors import InputError
+from sparkvision.options import parse_extensions
 from sparkvision.storage.reader import to_local_path
 
 LIST_SUFFIXES = (".txt", ".lst", ".csv", ".parquet", ".pq")
@@ -21,8 +22,12 @@ PATH_COLUMNS = ("path", "file", "filename", "image", "uri")
 
 
 def normalize_extensions(extensions: Iterable[str] | None) -> tuple[str, ...]:
-    exts = DEFAULT_EXTENSIONS if extensions is None else tuple(extensions)
-    return tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in exts if e)
+    """``extensions`` as :func:`sparkvision.options.parse_extensions` reads them (``None``:
+    the defaults; an empty list stays empty: nothing matches)."""
+    if extensions is None:
+        return DEFAULT_EXTENSIONS
+    given = tuple(extensions)
+    return parse_extensions(given) if given else ()
 
 
 def resolve_inputs(

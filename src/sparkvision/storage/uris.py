@@ -63,8 +63,7 @@ def find_images(uri: str, extensions: Iterable[str]) -> list[tuple[str, int, flo
         raise InputError(f"cannot list '{uri}': permission denied ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - every other listing failure, said with the URI
         raise InputError(f"cannot list '{uri}': {type(exc).__name__}: {exc}") from None
-    # local folders give plain absolute paths, as a listing on this machine does
-    prefix = "" if scheme(uri) in ("", "file") else f"{scheme(uri)}://"
+    prefix = f"{scheme(uri)}://"
     rows = []
     top = root.rstrip("/")
     for name, info in found.items():
@@ -75,7 +74,7 @@ def find_images(uri: str, extensions: Iterable[str]) -> list[tuple[str, int, flo
         if not name.rstrip("/").lower().endswith(exts) or name.rstrip("/") == top:
             continue
         name = name.rstrip("/")
-        path = name if "://" in name or not prefix else prefix + name.lstrip("/")
+        path = name if "://" in name else prefix + name.lstrip("/")
         rows.append((path, int(info.get("size") or 0), _modified(info)))
     return sorted(rows)
 
