@@ -39,13 +39,12 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
     if execution == "udf" and options.ship == "auto":
         options = options.with_(ship="artifact" if spark is not None and is_connect(spark)
                                 else "broadcast")
-    if spark is None:
-        return resolve_model(request.model, task=request.task, engine=request.engine,
-                             threads=request.threads or 1, **options.as_kwargs())
+    local = spark is None
     spec = resolve_model(request.model, task=request.task, engine=request.engine,
-                         threads=request.threads or task_cpus(spark),
-                         shipper=SessionShipper(spark), **options.as_kwargs())
-    if probe:
+                         threads=request.threads or (1 if local else task_cpus(spark)),
+                         shipper=None if local else SessionShipper(spark),
+                         **options.as_kwargs())
+    if probe and not local:
         check_workers(spark, spec, execution)
     return spec
 
