@@ -168,13 +168,13 @@ def _read_vectors(spark, path: str):
 
 
 def _embedder(job: DedupJob, spark):
-    """Embeddings for a frame of paths, by the model prepared once for the session."""
+    """Embeddings for a frame of paths; the model is prepared (resolved, shipped, the
+    workers probed) only when some image has no vector yet."""
     from sparkvision.jobs.pipeline import apply_model
     from sparkvision.runtime.prepare import prepare_model
 
-    spec = prepare_model(job.model, spark)
-
     def run(frame, path_col: str):
+        spec = prepare_model(job.model, spark)
         return apply_model(frame, spec, batch_size=job.model.batch_size, path_col=path_col)
 
     return run
