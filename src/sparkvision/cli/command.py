@@ -14,6 +14,9 @@ from typing import ClassVar
 
 from sparkvision.cli import flags
 
+#: the exit codes, said in cli/main.py's docstring
+EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+
 
 class Command:
     """Base of every ``sparkvision`` subcommand."""

@@ -8,13 +8,11 @@ import sys
 
 import sparkvision.cli.report as report_cli
 from sparkvision.cli import flags
-from sparkvision.cli.command import Command
+from sparkvision.cli.command import EXIT_FAILED_IMAGES, EXIT_OK, Command
 from sparkvision.config import DEFAULT_EXECUTION, EXECUTIONS
 from sparkvision.options import RunConfig
 from sparkvision.sinks import FORMATS
 from sparkvision.sinks.sort import MODES
-
-EXIT_OK, EXIT_FAILED_IMAGES = 0, 1
 
 
 class JobCommand(Command):

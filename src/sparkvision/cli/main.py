@@ -23,15 +23,13 @@ import traceback
 
 from sparkvision._version import __version__
 from sparkvision.cli.bench import BenchCommand, BenchReportCommand, MakeDatasetCommand
-from sparkvision.cli.command import Command, add_to
+from sparkvision.cli.command import EXIT_RUN_FAILED, EXIT_USAGE, Command, add_to
 from sparkvision.cli.dedup import DedupCommand
 from sparkvision.cli.jobs import ClassifyCommand, EmbedCommand
 from sparkvision.cli.report import ReportCommand
 from sparkvision.cli.train import TrainCommand
 from sparkvision.cli.watch import WatchCommand
 from sparkvision.errors import SparkVisionError
-
-EXIT_OK, EXIT_FAILED_IMAGES, EXIT_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 
 
 def registry() -> list[Command]:
