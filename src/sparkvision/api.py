@@ -45,6 +45,7 @@ def classify(
     precision: str = "fp32",
     ship: str = "auto",
     trust_model_code: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> DataFrame:
     """Label every image of ``data``: the result has ``label``, ``score``, ``error`` and
@@ -74,11 +75,16 @@ def classify(
     run code::
 
         sv.classify(df, model="catdog.h5", labels=["cat", "dog"], threshold=0.5)
+
+    Paths and folders in object stores (``s3://bucket/photos/``) are listed and read on the
+    cluster with fsspec; ``storage_options`` are its file-system options (e.g.
+    ``{"anon": True}``), which the tasks receive (docs/storage.md).
     """
     return _predict(data, "classify", model, path_col, content_col, output_col, batch_size,
                     engine, threads,
                     dict(options, model_config=model_config, arch=arch, device=device,
-                         precision=precision, ship=ship, trust_model_code=trust_model_code))
+                         precision=precision, ship=ship, trust_model_code=trust_model_code),
+                    storage_options)
 
 
 def embed(
@@ -97,6 +103,7 @@ def embed(
     precision: str = "fp32",
     ship: str = "auto",
     trust_model_code: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> DataFrame:
     """An ``embedding`` (``array<float>``, 1280 long for the built-in network, the
@@ -111,7 +118,8 @@ def embed(
     return _predict(data, "embed", model, path_col, content_col, output_col, batch_size,
                     engine, threads,
                     dict(options, model_config=model_config, arch=arch, device=device,
-                         precision=precision, ship=ship, trust_model_code=trust_model_code))
+                         precision=precision, ship=ship, trust_model_code=trust_model_code),
+                    storage_options)
 
 
 def predict_udf(
@@ -209,11 +217,13 @@ def _request(model: ModelRef, task: str, engine: str, threads: int | None, batch
 
 def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None,
              content_col: str | None, output_col: str | None, batch_size: int, engine: str,
-             threads: int | None, model_options: dict[str, Any]) -> DataFrame:
+             threads: int | None, model_options: dict[str, Any],
+             storage: Mapping[str, Any] | None) -> DataFrame:
     request = _request(model, task, engine, threads, batch_size, model_options)
     if _is_paths(data):
         spark = open_session()
-        paths = list_inputs(data, session=lambda: spark, connect=is_connect(spark))
+        paths = list_inputs(data, session=lambda: spark, connect=is_connect(spark),
+                            storage=storage)
         data = paths_frame(spark, paths,
                            rows_per_partition=BATCHES_PER_TASK * batch_size)
         path_col = "path"
@@ -221,7 +231,7 @@ def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None
         spark = data.sparkSession
     spec = prepare_model(request, spark)
     return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
-                       content_col=content_col, output_col=output_col)
+                       content_col=content_col, output_col=output_col, storage=storage)
 
 
 def _is_paths(data: object) -> TypeIs[str | Sequence[str]]:

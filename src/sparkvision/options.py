@@ -15,8 +15,10 @@ line shows them as its flags (``--batch-size``).
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -47,22 +49,96 @@ def _opt(help: str, *, metavar: str | None = None, choices: tuple[str, ...] | No
     return {"help": help, "metavar": metavar, "choices": choices, "card": card, "flag": flag}
 
 
+_SECRET = re.compile(r"secret|password|passwd|token|credential|(^|[._])key$|sas|signature",
+                     re.IGNORECASE)
+MASK = "*****"
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a setting named ``key`` holds a secret (its value is masked when echoed).
+
+    >>> [is_secret_key(k) for k in ("secret", "key", "fs.s3a.secret.key", "anon", "region")]
+    [True, True, True, False, False]
+    """
+    return bool(_SECRET.search(key))
+
+
+def mask(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with the values of secret-looking keys masked, nested ones too."""
+    return {k: (MASK if is_secret_key(k) else mask(v) if isinstance(v, Mapping) else v)
+            for k, v in settings.items()}
+
+
+class StorageOptions(Mapping[str, Any]):
+    """fsspec file-system options, the same for every scheme; printed masked."""
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self._options = dict(options or {})
+
+    @classmethod
+    def parse(cls, pairs: Iterable[str]) -> StorageOptions:
+        """``KEY=VALUE`` pairs; a value that reads as JSON (``true``, ``3``, ``{...}``) is
+        taken as such, any other as text; ``a.b=v`` sets key ``b`` inside ``a``."""
+        options: dict[str, Any] = {}
+        for pair in pairs:
+            key, sep, text = pair.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(
+                    f"`storage_option` expects KEY=VALUE, found {pair.split('=')[0]!r} without "
+                    "'='; e.g. --storage-option anon=true")
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+            *parents, last = key.strip().split(".")
+            target = options
+            for part in parents:
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    raise ConfigError(f"`storage_option` {key}: {part} is already a value")
+            target[last] = value
+        return cls(options)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._options[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._options)
+
+    def __len__(self) -> int:
+        return len(self._options)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self) == dict(other)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self._options, sort_keys=True, default=str))
+
+    def __repr__(self) -> str:
+        return f"StorageOptions({mask(self._options)!r})"
+
+
 @dataclass(frozen=True)
 class SparkOptions:
     """Where and how Spark runs: ``master`` (a URL, default ``local[*,4]``) or ``remote``
     (a Spark Connect ``sc://HOST:PORT``; default ``$SPARK_REMOTE`` when set), ``conf``
     (Spark settings as ``(key, value)`` pairs or a mapping) and ``verbose`` (Spark's own
-    start-up lines and warnings on the terminal)."""
+    start-up lines and warnings on the terminal), and ``storage``: the fsspec options for
+    inputs in object stores (``s3://``), which the listing and reading tasks receive. Printed,
+    the values of secret-looking keys are masked."""
 
     master: str | None = None
     remote: str | None = None
     conf: tuple[tuple[str, str], ...] = ()
     verbose: bool = False
+    storage: StorageOptions = field(default_factory=StorageOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.conf, Mapping):
             object.__setattr__(self, "conf", tuple((str(k), str(v))
                                                    for k, v in self.conf.items()))
+        if not isinstance(self.storage, StorageOptions):
+            object.__setattr__(self, "storage", StorageOptions(self.storage))
         if self.master and self.remote:
             raise ConfigError(f"`master` {self.master} and `remote` {self.remote} both say "
                               "where to run: pass one (`remote` for a Spark Connect server)")
@@ -71,6 +147,11 @@ class SparkOptions:
     def given(self) -> bool:
         """Whether any setting says where to run (else the active session is used)."""
         return bool(self.master or self.remote or self.conf)
+
+    def __repr__(self) -> str:
+        conf = tuple(mask(dict(self.conf)).items())
+        return (f"SparkOptions(master={self.master!r}, remote={self.remote!r}, conf={conf!r}, "
+                f"verbose={self.verbose!r}, storage={self.storage!r})")
 
 
 @dataclass(frozen=True)

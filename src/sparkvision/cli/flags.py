@@ -22,6 +22,7 @@ from sparkvision.options import (
     ModelOptions,
     ModelRequest,
     SparkOptions,
+    StorageOptions,
     model_option_fields,
     parse_extensions,
 )
@@ -71,11 +72,17 @@ def add_spark(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--conf", action="append", type=conf_pair, default=[], metavar="KEY=VALUE",
                    help="a Spark setting for the session, repeatable (e.g. --conf "
                    "spark.task.cpus=2); under Spark Connect only session settings")
+    g.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
+                   dest="storage_option",
+                   help="an fsspec option for s3:// (gs://, az://...) inputs, repeatable, e.g. "
+                   "anon=true or client_kwargs.endpoint_url=http://host:9000 (a dot makes a "
+                   "nested key; JSON values are read as such); docs/storage.md")
 
 
 def spark_options(args: argparse.Namespace) -> SparkOptions:
     return SparkOptions(master=args.master, remote=args.remote, conf=tuple(args.conf),
-                        verbose=args.verbose)
+                        verbose=args.verbose,
+                        storage=StorageOptions.parse(args.storage_option))
 
 
 def add_inputs(parser: argparse.ArgumentParser, *, path_col: bool = True) -> None:

@@ -13,23 +13,32 @@ import hashlib
 import io
 import os
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 from PIL import Image
 
 from sparkvision.storage.reader import read_image_bytes, to_local_path
+from sparkvision.storage.remote import read_ahead
+
+#: files fetched together from an object store (and held at once, twice: read-ahead)
+READ_CHUNK = 32
 
 FILE_SCHEMA = ("sha256 string, bytes long, mtime double, width int, height int, "
                "error string, error_kind string")
 FILE_COLUMNS = ["sha256", "bytes", "mtime", "width", "height", "error", "error_kind"]
 
 
-def file_facts(path: str) -> dict:
-    """sha256, size, mtime, width and height of the file at ``path`` (or its error)."""
+def file_facts(path: str, fetched: bytes | Exception | None = None) -> dict:
+    """sha256, size, mtime, width and height of the file at ``path`` (or its error);
+    ``fetched``: its bytes or read error when they were fetched already (object stores)."""
     empty = {"sha256": None, "bytes": None, "mtime": None, "width": None, "height": None,
              "error": None, "error_kind": None}
     try:
-        data = read_image_bytes(path)
+        if isinstance(fetched, Exception):
+            raise fetched
+        data = fetched if fetched is not None else read_image_bytes(path)
     except Exception as exc:  # noqa: BLE001 - per-file problems become rows
         return {**empty, "error": str(exc), "error_kind": getattr(exc, "kind", "unreadable")}
     local = to_local_path(path)
@@ -50,14 +59,21 @@ def file_facts(path: str) -> dict:
             "mtime": mtime, "width": width, "height": height}
 
 
-def with_file_facts(paths_frame, path_col: str = "path"):
-    """``paths_frame`` plus the :data:`FILE_SCHEMA` columns, computed on the executors."""
+def with_file_facts(paths_frame, path_col: str = "path",
+                    storage: Mapping[str, Any] | None = None):
+    """``paths_frame`` plus the :data:`FILE_SCHEMA` columns, computed on the executors
+    (object-store URIs fetched many at a time with the fsspec ``storage`` options)."""
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
 
     @pandas_udf(FILE_SCHEMA)  # type: ignore[call-overload]
     def facts(paths: pd.Series) -> pd.DataFrame:
-        frame = pd.DataFrame([file_facts(p) for p in paths], columns=FILE_COLUMNS)
+        names = list(paths)
+        chunks = [names[i : i + READ_CHUNK] for i in range(0, len(names), READ_CHUNK)]
+        rows = [file_facts(name, None if isinstance(item, str) else item)
+                for chunk, items in zip(chunks, read_ahead(chunks, storage), strict=True)
+                for name, item in zip(chunk, items, strict=True)]
+        frame = pd.DataFrame(rows, columns=FILE_COLUMNS)
         return frame.astype({"bytes": "Int64", "width": "Int32", "height": "Int32"})
 
     return paths_frame.withColumn("_f", facts(F.col(path_col))).select(

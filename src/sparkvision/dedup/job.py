@@ -79,7 +79,8 @@ def run_dedup(job: DedupJob, spark=None) -> DedupSummary:
     spark = spark or open_session(job.spark, batch_size=job.model.batch_size)
     clock = _Clock()
     vectors = _read_vectors(spark, job.vectors) if job.vectors else None
-    files = materialise(with_file_facts(_input_paths(spark, job, vectors)))
+    files = materialise(with_file_facts(_input_paths(spark, job, vectors),
+                                        storage=job.spark.storage))
     contents = distinct_contents(files)
     if vectors is not None:
         contents = attach_vectors(files, contents, vectors)
@@ -143,7 +144,8 @@ def _input_paths(spark, job: DedupJob, vectors):
 
     if job.inputs:
         paths = list_inputs(job.inputs, extensions=job.extensions, path_col=job.path_col,
-                            session=lambda: spark, connect=is_connect(spark))
+                            session=lambda: spark, connect=is_connect(spark),
+                            storage=job.spark.storage)
         return paths_frame(spark, paths, rows_per_partition=8 * job.model.batch_size)
     return vectors.select("path").where("path is not null").distinct()
 
@@ -175,7 +177,8 @@ def _embedder(job: DedupJob, spark):
 
     def run(frame, path_col: str):
         spec = prepare_model(job.model, spark)
-        return apply_model(frame, spec, batch_size=job.model.batch_size, path_col=path_col)
+        return apply_model(frame, spec, batch_size=job.model.batch_size, path_col=path_col,
+                           storage=job.spark.storage)
 
     return run
 

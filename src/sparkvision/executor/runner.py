@@ -7,7 +7,8 @@ image never raises; its row gets ``error`` and ``error_kind`` and empty results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from sparkvision.executor.cache import get_engine
 from sparkvision.imaging import prepare_batch
 from sparkvision.models.heads import EMPTY, apply_head
 from sparkvision.storage.reader import read_image_bytes
+from sparkvision.storage.remote import read_ahead
 
 
 def result_columns(head: str) -> list[str]:
@@ -25,7 +27,8 @@ def result_columns(head: str) -> list[str]:
 
 
 def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
-                  on_batch: Callable[[int], None] | None = None) -> pd.DataFrame:
+                  on_batch: Callable[[int], None] | None = None,
+                  storage: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Predict for ``items``: each ``bytes`` content, a ``str`` path, a numpy array of
     already decoded pixels (from Spark's image source, see
     :mod:`sparkvision.sources.spark_images`), an exception standing for an input that
@@ -33,12 +36,14 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
 
     Returns a DataFrame with one row per item, in order, with :func:`result_columns`.
     ``on_batch`` is called with the number of images of each model batch once it is done
-    (the progress count, :mod:`sparkvision.runtime.progress`).
+    (the progress count, :mod:`sparkvision.runtime.progress`). Object-store URIs are read
+    with ``storage`` options, many at once and one model batch ahead
+    (:func:`sparkvision.storage.remote.read_ahead`).
     """
     engine = get_engine(spec)
     columns: dict[str, list] = {c: [] for c in result_columns(spec.head)}
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
+    chunks = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    for chunk in read_ahead(chunks, storage):
         for name, values in _predict_chunk(chunk, spec, engine).items():
             columns[name].extend(values)
         if on_batch is not None:
@@ -48,8 +53,9 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
 
 def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str, list]:
     faults.before_batch()  # a no-op unless SPARKVISION_FAULT_EXIT_AT_BATCH is set
-    # A generator: each file is read just before it is decoded, so one model batch holds
-    # the bytes of one file at a time, not of the whole batch.
+    # A generator: each local file is read just before it is decoded, so one model batch
+    # holds the bytes of one local file at a time, not of the whole batch (URIs arrive
+    # already fetched, see read_ahead).
     loaded = (_load(item) for item in items)
     batch, ok, failed = prepare_batch(loaded, spec.preprocess)
     columns: dict[str, list] = {c: [v] * len(items) for c, v in EMPTY[spec.head].items()}

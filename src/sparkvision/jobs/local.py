@@ -52,12 +52,15 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
     started = time.monotonic()
     with Progress(len(paths), poll, enabled=not run.quiet), \
             LocalTableWriter(run.out, fmt, schema, overwrite=run.overwrite) as writer:
-        for start in range(0, len(paths), batch_size):
-            chunk = list(paths[start : start + batch_size])
-            frame = executor.predict_frame(chunk, spec, batch_size=batch_size)
+        # a few model batches per call: object-store reads run one batch ahead inside it
+        step = batch_size * 4
+        for start in range(0, len(paths), step):
+            chunk = list(paths[start : start + step])
+            frame = executor.predict_frame(chunk, spec, batch_size=batch_size,
+                                           storage=run.spark.storage)
             frame.insert(0, "path", chunk)
             if labels is not None:
-                frame.insert(1, "label_true", list(labels[start : start + batch_size]))
+                frame.insert(1, "label_true", list(labels[start : start + step]))
             writer.write(frame)
             counts.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
             if labels is not None and "label" in frame:

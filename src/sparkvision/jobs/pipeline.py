@@ -35,6 +35,11 @@ from sparkvision.runtime.progress import ChunkProgress, report_host
 from sparkvision.runtime.session import default_parallelism, open_session, will_connect
 from sparkvision.runtime.workers import worker_setup_error
 from sparkvision.sinks import format_for, sort_into, write_table
+from sparkvision.sinks.store_sort import (
+    check_store_target,
+    sort_frame_into_store,
+    sort_rows_into_store,
+)
 from sparkvision.sinks.tables import read_table
 from sparkvision.sources import input_column, label_from_path, list_inputs, paths_frame
 from sparkvision.sources.spark_images import is_image_struct
@@ -53,22 +58,22 @@ BATCHES_PER_TASK = 8
 def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
                 path_col: str | None = None, content_col: str | None = None,
                 execution: str = DEFAULT_EXECUTION, output_col: str | None = None,
-                udf: Any = None) -> Any:
+                udf: Any = None, storage: Mapping[str, Any] | None = None) -> Any:
     """``df`` plus the model's results; image bytes are not carried to the output.
 
     With ``output_col`` the results are one struct column of that name; without, its
     fields (``label``, ``score``, ..., ``error``, ``error_kind``) are added as columns,
     and a name ``df`` already has is refused rather than overwritten. ``execution`` picks
     the UDF (``iterator``, ``pandas`` or ``udf``); ``udf`` reuses one made earlier (one per
-    job, not per chunk). An image struct (Spark's ``image`` source) is replaced by
-    ``path``, its ``origin``.
+    job, not per chunk); ``storage``: fsspec options for object-store paths. An image
+    struct (Spark's ``image`` source) is replaced by ``path``, its ``origin``.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType
 
     column = input_column(df, path_col=path_col, content_col=content_col)
     if udf is None:
-        udf = make_udf(spec, execution=execution, batch_size=batch_size)
+        udf = make_udf(spec, execution=execution, batch_size=batch_size, storage=storage)
     keep = [f.name for f in df.schema.fields
             if not isinstance(f.dataType, BinaryType) and not is_image_struct(f.dataType)]
     origin = []
@@ -117,13 +122,14 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
         raise ConfigError("`sort_into` needs labels: use it with classify, not embed")
     fmt = format_for(run.out, run.format)
     if run.execution == "python":
-        paths = list_inputs(inputs, extensions=extensions, path_col=path_col)
+        paths = list_inputs(inputs, extensions=extensions, path_col=path_col,
+                            storage=run.spark.storage)
         return _run_python(model, run, paths, _labels(paths, run), fmt)
     # inputs here are listed before the session starts (a typo costs no JVM); object-store
     # prefixes and folders only the cluster sees are listed by its tasks
     session = functools.cache(lambda: open_session(run.spark, batch_size=model.batch_size))
     paths = list_inputs(inputs, extensions=extensions, path_col=path_col, session=session,
-                        connect=will_connect(run.spark))
+                        connect=will_connect(run.spark), storage=run.spark.storage)
     labels = _labels(paths, run)
     spark = session()
     spec = prepare_model(model, spark, execution=run.execution, inputs=paths)
@@ -141,7 +147,7 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
 def check_destinations(run: RunConfig) -> None:
     """Refuse, before any job, outputs this version cannot write: ``out`` on an fsspec
     file system (Spark writes through Hadoop's: ``s3a://``, not ``s3://``) and
-    ``sort_into`` on any URI (it copies into folders of this machine)."""
+    a ``sort_into`` URI this cannot copy into."""
     kind = scheme(run.out)
     if kind not in ("", "file") and kind not in HADOOP_SCHEMES:
         hint = "s3a" if kind == "s3" else "a Hadoop scheme (s3a, gs, abfss, hdfs)"
@@ -150,10 +156,7 @@ def check_destinations(run: RunConfig) -> None:
             f"systems, which name this store {hint}://...; use that URI (with the cluster's "
             "connector), or a folder")
     if run.sort_into and scheme(run.sort_into) not in ("", "file"):
-        raise ConfigError(
-            f"`sort_into` {run.sort_into}: sorting copies into folders of this machine (or "
-            "a mounted shared file system), not into an object store; sort into a folder "
-            "and copy it up")
+        check_store_target(run.sort_into, run.sort_mode)
 
 
 def _labels(paths: list[str], run: RunConfig) -> list[str | None] | None:
@@ -205,7 +208,7 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
     progress = ChunkProgress(spark, len(paths), report_host=None if run.quiet
                              else report_host(spark))
     udf = make_udf(spec, execution=run.execution, batch_size=batch_size,
-                   progress=progress.target)
+                   progress=progress.target, storage=run.spark.storage)
     started = time.monotonic()
     try:
         with Progress(len(paths), progress.done, enabled=not run.quiet):
@@ -269,15 +272,23 @@ def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
         summary.set_confusion((row["label_true"], row["label"], row["count"]) for row in pairs)
     return finish_summary(summary, run, lambda: (
         (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
-    ))
+    ), frame=written)
 
 
 def finish_summary(summary: RunSummary, run: RunConfig,
-                   rows: Callable[[], Iterable[Any]]) -> RunSummary:
+                   rows: Callable[[], Iterable[Any]], *, frame: Any = None) -> RunSummary:
     """Sort the images when the run asks for it (``rows()`` gives the ``(path, label)``
-    pairs read back from the written table) and write ``_summary.json`` into the output."""
+    pairs read back from the written table; into an object store the tasks copy from the
+    written ``frame``, or this process without Spark) and write ``_summary.json`` into the
+    output."""
     if run.sort_into:
-        report = sort_into(rows(), run.sort_into, mode=run.sort_mode)
+        storage = run.spark.storage
+        if scheme(run.sort_into) in ("", "file"):
+            report = sort_into(rows(), run.sort_into, mode=run.sort_mode)
+        elif frame is not None:
+            report = sort_frame_into_store(frame, run.sort_into, storage=storage)
+        else:
+            report = sort_rows_into_store(rows(), run.sort_into, storage=storage)
         summary.sorted_into = run.sort_into
         summary.sort_counts = report.counts
     if os.path.isdir(run.out):

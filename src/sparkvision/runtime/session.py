@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sparkvision.errors import ConfigError, MissingExtraError
-from sparkvision.options import SparkOptions
+from sparkvision.options import MASK, SparkOptions, is_secret_key
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 #: Every local core, up to 4 attempts per task (Spark's default on a cluster).
@@ -185,6 +185,8 @@ def _set_connect_conf(spark: Any, url: str, key: str, value: str) -> None:
     current = spark.conf.get(key, None)
     if current == value:
         return
+    if is_secret_key(key):
+        value, current = MASK, MASK if current is not None else None
     has = f"has {current}" if current is not None else "leaves it at Spark's default"
     raise ConfigError(
         f"`conf` {key}={value}: a Spark Connect session cannot change {key} (the server at "

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sparkvision.errors import InputError
@@ -34,11 +34,13 @@ LISTING_SCHEMA = "root string, path string, error string"
 
 def list_inputs(inputs: str | Sequence[str], *, extensions: Iterable[str] | None = None,
                 path_col: str | None = None, session: Callable[[], Any] | None = None,
-                connect: bool = False) -> list[str]:
+                connect: bool = False,
+                storage: Mapping[str, Any] | None = None) -> list[str]:
     """Every image path of ``inputs``, listed where each input lives. ``session()`` gives
     the Spark session to list on (opened only when an input needs it; ``None``: this
     process lists everything, fsspec URIs included); ``connect``: the session is a Spark
-    Connect one, whose server may see folders this machine does not."""
+    Connect one, whose server may see folders this machine does not; ``storage``: fsspec
+    options for object-store URIs."""
     exts = normalize_extensions(extensions)
     items = [inputs] if isinstance(inputs, str) else list(inputs)
     # under Spark Connect an image file the server reads is an input as it is, seen here
@@ -52,7 +54,7 @@ def list_inputs(inputs: str | Sequence[str], *, extensions: Iterable[str] | None
     found = [*given, *here]
     if elsewhere:
         spark = session() if session is not None else None
-        found.extend(list_remote(elsewhere, exts, spark))
+        found.extend(list_remote(elsewhere, exts, spark, storage=storage))
     return check_found(found, inputs, exts)
 
 
@@ -72,7 +74,8 @@ def _listed_elsewhere(item: str, *, exts: tuple[str, ...], connect: bool) -> boo
             and (os.path.isdir(local) or not os.path.lexists(local)))
 
 
-def list_remote(items: Sequence[str], exts: tuple[str, ...], spark: Any = None) -> list[str]:
+def list_remote(items: Sequence[str], exts: tuple[str, ...], spark: Any = None, *,
+                storage: Mapping[str, Any] | None = None) -> list[str]:
     """The image paths below each of ``items`` (URIs, or folders only the cluster sees)."""
     hadoop = [i for i in items if scheme(i) in HADOOP_SCHEMES]
     other = [i for i in items if scheme(i) not in HADOOP_SCHEMES]
@@ -81,22 +84,24 @@ def list_remote(items: Sequence[str], exts: tuple[str, ...], spark: Any = None) 
             raise InputError(
                 f"'{hadoop[0]}' is listed by Spark's Hadoop file systems: use a Spark "
                 "execution (iterator, pandas or udf), not python")
-        return [path for item in other for path, _, _ in find_images(item, exts)]
-    found = _listed_in_tasks(spark, other, exts) if other else []
+        return [path for item in other for path, _, _ in find_images(item, exts, storage)]
+    found = _listed_in_tasks(spark, other, exts, storage) if other else []
     return found + [p for item in hadoop for p in _listed_by_spark(spark, item, exts)]
 
 
-def _listed_in_tasks(spark: Any, roots: Sequence[str], exts: tuple[str, ...]) -> list[str]:
+def _listed_in_tasks(spark: Any, roots: Sequence[str], exts: tuple[str, ...],
+                     storage: Mapping[str, Any] | None) -> list[str]:
     frame = spark.createDataFrame([(r,) for r in roots], "root string")
     rows = frame.repartition(min(len(roots), 256)).mapInPandas(
-        functools.partial(list_batches, exts=exts), LISTING_SCHEMA).collect()
+        functools.partial(list_batches, exts=exts, storage=storage), LISTING_SCHEMA).collect()
     failed = [r for r in rows if r["error"]]
     if failed:
         raise InputError(failed[0]["error"])
     return [r["path"] for r in rows if r["path"]]
 
 
-def list_batches(batches: Iterator[Any], *, exts: tuple[str, ...]) -> Iterator[Any]:
+def list_batches(batches: Iterator[Any], *, exts: tuple[str, ...],
+                 storage: Mapping[str, Any] | None = None) -> Iterator[Any]:
     """Inside a task: each root's images as rows of ``root``, ``path``, ``error``."""
     import pandas as pd
 
@@ -104,7 +109,8 @@ def list_batches(batches: Iterator[Any], *, exts: tuple[str, ...]) -> Iterator[A
         rows: list[tuple[str, str | None, str | None]] = []
         for root in batch["root"]:
             try:
-                rows.extend((root, path, None) for path, _, _ in find_images(root, exts))
+                rows.extend((root, path, None)
+                            for path, _, _ in find_images(root, exts, storage))
             except InputError as exc:
                 rows.append((root, None, str(exc)))
         yield pd.DataFrame(rows, columns=["root", "path", "error"])

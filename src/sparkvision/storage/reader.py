@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from sparkvision.errors import ImageProblem
@@ -28,17 +30,18 @@ def to_local_path(path: str) -> str | None:
     return path
 
 
-def read_image_bytes(path: str) -> bytes:
+def read_image_bytes(path: str, options: Mapping[str, Any] | None = None) -> bytes:
     """Read the whole file at ``path``; failures raise :class:`ImageProblem`.
 
     Only regular files are read: a directory, a named pipe (which would block the worker
     forever), a socket or a device is refused with a per-image error, and so is a file
     above :data:`MAX_FILE_BYTES`. A file that vanished or lost its read permission after
-    it was listed is reported as ``missing`` / ``broken_link`` / ``unreadable``.
+    it was listed is reported as ``missing`` / ``broken_link`` / ``unreadable``. A URI is
+    read through fsspec with ``options`` (:mod:`sparkvision.storage.remote`).
     """
     local = to_local_path(path)
     if local is None:
-        return _read_remote(path)
+        return _read_remote(path, options)
     try:
         info = os.stat(local)
         _check_regular(path, info)
@@ -94,20 +97,10 @@ def _check_regular(path: str, info: os.stat_result) -> None:
         )
 
 
-def _read_remote(path: str) -> bytes:
-    try:
-        import fsspec
-    except ImportError:
-        raise ImageProblem(
-            "unsupported_scheme",
-            f"cannot read '{path}' from a Python worker: install fsspec with the driver for "
-            "this scheme, or load the images with spark.read.format('binaryFile') and pass "
-            "that DataFrame (its content column is used)",
-        ) from None
-    try:
-        with fsspec.open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise ImageProblem("missing", f"could not read '{path}': not found") from None
-    except Exception as exc:  # noqa: BLE001
-        raise ImageProblem("unreadable", f"could not read '{path}': {exc}") from None
+def _read_remote(path: str, options: Mapping[str, Any] | None) -> bytes:
+    from sparkvision.storage.remote import fetch
+
+    value = fetch([path], options)[0]
+    if isinstance(value, ImageProblem):
+        raise value
+    return value

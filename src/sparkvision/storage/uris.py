@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from sparkvision.errors import InputError
 from sparkvision.storage.listing import walk_folder
 from sparkvision.storage.reader import to_local_path
+from sparkvision.storage.remote import filesystem
 
 #: schemes whose folders Spark lists itself (the cluster's Hadoop file systems)
 HADOOP_SCHEMES = ("hdfs", "s3a", "gs", "abfs", "abfss", "wasb", "wasbs", "dbfs", "viewfs")
@@ -40,8 +42,10 @@ def names_a_file(uri: str, extensions: Iterable[str]) -> bool:
     return bool(last) and not uri.endswith("/") and last.lower().endswith(tuple(extensions))
 
 
-def find_images(uri: str, extensions: Iterable[str]) -> list[tuple[str, int, float]]:
-    """``(uri, size, modified)`` of every image below the folder or prefix ``uri``.
+def find_images(uri: str, extensions: Iterable[str],
+                storage: Mapping[str, Any] | None = None) -> list[tuple[str, int, float]]:
+    """``(uri, size, modified)`` of every image below the folder or prefix ``uri``, listed
+    with the fsspec ``storage`` options.
 
     A listing that fails (no such bucket, no permission, no fsspec implementation of the
     scheme) raises an :class:`InputError` that names ``uri``.
@@ -50,9 +54,7 @@ def find_images(uri: str, extensions: Iterable[str]) -> list[tuple[str, int, flo
     if scheme(uri) in ("", "file"):
         return _local_images(uri, exts)
     try:
-        import fsspec
-
-        fs, root = fsspec.core.url_to_fs(uri)
+        fs, root = filesystem(uri, storage)
         found = fs.find(root, detail=True, withdirs=True)
     except ImportError as exc:
         raise InputError(f"cannot list '{uri}': {exc}. Install the file system's package "

@@ -112,7 +112,7 @@ def train_from_paths(inputs: Sequence[str], *, label_from: str, config: TrainCon
     paths = list_inputs(inputs, extensions=extensions, path_col=path_col,
                         session=lambda: open_session(run.spark,
                                                      batch_size=config.model.batch_size),
-                        connect=will_connect(run.spark))
+                        connect=will_connect(run.spark), storage=run.spark.storage)
     config = replace(config, out=absolute_path(config.out))
     counts = check_labels(paths, [label_from_path(p, label_from) for p in paths],
                           holdout=config.holdout)

@@ -15,6 +15,7 @@ batch into the runner's items.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sparkvision.config import EXECUTIONS, ModelSpec
@@ -32,14 +33,16 @@ __all__ = ["SPARK_EXECUTIONS", "batch_items", "iterator_udf", "make_udf", "row_u
 
 
 def make_udf(spec: ModelSpec, *, execution: str = "iterator", batch_size: int,
-             progress: ProgressTarget | None = None) -> Any:
-    """The UDF of ``execution`` for ``spec``, reporting finished images to ``progress``."""
+             progress: ProgressTarget | None = None,
+             storage: Mapping[str, Any] | None = None) -> Any:
+    """The UDF of ``execution`` for ``spec``, reporting finished images to ``progress``;
+    object-store URIs are read with the fsspec ``storage`` options."""
     if execution == "iterator":
-        return iterator_udf(spec, batch_size=batch_size, progress=progress)
+        return iterator_udf(spec, batch_size=batch_size, progress=progress, storage=storage)
     if execution == "pandas":
-        return scalar_udf(spec, batch_size=batch_size, progress=progress)
+        return scalar_udf(spec, batch_size=batch_size, progress=progress, storage=storage)
     if execution == "udf":
-        return row_udf(spec, progress)
+        return row_udf(spec, progress, storage)
     raise ConfigError(
         f"execution {execution!r} has no Spark UDF; expected one of {', '.join(SPARK_EXECUTIONS)} "
         "('python' runs without Spark: use it through run_job or the CLI)"

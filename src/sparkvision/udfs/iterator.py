@@ -13,8 +13,8 @@ with the head's result columns plus ``error`` and ``error_kind``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Union
+from collections.abc import Iterator, Mapping
+from typing import Any, Union
 
 import pandas as pd
 from pyspark.sql.functions import pandas_udf
@@ -28,9 +28,11 @@ from sparkvision.runtime.progress import ProgressTarget
 Batch = Union[pd.Series, pd.DataFrame]  # noqa: UP007
 
 
-def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
-    """Build the UDF for ``spec``; the closure holds only the spec, the batch size and where
-    to report finished images (``progress``, optional)."""
+def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None,
+                 storage: Mapping[str, Any] | None = None):
+    """Build the UDF for ``spec``; the closure holds only the spec, the batch size, where
+    to report finished images (``progress``, optional) and the fsspec ``storage`` options
+    for object-store URIs."""
     from sparkvision.executor.runner import predict_frame
     from sparkvision.udfs.inputs import batch_items
 
@@ -39,6 +41,6 @@ def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget |
     def predict(batches: Iterator[Batch]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             yield predict_frame(batch_items(batch), spec, batch_size=batch_size,
-                                on_batch=on_batch)
+                                on_batch=on_batch, storage=storage)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]

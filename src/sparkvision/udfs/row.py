@@ -14,6 +14,7 @@ same code:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sparkvision.config import ModelSpec
@@ -21,7 +22,8 @@ from sparkvision.models.heads import SCHEMAS
 from sparkvision.runtime.progress import ProgressTarget
 
 
-def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None) -> Any:
+def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None,
+            storage: Mapping[str, Any] | None = None) -> Any:
     """A row UDF for ``spec``, returning the same struct as the Pandas UDFs
     (``SCHEMAS[spec.head]``); each image is reported to ``progress`` when given."""
     from pyspark.sql.functions import udf
@@ -34,7 +36,7 @@ def row_udf(spec: ModelSpec, progress: ProgressTarget | None = None) -> Any:
 
         on_batch = progress.report if progress is not None else None
         row = predict_frame([row_value_item(item)], spec, batch_size=1,
-                            on_batch=on_batch).iloc[0]
+                            on_batch=on_batch, storage=storage).iloc[0]
         return tuple(_plain(row[name]) for name in names)
 
     return udf(predict_one, returnType=SCHEMAS[spec.head], useArrow=False)

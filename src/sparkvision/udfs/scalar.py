@@ -9,6 +9,9 @@ no per-task state: the lookup happens once per batch instead of once per task.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
 from sparkvision.config import ModelSpec
@@ -17,9 +20,11 @@ from sparkvision.runtime.progress import ProgressTarget
 from sparkvision.udfs.iterator import Batch
 
 
-def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None):
-    """Build the UDF for ``spec``; the closure holds only the spec, the batch size and where
-    to report finished images (``progress``, optional)."""
+def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | None = None,
+               storage: Mapping[str, Any] | None = None):
+    """Build the UDF for ``spec``; the closure holds only the spec, the batch size, where
+    to report finished images (``progress``, optional) and the fsspec ``storage`` options
+    for object-store URIs."""
     from pyspark.sql.functions import pandas_udf
 
     from sparkvision.executor.runner import predict_frame
@@ -28,6 +33,7 @@ def scalar_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget | N
     on_batch = progress.report if progress is not None else None
 
     def predict(batch: Batch) -> pd.DataFrame:
-        return predict_frame(batch_items(batch), spec, batch_size=batch_size, on_batch=on_batch)
+        return predict_frame(batch_items(batch), spec, batch_size=batch_size, on_batch=on_batch,
+                             storage=storage)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
