@@ -58,6 +58,6 @@ test-core:
 	$(CORE_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/unit
 
 clean:
-	rm -rf $(VENV) $(DEMO) .cluster .connect build src/*.egg-info
+	rm -rf $(VENV) $(DEMO) .cluster .connect .s3 build src/*.egg-info
 
-include mk/cluster.mk
+include mk/cluster.mk mk/s3.mk

@@ -215,3 +215,40 @@ def test_storage_options_reach_the_tasks_and_a_missing_object_is_one_error_row(s
 def _summary(out):
     with open(os.path.join(out, "_summary.json")) as handle:
         return json.load(handle)
+
+
+def test_make_s3_up_serves_and_prints_what_to_export(tmp_path):
+    """``make s3-up`` / ``make s3-down``: the server in the background, the exports
+    printed, a client that uses them reaches it, and it is gone afterwards."""
+    need("s3fs", "s3")
+    need("moto.server", "test")
+    import socket
+    import subprocess
+
+    import s3fs
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    where = [f"S3_DIR={tmp_path / 's3'}", f"S3_PORT={port}"]
+    up = subprocess.run(["make", "-s", "s3-up", *where], cwd=repo, capture_output=True,
+                        text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        exports = dict(line[len("export "):].split("=", 1)
+                       for line in up.stdout.splitlines() if line.startswith("export "))
+        assert exports["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+        fs = s3fs.S3FileSystem(key=exports["AWS_ACCESS_KEY_ID"],
+                               secret=exports["AWS_SECRET_ACCESS_KEY"],
+                               client_kwargs={"endpoint_url": exports["AWS_ENDPOINT_URL"]})
+        fs.mkdir("made-by-make")
+        fs.pipe("made-by-make/a.jpg", b"bytes")
+        assert fs.cat("made-by-make/a.jpg") == b"bytes"
+    finally:
+        down = subprocess.run(["make", "-s", "s3-down", *where], cwd=repo,
+                              capture_output=True, text=True, timeout=60)
+    assert "stopped" in down.stdout
+    with socket.socket() as sock, pytest.raises(OSError):
+        sock.settimeout(2)
+        sock.connect(("127.0.0.1", port))

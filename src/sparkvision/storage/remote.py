@@ -38,6 +38,8 @@ S3_DEFAULTS: dict[str, Any] = {
     # large objects into ranges, which photos do not need
     "max_concurrency": 1,
 }
+
+
 def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     into = json.loads(json.dumps(base))
     _merge(into, extra)
@@ -50,8 +52,6 @@ def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
             _merge(into[key], value)
         else:
             into[key] = value
-
-
 
 
 def filesystem(uri: str, options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
@@ -75,7 +75,9 @@ def fetch(uris: Sequence[str], options: Mapping[str, Any] | None = None) -> list
     for indexes in groups.values():
         try:
             fs, _ = filesystem(uris[indexes[0]], options)
-        except ImportError as exc:
+        except (ImportError, ValueError) as exc:
+            # ImportError: the scheme's package is missing; ValueError: fsspec knows no
+            # such scheme
             problem = ImageProblem(
                 "unsupported_scheme",
                 f"cannot read '{uris[indexes[0]]}': {exc}; install fsspec and the file "
