@@ -70,7 +70,7 @@ def with_file_facts(paths_frame, path_col: str = "path",
     def facts(paths: pd.Series) -> pd.DataFrame:
         names = list(paths)
         chunks = [names[i : i + READ_CHUNK] for i in range(0, len(names), READ_CHUNK)]
-        rows = [file_facts(name, None if isinstance(item, str) else item)
+        rows = [file_facts(name, item if isinstance(item, bytes | Exception) else None)
                 for chunk, items in zip(chunks, read_ahead(chunks, storage), strict=True)
                 for name, item in zip(chunk, items, strict=True)]
         frame = pd.DataFrame(rows, columns=FILE_COLUMNS)
