@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 
 from sparkvision.config import cache_dir
 
+#: Files larger than this are refused before reading (bytes), from disk or an object store.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
 
 def file_sha256(path: str) -> str:
     """Hex sha256 of the file at ``path``, read in 1 MiB blocks; for a folder (a saved

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from sparkvision.errors import ImageProblem
+from sparkvision.storage.files import MAX_FILE_BYTES
 
-#: Files larger than this are refused before reading (bytes).
-MAX_FILE_BYTES = 512 * 1024 * 1024
+__all__ = ["MAX_FILE_BYTES", "read_image_bytes", "to_local_path"]
 
 
 def to_local_path(path: str) -> str | None:

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sparkvision.errors import ImageProblem
-from sparkvision.storage.reader import MAX_FILE_BYTES
+from sparkvision.storage.files import MAX_FILE_BYTES
 
 #: requests in flight per task; with the read-ahead of one model batch a task holds at
 #: most two model batches of file bytes
