@@ -40,6 +40,11 @@ def test_outputs_and_checkpoints_that_do_not_belong_together_are_refused(tmp_pat
         prepare_locations(config(tmp_path, checkpoint="s3a://bucket/cp"), SETTINGS)
     with pytest.raises(InputError, match="does not exist"):
         prepare_locations(config(tmp_path, input_dir=str(tmp_path / "nowhere")), SETTINGS)
+    # an fsspec-only scheme: Spark's file stream source cannot read it; the message names
+    # the Hadoop scheme to use
+    with pytest.raises(ConfigError, match=r"cannot watch 's3://pets/new/'.*s3a://"):
+        prepare_locations(config(tmp_path, input_dir="s3://pets/new/"), SETTINGS)
+    assert not (tmp_path / "cp").exists()
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "part-0.parquet").write_bytes(b"x")
     with pytest.raises(OutputError, match="already exists"):

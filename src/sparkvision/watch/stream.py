@@ -28,6 +28,7 @@ from sparkvision.config import DEFAULT_EXTENSIONS
 from sparkvision.errors import ConfigError, InputError, OutputError
 from sparkvision.options import ModelRequest, SparkOptions
 from sparkvision.sinks.stream import STREAM_FORMATS, start_stream
+from sparkvision.storage.uris import HADOOP_SCHEMES, scheme
 
 #: The binaryFile source's columns; a streaming file source needs its schema up front.
 BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
@@ -107,7 +108,15 @@ def prepare_locations(config: WatchConfig, settings: dict[str, Any]) -> dict[str
     if remote:
         raise ConfigError(f"watch writes its output and checkpoint to folders of this machine "
                           f"(or a mounted shared file system); found {', '.join(remote)}")
-    if "://" not in config.input_dir and not os.path.isdir(config.input_dir):
+    where = scheme(config.input_dir)
+    if where not in ("", "file", *HADOOP_SCHEMES):
+        raise ConfigError(
+            f"watch cannot watch '{config.input_dir}': new files are found by Spark's file "
+            "stream source, which reads Hadoop URIs (file:, hdfs://, s3a://, gs://, "
+            f"abfss://, dbfs:/), not {where}:// (an fsspec scheme). Give the same place as a "
+            "Hadoop URI (s3://bucket/p/ is s3a://bucket/p/ where the cluster has the "
+            "hadoop-aws connector), or classify the prefix in runs instead")
+    if not where and not os.path.isdir(config.input_dir):
         raise InputError(f"input folder '{config.input_dir}' does not exist or is not a "
                          "folder; watch needs the folder new images arrive in")
     state_path = os.path.join(config.checkpoint, STATE_FILE)
