@@ -142,3 +142,16 @@ def test_read_ahead_without_uris_reads_nothing(monkeypatch):
     monkeypatch.setattr(remote, "fetch", lambda *a, **k: pytest.fail("fetched"))
     assert list(remote.read_ahead([["/a.jpg", b"bytes"], ["/b.jpg"]])) == [
         ["/a.jpg", b"bytes"], ["/b.jpg"]]
+
+
+@pytest.mark.parametrize("target, said", [
+    ("s3://pets/sorted/", "manifest in s3://pets/sorted/_manifest/ (CSV parts)"),
+    ("/data/sorted", "manifest in _manifest.csv"),
+])
+def test_the_summary_names_where_the_sort_manifest_is(target, said):
+    from sparkvision.jobs.summary import RunSummary
+
+    summary = RunSummary(inputs=2, ok=2, failed=0, failed_by_kind={}, seconds=1.0,
+                         images_per_s=2.0, output="out.parquet", format="parquet",
+                         sorted_into=target, sort_counts={"copied": 2})
+    assert said in summary.render()

@@ -69,7 +69,10 @@ class RunSummary:
         lines.append(f"results: {self.output} ({self.format})")
         if self.sorted_into:
             counts = ", ".join(f"{k} {v}" for k, v in sorted(self.sort_counts.items()))
-            lines.append(f"sorted into: {self.sorted_into} ({counts}); manifest in _manifest.csv")
+            in_store = "://" in self.sorted_into and not self.sorted_into.startswith("file:")
+            manifest = (f"{self.sorted_into.rstrip('/')}/_manifest/ (CSV parts)" if in_store
+                        else "_manifest.csv")
+            lines.append(f"sorted into: {self.sorted_into} ({counts}); manifest in {manifest}")
         return "\n".join(lines)
 
 
