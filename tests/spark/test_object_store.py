@@ -201,15 +201,27 @@ def test_storage_options_reach_the_tasks_and_a_missing_object_is_one_error_row(s
     out = str(store["root"] / "options.parquet")
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_ENDPOINT_URL": None,
            "AWS_DEFAULT_REGION": "us-east-1"}
+    # Spark's event log on, and the secret also as a Hadoop key: Spark's own log of the run
+    # must not hold it either
+    events = store["root"] / "events"
+    events.mkdir()
     result = run_cli(["classify", str(listed), "--out", out, "--quiet", "--verbose",
                       "--storage-option", f"client_kwargs.endpoint_url={store['s3'].endpoint}",
-                      "--storage-option", "key=testing", "--storage-option", f"secret={SECRET}"],
+                      "--storage-option", "key=testing", "--storage-option", f"secret={SECRET}",
+                      "--conf", "spark.eventLog.enabled=true",
+                      "--conf", f"spark.eventLog.dir={events.as_uri()}",
+                      "--conf", f"spark.hadoop.fs.s3a.secret.key={SECRET}"],
                      env=env)
     assert result.rc == 0, result.output
     rows = pd.read_parquet(out).set_index("path")
     assert rows.loc["s3://pets/photos/cat/a.jpg", "error"] is None
     assert rows.loc["s3://pets/photos/cat/none.jpg", "error_kind"] == "missing"
     assert SECRET not in result.stdout + result.stderr
+    logs = [p for p in events.rglob("*") if p.is_file()]
+    assert logs, "Spark wrote no event log"
+    for path in [*logs, *(p for p in (store["root"] / "options.parquet").rglob("*")
+                          if p.is_file())]:
+        assert SECRET.encode() not in path.read_bytes(), path
 
 
 def _summary(out):
