@@ -142,3 +142,27 @@ def test_update_doc_replaces_only_the_marked_part(tmp_path):
     doc.write_text("no markers")
     with pytest.raises(ConfigError, match="needs one line"):
         results.update_doc(str(tmp_path), str(doc))
+
+
+def test_time_outside_decode_and_engine_per_image_and_per_run():
+    rows = results.with_derived([
+        _row("ceiling-engine", "ceiling", 1000, 10.0),
+        _row("ceiling-decode", "ceiling", 1000, 5.0),
+        _row("ceiling-engine", "ceiling", 2000, 20.0),
+        _row("ceiling-decode", "ceiling", 2000, 10.0),
+        _row("iterator", "mode", 1000, 18.0), _row("iterator", "mode", 2000, 34.0),
+        _row("ray", "peer", 2000, 40.0),
+        _row("iterator@openvino-int8", "mode", 2000, 12.0),  # no ceiling of its own: no row
+    ])
+    outside = {o["mode"]: o for o in results.outside_rows(rows)}
+    assert set(outside) == {"iterator", "ray"}
+    it = outside["iterator"]
+    # 3 s more than the ceiling at 1000 images, 4 s at 2000: 1 ms an image and 2 s a run
+    assert it["n_images"] == 2000 and it["outside_s"] == pytest.approx(4.0)
+    assert it["per_image_ms"] == pytest.approx(1.0) and it["per_run_s"] == pytest.approx(2.0)
+    assert it["share"] == pytest.approx(4 / 34) and it["ms_per_image"] == pytest.approx(2.0)
+    assert outside["ray"]["per_image_ms"] is None  # one size: nothing to fit
+    assert outside["ray"]["outside_s"] == pytest.approx(10.0)
+    text = results.markdown(rows)
+    assert "**Outside decode and engine**" in text
+    assert "| iterator | 2000 | 4.00 | 12% | 2.00 |  | 1.00 | 2.00 | 1.00 |" in text

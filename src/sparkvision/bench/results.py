@@ -113,6 +113,46 @@ def target_rows(rows: list[dict], *, mode: str = "iterator", min_n: int = 1000,
     return out
 
 
+def outside_rows(rows: list[dict]) -> list[dict]:
+    """For each runner that is not a ceiling: the time it spends outside decode and engine,
+    its seconds minus those of its own decode+engine ceiling (``iterator@VARIANT`` against
+    ``ceiling-decode+engine@VARIANT``, the rest against the fp32 one) at each size both ran.
+
+    With two sizes or more, ``seconds = per_run + per_image * n`` is fitted to those
+    differences (least squares): ``per_image_ms`` is what each image costs beyond the
+    ceiling, ``per_run_s`` what a run costs whatever its size (inside the timed part; the
+    runner's start-up before it is ``startup_s``). ``share`` is the outside part of the
+    runner's time at its largest size."""
+    out = []
+    for mode in sorted({r["mode"] for r in rows if r.get("kind") in ("mode", "peer")}):
+        _, variant = split_label(mode)
+        ceiling = f"{CEILING}@{variant}" if variant else CEILING
+        pairs = []
+        for n in sorted({r["n_images"] for r in rows if r["mode"] == mode and r["n_images"]}):
+            mine, ref = _measured(rows, mode, n), _measured(rows, ceiling, n)
+            if mine and ref:
+                pairs.append((n, mine["seconds"] - ref["seconds"], mine, ref))
+        if not pairs:
+            continue
+        n, extra, mine, ref = pairs[-1]
+        per_image = per_run = None
+        if len(pairs) >= 2:
+            xs = [p[0] for p in pairs]
+            ys = [p[1] for p in pairs]
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            slope = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+                     / sum((x - mx) ** 2 for x in xs))
+            per_image, per_run = slope * 1000, my - slope * mx
+        cpu = (((mine["cpu_s"] or 0) - (ref["cpu_s"] or 0)) * 1000 / n
+               if mine.get("cpu_s") and ref.get("cpu_s") else None)
+        out.append({"mode": mode, "reference": ceiling, "n_images": n,
+                    "outside_s": extra, "share": extra / mine["seconds"],
+                    "ms_per_image": extra * 1000 / n, "cpu_ms_per_image": cpu,
+                    "per_image_ms": per_image, "per_run_s": per_run,
+                    "startup_s": mine.get("startup_s")})
+    return out
+
+
 def variant_target_rows(rows: list[dict], *, min_n: int = 1000) -> list[dict]:
     """For each ``iterator@VARIANT`` and size >= ``min_n``: its speed relative to each
     reference of VARIANT_TARGETS (the ceiling being the variant's own)."""
@@ -184,6 +224,7 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
     lines += _target_table("other engines and precisions against the targets (ratio of "
                            "images/s; `iterator` is fp32 ONNX Runtime)",
                            variant_target_rows(rows), None)
+    lines += _outside_lines(outside_rows(rows))
     lines += _problem_lines([r for r in rows if r["status"] in ("failed", "skipped")])
     return "\n".join(lines)
 
@@ -226,6 +267,22 @@ def _startup_lines(rows: list[dict], modes: list[str]) -> list[str]:
             lines.append(f"| {mode} | {_fmt(last['startup_s'], 2)} | "
                          f"{_fmt(last['peak_rss_mb'], 0)} | {last['engine']} "
                          f"{last.get('precision') or 'fp32'} |")
+    return [*lines, ""]
+
+
+def _outside_lines(outside: list[dict]) -> list[str]:
+    if not outside:
+        return []
+    lines = ["**Outside decode and engine** (each runner's seconds minus its decode+engine "
+             "ceiling's; per image and per run fitted over the sizes)", "",
+             "| runner | images | outside s | share | ms per image | CPU ms per image | "
+             "per image, fitted ms | per run, fitted s | start-up s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for o in outside:
+        lines.append(f"| {o['mode']} | {o['n_images']} | {_fmt(o['outside_s'], 2)} | "
+                     f"{o['share']:.0%} | {_fmt(o['ms_per_image'], 2)} | "
+                     f"{_fmt(o['cpu_ms_per_image'], 2)} | {_fmt(o['per_image_ms'], 2)} | "
+                     f"{_fmt(o['per_run_s'], 2)} | {_fmt(o['startup_s'], 2)} |")
     return [*lines, ""]
 
 
