@@ -1,4 +1,4 @@
-"""Measure the built-in cat/dog/other rule: the old majority rule against the current one.
+"""Measure the built-in cat/dog/other rule against the rules it replaced.
 
 Each FOLDER holds one sub-folder per true label (``cat/``, ``dog/``, ``other/``; the
 label is the sub-folder name, lower-cased; files directly in FOLDER are skipped). Every
@@ -6,15 +6,20 @@ image goes once through the built-in network with the package's own reading, dec
 preprocessing; the rules are then applied to the saved softmax probabilities:
 
 * ``old (>= 0.5)``: ``cat`` if the cat-group sum is at least 0.5, ``dog`` if the dog-group
-  sum is, else ``other`` (the rule before the threshold was lowered);
-* ``new t=T``: :func:`sparkvision.models.builtin.imagenet.catdog` at threshold ``T``: the larger
-  group sum wins, ``other`` only when that sum is below ``T``.
+  sum is, else ``other`` (the first rule);
+* ``sums t=0.2``: the larger group sum wins, ``other`` when both sums are below 0.2 (the
+  rule before group means);
+* ``means t=T``: :func:`sparkvision.models.builtin.imagenet.catdog` at threshold ``T``: the
+  group with the larger mean class probability (sum / 13 for cat, sum / 125 for dog) wins,
+  ``other`` only when both sums are below ``T``.
 
 Printed as markdown: the accuracy of every rule per folder (and over all folders
-together), the confusion matrices of the old rule and of the built-in default, and how
-much cat or dog evidence (``max(p_cat, p_dog)``) the images of each true label carry,
-which is what a threshold has to separate. Images that fail to read or decode are
-counted and left out.
+together), how much cat or dog evidence (``max(p_cat, p_dog)``) the images of each true
+label carry, which is what a threshold has to separate, the range of cat weights that
+would label every cat and dog above the threshold right (the means weigh cat 125 / 13 =
+9.6 times, the sums 1 time), the confusion matrices of the sum rule and of the built-in
+default, and every image the built-in rule gets wrong. Images that fail to read or decode
+are counted and left out.
 
 ``--skimage-others`` adds one more folder: the pictures bundled with scikit-image (the
 ``demo`` extra) that show no cat or dog and are not already demo photos (textures, a
@@ -50,6 +55,8 @@ from sparkvision.models.builtin.imagenet import (
 from sparkvision.storage.listing import resolve_inputs
 from sparkvision.storage.reader import read_image_bytes
 
+#: the threshold of the rule that compared group sums
+SUM_RULE_THRESHOLD = 0.2
 DEFAULT_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 ANSWERS = ("cat", "dog", "other")
 #: scikit-image sample pictures without a cat or dog that ship inside the package
@@ -105,11 +112,38 @@ def old_rule(probs: np.ndarray) -> list[str]:
             for c, d in zip(p_cat, p_dog, strict=True)]
 
 
+def sum_rule(probs: np.ndarray, threshold: float = SUM_RULE_THRESHOLD) -> list[str]:
+    """The larger group sum wins (a tie is cat); other when both sums are below threshold."""
+    p_cat, p_dog = group_sums(probs)
+    return ["other" if max(c, d) < threshold else "cat" if c >= d else "dog"
+            for c, d in zip(p_cat, p_dog, strict=True)]
+
+
 def rules(probs: np.ndarray, thresholds: tuple[float, ...]) -> dict[str, list[str]]:
-    out = {"old (>= 0.5)": old_rule(probs)}
+    out = {"old (>= 0.5)": old_rule(probs),
+           f"sums t={SUM_RULE_THRESHOLD:g}": sum_rule(probs)}
     for t in thresholds:
-        out[f"new t={t:g}"] = catdog(probs, threshold=t)[0]
+        out[f"means t={t:g}"] = catdog(probs, threshold=t)[0]
     return out
+
+
+def weight_range(truth: list[str], probs: np.ndarray) -> str:
+    """Which weights ``w`` of cat against dog (cat if ``w * p_cat >= p_dog``) label every
+    cat and dog photo that carries enough evidence (a sum >= OTHER_THRESHOLD) right."""
+    p_cat, p_dog = group_sums(probs)
+    t = np.asarray(truth, dtype=object)
+    kept = np.maximum(p_cat, p_dog) >= OTHER_THRESHOLD
+    ratio = p_dog / np.maximum(p_cat, 1e-300)
+    cats, dogs = ratio[kept & (t == "cat")], ratio[kept & (t == "dog")]
+    if not len(cats) or not len(dogs):
+        return "(needs cat and dog photos)"
+    low, high = float(cats.max()), float(dogs.min())
+    means = len(DOG_CLASSES) / len(CAT_CLASSES)
+    verdict = "every one right" if low <= means < high else "not every one right"
+    return (f"cat weights from {low:.2f} up to (not including) {high:.2f} label all "
+            f"{len(cats)} cats and {len(dogs)} dogs right"
+            + (" (none does)" if low >= high else "")
+            + f"; the sums weigh 1, the means {means:.2f}: {verdict}")
 
 
 def accuracy_table(truth: list[str], labelled: dict[str, list[str]]) -> str:
@@ -159,18 +193,36 @@ def evidence_table(truth: list[str], probs: np.ndarray) -> str:
 
 
 def misses_table(paths: list[str], truth: list[str], probs: np.ndarray) -> str:
-    """Every image the built-in rule gets wrong, with its group sums and top class."""
-    labels, _ = catdog(probs)
+    """Every image the built-in rule gets wrong, with its group sums, score and top class."""
+    labels, scores = catdog(probs)
     p_cat, p_dog = group_sums(probs)
-    lines = ["| image | true | predicted | p_cat | p_dog | top-1 class |", "|---" * 6 + "|"]
+    lines = ["| image | true | predicted | score | p_cat | p_dog | top-1 class |",
+             "|---" * 7 + "|"]
     for i, (t, got) in enumerate(zip(truth, labels, strict=True)):
         if t != got:
             name, top = topk(probs[i : i + 1], 1)
             lines.append(
-                f"| {os.path.basename(paths[i])[-40:]} | {t} | {got} | {p_cat[i]:.3f} "
-                f"| {p_dog[i]:.3f} | {name[0][0]} {top[0][0]:.2f} |"
+                f"| {os.path.basename(paths[i])[-40:]} | {t} | {got} | {scores[i]:.3f} "
+                f"| {p_cat[i]:.3f} | {p_dog[i]:.3f} | {name[0][0]} {top[0][0]:.2f} |"
             )
     return "\n".join(lines) if len(lines) > 2 else "(none)"
+
+
+def score_table(truth: list[str], probs: np.ndarray) -> str:
+    """Per true label: the built-in rule's scores of its right and of its wrong answers."""
+    labels, scores = catdog(probs)
+    t = np.asarray(truth, dtype=object)
+    right = np.asarray(labels, dtype=object) == t
+    lines = ["| true label | right: n | right: lowest / median score | wrong: n "
+             "| wrong: highest score |", "|---" * 5 + "|"]
+    for lab in sorted(set(truth)):
+        ok, bad = scores[(t == lab) & right], scores[(t == lab) & ~right]
+        lines.append(
+            f"| {lab} | {len(ok)} | "
+            + (f"{ok.min():.3f} / {np.median(ok):.3f}" if len(ok) else "-")
+            + f" | {len(bad)} | " + (f"{bad.max():.3f}" if len(bad) else "-") + " |"
+        )
+    return "\n".join(lines)
 
 
 def report(title: str, paths: list[str], truth: list[str], probs: np.ndarray,
@@ -181,10 +233,14 @@ def report(title: str, paths: list[str], truth: list[str], probs: np.ndarray,
     print(accuracy_table(truth, labelled))
     print("\nmax(p_cat, p_dog) per true label:\n")
     print(evidence_table(truth, probs))
-    print("\nConfusion, old rule (>= 0.5):\n")
-    print(confusion_table(truth, labelled["old (>= 0.5)"]))
-    print(f"\nConfusion, built-in rule (t = {OTHER_THRESHOLD:g}):\n")
+    print("\nCat weight against dog:\n")
+    print(weight_range(truth, probs))
+    print(f"\nConfusion, sum rule (t = {SUM_RULE_THRESHOLD:g}):\n")
+    print(confusion_table(truth, labelled[f"sums t={SUM_RULE_THRESHOLD:g}"]))
+    print(f"\nConfusion, built-in rule (means, t = {OTHER_THRESHOLD:g}):\n")
     print(confusion_table(truth, catdog(probs)[0]))
+    print(f"\nScores of the built-in rule (t = {OTHER_THRESHOLD:g}):\n")
+    print(score_table(truth, probs))
     print(f"\nImages the built-in rule (t = {OTHER_THRESHOLD:g}) gets wrong:\n")
     print(misses_table(paths, truth, probs))
 

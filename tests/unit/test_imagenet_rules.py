@@ -145,13 +145,6 @@ def test_wolf_counts_as_dog_and_fox_does_not():
     assert labels == ["dog", "other"]
 
 
-def test_flat_distribution_is_other_with_high_score():
-    labels, scores = catdog(np.full((1, 1000), 1e-3, dtype=np.float32))
-    assert labels == ["other"]
-    expected = 1.0 - 1e-3 * (len(CAT_CLASSES) + len(DOG_CLASSES))
-    assert scores[0] == pytest.approx(expected, abs=1e-5)
-
-
 def test_non_animal_class_is_other():
     labels, scores = catdog(one_hot((TOILET_TISSUE, 0.95))[None])
     assert labels == ["other"] and scores[0] > 0.95
@@ -165,26 +158,93 @@ def exact(*pairs: tuple[int, float]) -> np.ndarray:
     return p
 
 
-def test_larger_sum_wins_even_when_both_are_below_half():
+def group_sums(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, dtype=np.float64).reshape(-1, 1000)
+    return p[:, list(CAT_CLASSES)].sum(1), p[:, list(DOG_CLASSES)].sum(1)
+
+
+def corrected(p_cat: float, p_dog: float) -> tuple[float, float]:
+    """The pet mass split between cat and dog in proportion to the group means."""
+    m_cat, m_dog = p_cat / len(CAT_CLASSES), p_dog / len(DOG_CLASSES)
+    return (p_cat + p_dog) * m_cat / (m_cat + m_dog), (p_cat + p_dog) * m_dog / (m_cat + m_dog)
+
+
+def test_group_sizes_the_means_divide_by():
+    assert (len(CAT_CLASSES), len(DOG_CLASSES)) == (13, 125)
+
+
+def test_larger_mean_wins_where_the_dog_sum_is_larger():
+    """A cat that looks like a small dog: more summed mass on the 125 dog classes, but
+    more mass per class on the 13 cat classes. Summed, it would be a dog."""
+    probs = np.stack(
+        [
+            exact((TABBY, 0.17), (CHIHUAHUA, 0.4), (GOLDEN, 0.3), (TOILET_TISSUE, 0.13)),
+            exact((LYNX, 0.09), (CHIHUAHUA, 0.55), (TOILET_TISSUE, 0.36)),
+            exact((EGYPTIAN_CAT, 0.05), (HUSKY, 0.9), (TOILET_TISSUE, 0.05)),
+        ]
+    )
+    p_cat, p_dog = group_sums(probs)
+    assert (p_dog > p_cat).all()
+    labels, scores = catdog(probs)
+    assert labels == ["cat", "cat", "dog"]  # 0.05 / 13 < 0.9 / 125: still a dog
+    expected = [corrected(p_cat[0], p_dog[0])[0], corrected(p_cat[1], p_dog[1])[0],
+                corrected(p_cat[2], p_dog[2])[1]]
+    np.testing.assert_allclose(scores, expected, atol=1e-6)
+    assert 0.5 < scores[0] < 0.87  # below the pet mass: part of it went to dog
+
+
+def test_the_boundary_is_where_the_means_are_equal():
+    """Cat exactly when p_cat / 13 >= p_dog / 125, whatever the total."""
+    p_dog = 0.6
+    at = p_dog * 13 / 125
+    for p_cat, want in ((at * 1.01, "cat"), (at * 0.99, "dog")):
+        p = exact((TABBY, p_cat), (GOLDEN, p_dog), (TOILET_TISSUE, 1 - p_cat - p_dog))
+        assert catdog(p[None])[0] == [want]
+    # 13/256 and 125/256 are exact in float32: equal means, and a tie goes to cat
+    tie = exact((TABBY, 13 / 256), (GOLDEN, 125 / 256), (TOILET_TISSUE, 118 / 256))
+    labels, scores = catdog(tie[None])
+    assert labels == ["cat"]
+    assert scores[0] == pytest.approx(0.5 * 138 / 256, abs=1e-6)
+
+
+def test_either_group_above_the_threshold_is_a_pet_even_when_both_are_below_half():
     probs = np.stack(
         [
             exact((EGYPTIAN_CAT, 0.4), (GOLDEN, 0.35), (TOILET_TISSUE, 0.25)),
             exact((TABBY, 0.3), (HUSKY, 0.25), (TOILET_TISSUE, 0.45)),
-            exact((LYNX, 0.25), (CHIHUAHUA, 0.3), (TOILET_TISSUE, 0.45)),
+            exact((CHIHUAHUA, 0.3), (TOILET_TISSUE, 0.7)),
             exact((TABBY, 0.21), (TOILET_TISSUE, 0.79)),
         ]
     )
     labels, scores = catdog(probs)
     assert labels == ["cat", "cat", "dog", "cat"]
-    np.testing.assert_allclose(scores, [0.4, 0.3, 0.3, 0.21], atol=1e-6)
+    p_cat, p_dog = group_sums(probs)
+    expected = [corrected(c, d)[0 if lab == "cat" else 1]
+                for lab, c, d in zip(labels, p_cat, p_dog, strict=True)]
+    np.testing.assert_allclose(scores, expected, atol=1e-6)
+    np.testing.assert_allclose(scores[2:], [0.3, 0.21], atol=1e-6)  # only one group: its sum
 
 
 def test_little_cat_or_dog_evidence_is_other():
-    """Both sums below the threshold: other, scored by the mass on neither group."""
-    p = exact((TABBY, 0.12), (GOLDEN, 0.15), (TOILET_TISSUE, 0.73))
-    labels, scores = catdog(p[None])
+    """Both sums below the threshold: other, scored by the mass on neither group, even
+    where the cat group's mean is far above the dog group's."""
+    probs = np.stack(
+        [
+            exact((TABBY, 0.12), (GOLDEN, 0.15), (TOILET_TISSUE, 0.73)),
+            exact((TABBY, OTHER_THRESHOLD - 0.01), (TOILET_TISSUE, 1.01 - OTHER_THRESHOLD)),
+        ]
+    )
+    labels, scores = catdog(probs)
+    assert labels == ["other", "other"]
+    np.testing.assert_allclose(scores, [0.73, 1.01 - OTHER_THRESHOLD], atol=1e-6)
+
+
+def test_flat_row_is_other():
+    """A know-nothing softmax puts 0.125 on dogs and 0.013 on cats: equal means, too
+    little evidence."""
+    labels, scores = catdog(np.full((1, 1000), 1e-3, dtype=np.float32))
     assert labels == ["other"]
-    assert scores[0] == pytest.approx(0.73, abs=1e-6)
+    assert scores[0] == pytest.approx(1 - 0.138, abs=1e-5)
 
 
 def test_threshold_is_inclusive_and_adjustable():
@@ -197,6 +257,10 @@ def test_threshold_is_inclusive_and_adjustable():
     assert catdog(p[None], threshold=min(1.0, p_cat + 1e-3))[0] == ["other"]
     assert catdog(one_hot((TABBY, 0.35))[None])[0] == ["cat"]
     assert catdog(one_hot((TABBY, 0.35))[None], threshold=0.5)[0] == ["other"]
+    # the threshold looks at the sums: 0.3 on dogs is enough evidence, and the means say cat
+    split = exact((LYNX, 0.1), (GOLDEN, 0.3), (TOILET_TISSUE, 0.6))
+    assert catdog(split[None], threshold=0.25)[0] == ["cat"]
+    assert catdog(split[None], threshold=0.31)[0] == ["other"]
 
 
 def test_split_between_cat_and_dog_is_other_with_small_score_at_a_majority_threshold():
@@ -207,36 +271,63 @@ def test_split_between_cat_and_dog_is_other_with_small_score_at_a_majority_thres
     assert scores[0] == pytest.approx(0.25, abs=1e-6)
 
 
-def test_ties_go_to_cat_whatever_the_batch():
-    tie = exact((TABBY, 0.25), (GOLDEN, 0.25), (TOILET_TISSUE, 0.5))
-    weak_tie = exact((TABBY, 0.1), (GOLDEN, 0.1), (TOILET_TISSUE, 0.8))
+def test_answers_do_not_depend_on_the_batch():
+    tie = exact((TABBY, 13 / 256), (GOLDEN, 125 / 256), (TOILET_TISSUE, 118 / 256))
+    weak = exact((TABBY, 0.1), (GOLDEN, 0.1), (TOILET_TISSUE, 0.8))
     dog = exact((GOLDEN, 0.9), (TOILET_TISSUE, 0.1))
-    alone = catdog(tie[None])
-    assert alone[0] == ["cat"] and alone[1][0] == pytest.approx(0.25)
-    labels, scores = catdog(np.stack([dog, tie, weak_tie, tie]))
+    rows = [dog, tie, weak, tie]
+    labels, scores = catdog(np.stack(rows))
     assert labels == ["dog", "cat", "other", "cat"]
-    np.testing.assert_allclose(scores, [0.9, 0.25, 0.8, 0.25], atol=1e-6)
+    for row, lab, s in zip(rows, labels, scores, strict=True):
+        alone = catdog(row[None])
+        assert alone[0] == [lab] and alone[1][0] == s
+    np.testing.assert_allclose(scores[[0, 2]], [0.9, 0.8], atol=1e-6)
 
 
-def test_score_is_the_probability_of_the_reported_answer():
-    rng = np.random.default_rng(3)
-    probs = softmax(rng.normal(scale=2.5, size=(300, 1000)))
-    boost = rng.uniform(0.0, 6.0, size=(300, 1))  # spread rows over cat, dog and other
-    probs[:, list(CAT_CLASSES)] *= boost
-    probs[:, list(DOG_CLASSES)] *= rng.uniform(0.0, 3.0, size=(300, 1))
-    probs /= probs.sum(1, keepdims=True)
+def random_rows(seed: int, n: int = 300) -> np.ndarray:
+    """Softmax rows spread over cat, dog and other, including confident and flat ones."""
+    rng = np.random.default_rng(seed)
+    probs = softmax(rng.normal(scale=rng.uniform(0.0, 8.0, size=(n, 1)), size=(n, 1000)))
+    probs[:, list(CAT_CLASSES)] *= rng.uniform(0.0, 40.0, size=(n, 1))
+    probs[:, list(DOG_CLASSES)] *= rng.uniform(0.0, 6.0, size=(n, 1))
+    return (probs / probs.sum(1, keepdims=True)).astype(np.float32)
+
+
+def test_score_is_the_corrected_probability_of_the_reported_answer():
+    probs = random_rows(3)
     labels, scores = catdog(probs)
-    p_cat = probs[:, list(CAT_CLASSES)].astype(np.float64).sum(1)
-    p_dog = probs[:, list(DOG_CLASSES)].astype(np.float64).sum(1)
+    p_cat, p_dog = group_sums(probs)
     assert {"cat", "dog", "other"} <= set(labels)
+    assert scores.dtype == np.float32 and ((scores >= 0) & (scores <= 1)).all()
     for lab, s, c, d in zip(labels, scores, p_cat, p_dog, strict=True):
+        cat, dog = corrected(c, d)
+        assert cat + dog + (1 - c - d) == pytest.approx(1.0)
         if lab == "other":
             assert max(c, d) < OTHER_THRESHOLD
             assert s == pytest.approx(1 - c - d, abs=1e-5)
         else:
             assert max(c, d) >= OTHER_THRESHOLD
-            assert (lab == "cat") == (c >= d)
-            assert s == pytest.approx(c if lab == "cat" else d, abs=1e-5)
+            assert (lab == "cat") == (c / 13 >= d / 125)
+            assert s == pytest.approx(cat if lab == "cat" else dog, abs=1e-5)
+            assert (c + d) / 2 - 1e-6 <= s <= c + d + 1e-6  # the larger share of the pet mass
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.2, 1.0])
+def test_scores_stay_in_the_unit_interval(threshold):
+    probs = np.concatenate(
+        [
+            random_rows(4, 200),
+            np.zeros((1, 1000), dtype=np.float32),  # no mass anywhere
+            exact((TABBY, 1.0))[None],
+            exact((GOLDEN, 1.0))[None],
+            np.full((1, 1000), 1e-3, dtype=np.float32),
+        ]
+    )
+    labels, scores = catdog(probs, threshold=threshold)
+    assert len(labels) == len(probs) and np.isfinite(scores).all()
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert labels[-3:-1] == ["cat", "dog"]
+    np.testing.assert_allclose(scores[-3:-1], [1.0, 1.0], atol=1e-6)
 
 
 def test_default_threshold():
@@ -245,7 +336,7 @@ def test_default_threshold():
     assert catdog.__defaults__ == (OTHER_THRESHOLD,)
 
 
-def test_batch_of_mixed_rows_and_score_is_the_winning_sum():
+def test_batch_of_mixed_rows_and_score_of_a_clear_answer_is_near_its_sum():
     probs = np.stack(
         [
             one_hot((TABBY, 0.5), (EGYPTIAN_CAT, 0.3)),
@@ -255,10 +346,15 @@ def test_batch_of_mixed_rows_and_score_is_the_winning_sum():
     )
     labels, scores = catdog(probs)
     assert labels == ["cat", "dog", "other"]
-    p_cat = probs[:, list(CAT_CLASSES)].sum(1)
-    p_dog = probs[:, list(DOG_CLASSES)].sum(1)
-    np.testing.assert_allclose(scores, [p_cat[0], p_dog[1], 1 - p_cat[2] - p_dog[2]], rtol=1e-5)
-    assert ((scores >= 0) & (scores <= 1)).all()
+    p_cat, p_dog = group_sums(probs)
+    np.testing.assert_allclose(
+        scores,
+        [corrected(p_cat[0], p_dog[0])[0], corrected(p_cat[1], p_dog[1])[1],
+         1 - p_cat[2] - p_dog[2]],
+        rtol=1e-5,
+    )
+    # the weak spread mass on the other group moves a clear answer's score only a little
+    np.testing.assert_allclose(scores[:2], [p_cat[0], p_dog[1]], atol=0.03)
 
 
 def test_empty_batch():
