@@ -110,17 +110,18 @@ def test_python_mode_writes_what_spark_writes(spark, mixed, tmp_path, fmt):
 
 
 def test_python_mode_streams_in_batches(mixed, tmp_path, monkeypatch):
-    """Never more than one batch of images is handed to the model code at once."""
-    import sparkvision.executor as executor
+    """Never more than one batch of images is handed to the model code at once (a call of
+    the runner gets a few batches, for object-store reads to run one batch ahead)."""
+    import sparkvision.executor.runner as runner
 
     seen = []
-    real = executor.predict_frame
+    real = runner._predict_chunk
 
-    def spy(items, spec, *, batch_size):
+    def spy(items, spec, engine):
         seen.append(len(items))
-        return real(items, spec, batch_size=batch_size)
+        return real(items, spec, engine)
 
-    monkeypatch.setattr(executor, "predict_frame", spy)
+    monkeypatch.setattr(runner, "_predict_chunk", spy)
     summary = _run(mixed, str(tmp_path / "out"), "python")
     assert summary.inputs == 8
     assert seen == [3, 3, 2]

@@ -54,3 +54,20 @@ def test_torch_and_onnx_engines_agree(images, torch):
                            batch_size=5)
     for a, b in zip(onnx["embedding"], torch_["embedding"], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-3, rtol=1e-3)
+
+
+def test_each_stage_of_a_batch_is_timed(images, tmp_path):
+    from sparkvision.runtime.timing import CLOCK, STAGES
+
+    spec = resolve_model("catdog")
+    paths = write_images(str(tmp_path), ["a.jpg", "b.jpg"])
+    predict_frame(images[:2], spec, batch_size=2)  # the engine is built before the clock
+    CLOCK.take()
+    predict_frame([*paths, *images], spec, batch_size=3)
+    times = CLOCK.take()
+    assert set(times) <= set(STAGES)
+    # the files were read, every image decoded and run through the model, rows made
+    assert {"load", "read", "decode", "engine", "rows"} <= set(times)
+    assert all(seconds >= 0 for seconds in times.values())
+    assert times["engine"] > times["load"]  # the engine was already built: a lookup
+    assert CLOCK.take() == {}

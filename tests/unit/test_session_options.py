@@ -148,3 +148,26 @@ def test_worker_failures_become_one_clear_error() -> None:
         "torch": "ImportError: libcuda.so.1: cannot open shared object file",
     }) == ("sparkvision (not installed there); torch (ImportError: libcuda.so.1: cannot open "
            "shared object file)")
+
+
+def test_the_workers_stage_times_travel_with_their_datagrams() -> None:
+    from sparkvision.runtime.timing import CLOCK
+
+    CLOCK.take()
+    counter = BatchCounter("127.0.0.1")
+    try:
+        CLOCK.add("engine", 0.5)
+        CLOCK.add("read", 0.25)
+        counter.target.report(8)
+        CLOCK.add("engine", 0.5)
+        counter.target.report(0)  # a report with no images still carries its times
+        CLOCK.add("decode", 9.0)
+        ProgressTarget(counter.target.host, counter.target.port, "not-the-token").report(1)
+        deadline = time.monotonic() + 5
+        while counter.stage_seconds().get("engine", 0) < 1.0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        assert counter.stage_seconds() == pytest.approx({"engine": 1.0, "read": 0.25})
+        assert counter.take() == 8 and CLOCK.take() == {}
+    finally:
+        counter.close()

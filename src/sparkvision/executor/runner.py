@@ -7,6 +7,7 @@ image never raises; its row gets ``error`` and ``error_kind`` and empty results.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from sparkvision.config import ModelSpec
 from sparkvision.executor.cache import get_engine
 from sparkvision.imaging import prepare_batch
 from sparkvision.models.heads import EMPTY, apply_head
+from sparkvision.runtime.timing import CLOCK
 from sparkvision.storage.reader import read_image_bytes
 from sparkvision.storage.remote import read_ahead
 
@@ -40,15 +42,22 @@ def predict_frame(items: Sequence[object], spec: ModelSpec, *, batch_size: int,
     with ``storage`` options, many at once and one model batch ahead
     (:func:`sparkvision.storage.remote.read_ahead`).
     """
-    engine = get_engine(spec)
+    with CLOCK.timed("load"):
+        engine = get_engine(spec)
     columns: dict[str, list] = {c: [] for c in result_columns(spec.head)}
     chunks = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
-    for chunk in read_ahead(chunks, storage):
+    reader = read_ahead(chunks, storage)
+    while True:
+        with CLOCK.timed("read"):  # waiting for object-store bytes fetched ahead
+            chunk = next(reader, None)
+        if chunk is None:
+            break
         for name, values in _predict_chunk(chunk, spec, engine).items():
             columns[name].extend(values)
         if on_batch is not None:
             on_batch(len(chunk))
-    return pd.DataFrame(columns)
+    with CLOCK.timed("rows"):
+        return pd.DataFrame(columns)
 
 
 def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str, list]:
@@ -56,12 +65,20 @@ def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str
     # A generator: each local file is read just before it is decoded, so one model batch
     # holds the bytes of one local file at a time, not of the whole batch (URIs arrive
     # already fetched, see read_ahead).
-    loaded = (_load(item) for item in items)
+    reads = [0.0]
+    loaded = (_timed_load(item, reads) for item in items)
+    started = time.perf_counter()
     batch, ok, failed = prepare_batch(loaded, spec.preprocess)
+    CLOCK.add("read", reads[0])
+    CLOCK.add("decode", time.perf_counter() - started - reads[0])
+    started = time.perf_counter()
     columns: dict[str, list] = {c: [v] * len(items) for c, v in EMPTY[spec.head].items()}
     if ok:
         try:
-            results = apply_head(spec.head, engine(batch), spec)
+            with CLOCK.timed("engine"):
+                raw = engine(batch)
+            started = time.perf_counter()
+            results = apply_head(spec.head, raw, spec)
         except Exception as exc:  # noqa: BLE001 - the batch fails, the job goes on
             results = {}
             for i in ok:
@@ -75,7 +92,16 @@ def _predict_chunk(items: Sequence[object], spec: ModelSpec, engine) -> dict[str
     for i, problem in failed.items():
         columns["error"][i] = str(problem) or type(problem).__name__
         columns["error_kind"][i] = getattr(problem, "kind", None) or "model_failed"
+    CLOCK.add("rows", time.perf_counter() - started)
     return columns
+
+
+def _timed_load(item: object, reads: list[float]) -> bytes | np.ndarray | Exception:
+    started = time.perf_counter()
+    try:
+        return _load(item)
+    finally:
+        reads[0] += time.perf_counter() - started
 
 
 def _load(item: object) -> bytes | np.ndarray | Exception:

@@ -25,6 +25,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sparkvision.runtime.timing import CLOCK, decode, encode
+
 _sockets: dict[int, socket.socket] = {}
 
 
@@ -37,14 +39,16 @@ class ProgressTarget:
     token: str
 
     def report(self, images: int) -> None:
-        """Send ``images`` finished to the driver; best effort, never raises."""
+        """Send ``images`` finished to the driver, with the worker's stage times since the
+        last report (:data:`sparkvision.runtime.timing.CLOCK`); best effort, never raises."""
+        message = f"{self.token} {int(images)} {encode(CLOCK.take())}".rstrip()
         try:
             sock = _sockets.get(os.getpid())
             if sock is None:
                 family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
                 sock = _sockets[os.getpid()] = socket.socket(family, socket.SOCK_DGRAM)
                 sock.setblocking(False)
-            sock.sendto(f"{self.token} {int(images)}".encode(), (self.host, self.port))
+            sock.sendto(message.encode(), (self.host, self.port))
         except OSError:
             pass
 
@@ -61,6 +65,7 @@ class BatchCounter:
         self._token = self.target.token.encode()
         self._lock = threading.Lock()
         self._count = 0
+        self._times: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._receive, daemon=True,
                                         name="sparkvision-batch-counter")
@@ -69,15 +74,18 @@ class BatchCounter:
     def _receive(self) -> None:
         while not self._stop.is_set():
             try:
-                data = self._sock.recv(256)
+                data = self._sock.recv(1024)
             except (TimeoutError, BlockingIOError):
                 continue
             except OSError:
                 return
-            token, _, number = data.partition(b" ")
+            token, number, *words = data.split(b" ")
             if token == self._token and number.isdigit():
+                times = decode(words)
                 with self._lock:
                     self._count += int(number)
+                    for stage, seconds in times.items():
+                        self._times[stage] = self._times.get(stage, 0.0) + seconds
 
     def take(self) -> int:
         """Images reported since the last call."""
@@ -88,6 +96,11 @@ class BatchCounter:
     def peek(self) -> int:
         with self._lock:
             return self._count
+
+    def stage_seconds(self) -> dict[str, float]:
+        """The workers' seconds per stage reported so far (summed over every worker)."""
+        with self._lock:
+            return dict(self._times)
 
     def close(self) -> None:
         self._stop.set()
@@ -196,6 +209,10 @@ class ChunkProgress:
                 self.live += self.batches.take()
             estimate = max(self.live, int(self.size * fraction))
             return self.finished + min(self.size, estimate)
+
+    def stage_seconds(self) -> dict[str, float]:
+        """The workers' seconds per stage so far (empty when they cannot reach us)."""
+        return self.batches.stage_seconds() if self.batches else {}
 
     def close(self) -> None:
         self.tasks.close()

@@ -39,8 +39,22 @@ def iterator_udf(spec: ModelSpec, *, batch_size: int, progress: ProgressTarget |
     on_batch = progress.report if progress is not None else None
 
     def predict(batches: Iterator[Batch]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            yield predict_frame(batch_items(batch), spec, batch_size=batch_size,
-                                on_batch=on_batch, storage=storage)
+        # the time between two batches, outside this function (Arrow in and out, the JVM)
+        # is the "arrow" stage; the last report carries what follows the last batch.
+        # (Imported here: the closure is pickled by value, the clock holds a lock.)
+        from sparkvision.runtime.timing import CLOCK
+
+        batches = iter(batches)
+        while True:
+            with CLOCK.timed("arrow"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            frame = predict_frame(batch_items(batch), spec, batch_size=batch_size,
+                                  on_batch=on_batch, storage=storage)
+            with CLOCK.timed("arrow"):
+                yield frame
+        if on_batch is not None:
+            on_batch(0)
 
     return pandas_udf(predict, returnType=SCHEMAS[spec.head])  # type: ignore[call-overload]
