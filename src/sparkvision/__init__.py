@@ -6,7 +6,7 @@
 """
 
 from sparkvision._version import __version__
-from sparkvision.api import classify, embed, predict_udf, train
+from sparkvision.api import classify, embed, predict_udf, search, train
 from sparkvision.config import ModelSpec, Preprocess
 from sparkvision.errors import (
     ConfigError,
@@ -40,5 +40,6 @@ __all__ = [
     "list_models",
     "predict_udf",
     "resolve_model",
+    "search",
     "train",
 ]

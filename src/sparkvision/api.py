@@ -208,7 +208,53 @@ def train(
     return TrainedModel(out)
 
 
-def _request(model: ModelRef, task: str, engine: str, threads: int | None, batch_size: int,
+def search(
+    vectors: DataFrame | str,
+    queries: str | Sequence[str],
+    *,
+    k: int = 10,
+    model: ModelRef | None = None,
+    engine: str = "auto",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    extensions: Sequence[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> DataFrame:
+    """The ``k`` photos of ``vectors`` most like each query photo, by cosine similarity,
+    exact, computed on Spark: a DataFrame of ``query``, ``rank`` (1 = most similar),
+    ``path``, ``similarity`` and ``error``, ordered by query then rank. Equal similarities
+    are ordered by path. A query photo that cannot be read has one row with its ``error``.
+
+    ``vectors`` is the output folder of ``sparkvision embed`` / :func:`embed`, or a
+    DataFrame with ``path`` and ``embedding``; ``queries`` are image files, folders or
+    globs. They are embedded with ``model`` (default: the model recorded beside the
+    ``vectors`` folder, else ``embedding``) and the model options, which must be those the
+    vectors were made with: a query of another length than the vectors is refused::
+
+        hits = sv.search("vectors.parquet", ["holiday/beach.jpg"], k=5)
+        hits.select("rank", "path", "similarity").show()
+    """
+    from sparkvision.photosearch.job import check_k, choose_model, prepared_queries, search_frame
+    from sparkvision.photosearch.queries import query_paths
+    from sparkvision.photosearch.vectors import Recorded, read_vectors, recorded_model, vector_frame
+
+    check_k(k)
+    paths = query_paths(queries, extensions=extensions)
+    request = _request(None, "embed", engine, None, batch_size, options)
+    if isinstance(vectors, str):
+        spark = open_session()
+        recorded = recorded_model(vectors)
+        frame = read_vectors(spark, vectors)
+    else:
+        spark, recorded, frame = vectors.sparkSession, Recorded(), vector_frame(vectors)
+    request, _ = choose_model(request if model is None else request.with_(model=model),
+                              recorded)
+    found, _ = prepared_queries(spark, frame, paths, request, recorded,
+                                storage=storage_options)
+    return search_frame(spark, frame, found, k)
+
+
+def _request(model: ModelRef | None, task: str, engine: str, threads: int | None, batch_size: int,
              options: dict[str, Any]) -> ModelRequest:
     """The typed request of the API's keyword arguments (an unknown option is an error)."""
     return ModelRequest(model=model, task=task, engine=engine, threads=threads,

@@ -27,6 +27,7 @@ from sparkvision.cli.command import EXIT_RUN_FAILED, EXIT_USAGE, Command, add_to
 from sparkvision.cli.dedup import DedupCommand
 from sparkvision.cli.jobs import ClassifyCommand, EmbedCommand
 from sparkvision.cli.report import ReportCommand
+from sparkvision.cli.search import SearchCommand
 from sparkvision.cli.train import TrainCommand
 from sparkvision.cli.watch import WatchCommand
 from sparkvision.errors import SparkVisionError
@@ -37,7 +38,7 @@ def registry() -> list[Command]:
     :class:`~sparkvision.cli.command.Command` subclass and one entry here."""
     return [ClassifyCommand(), EmbedCommand(), TrainCommand(), WatchCommand(),
             MakeDatasetCommand(), BenchCommand(), BenchReportCommand(), ReportCommand(),
-            DedupCommand()]
+            DedupCommand(), SearchCommand()]
 
 
 def build_parser() -> argparse.ArgumentParser:
