@@ -197,8 +197,15 @@ class ModelOptions:
         "ONNX output, Keras layer, or index/key of a torch output tuple/dict",
         metavar="NAME"))
     labels: Sequence[str] | str | None = field(default=None, metadata=_opt(
-        "class names in output order (sigmoid: below,at-or-above threshold)",
+        "class names in output order (sigmoid: below,at-or-above threshold); for a CLIP "
+        "model folder, the labels to choose among (zero-shot)",
         metavar="A,B,..."))
+    labels_file: str | os.PathLike[str] | None = field(default=None, metadata=_opt(
+        "a text file of labels, one a line (for long lists, or labels with commas)",
+        metavar="FILE", card=False))
+    prompt: str | None = field(default=None, metadata=_opt(
+        "a CLIP model's zero-shot labels: the text each label is put into, {} for the "
+        "label (default 'This is a photo of {}.')", metavar="TEMPLATE", card=False))
     threshold: float | None = field(default=None, metadata=_opt(
         "sigmoid: score >= T is the second label (0.5)", metavar="T"))
     from_logits: bool | None = field(default=None, metadata=_opt(

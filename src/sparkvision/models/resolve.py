@@ -46,6 +46,7 @@ from sparkvision.config import ENGINES, FORMATS, ModelSpec, Preprocess, one_of
 from sparkvision.errors import ConfigError, ModelError
 from sparkvision.models.capture import callable_ref, load_callable
 from sparkvision.models.card import normalize, read_card
+from sparkvision.models.clip import zero_shot_model
 from sparkvision.models.facts import short_error
 from sparkvision.models.heads import GENERIC_HEADS, check_head
 from sparkvision.models.locate import Located, locate
@@ -104,6 +105,7 @@ def resolve_model(
     if isinstance(model, ModelSpec):
         return model
     shipper = shipper or LocalShipper()
+    model, model_config, options = zero_shot_model(model, task, model_config, options)
     if is_trained_directory(model):
         if model_config is not None or options or arch is not None:
             raise ConfigError(
@@ -177,16 +179,16 @@ def _resolve_trained(folder: str, *, task: str, engine: str, threads: int, shipp
                           engine=backbone.engine if engine == "auto" else engine,
                           threads=threads, shipper=shipper, ship=ship, device=device,
                           precision=precision, **backbone.options)
-    labels = tuple(read_card(os.path.join(folder, CARD)).get("labels", ()))
-    head = os.path.abspath(os.path.join(folder, HEAD))
-    spec = ModelSpec(
+    card, head = read_card(os.path.join(folder, CARD)), os.path.abspath(os.path.join(folder, HEAD))
+    spec = ModelSpec(  # softmax; sigmoid where a card says (zero-shot SigLIP, :mod:`.clip`)
         name=os.path.basename(os.path.abspath(folder)), format="trained", engine=inner.engine,
-        head="softmax", preprocess=inner.preprocess, threads=threads, artifact=head,
-        artifact_sha256=file_sha256(head), labels=labels, backbone=inner,
+        head=card.get("output", "softmax"), preprocess=inner.preprocess, threads=threads,
+        artifact=head, artifact_sha256=file_sha256(head), labels=tuple(card.get("labels", ())),
+        backbone=inner,
     )
     width = _probe_width(registry.build_engine(spec), spec.preprocess, spec.name)
     try:
-        check_head("softmax", width, labels)
+        check_head(spec.head, width, spec.labels)
     except ValueError as exc:
         raise ConfigError(f"trained model {folder}: {exc}") from None
     shipped, artifact = shipper.ship(spec, head, ship)

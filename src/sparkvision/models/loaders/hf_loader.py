@@ -1,7 +1,9 @@
 """Hugging Face image models: a folder written by ``save_pretrained``, run by PyTorch.
 
 The folder holds ``config.json``, the weights (``model.safetensors`` or
-``pytorch_model.bin``) and usually ``preprocessor_config.json``. What is read from them:
+``pytorch_model.bin``) and usually ``preprocessor_config.json`` (or, where a whole
+processor was saved, as transformers 5 saves a ``CLIPProcessor``, ``processor_config.json``
+with an ``image_processor`` section). What is read from them:
 
 - preprocessing from the image processor's config, with the processor class's defaults
   for what it leaves out (transformers loads the processor; an old ``size: 224`` means
@@ -22,7 +24,10 @@ The folder holds ``config.json``, the weights (``model.safetensors`` or
 and reads its ``logits`` through softmax; ``embed`` loads the base model
 (``AutoModel``) and writes ``pooler_output``, or the mean over tokens (or positions) of
 ``last_hidden_state`` where the model has no trained pooler, as classification
-checkpoints don't. ``output_name`` picks another output.
+checkpoints don't. ``output_name`` picks another output. A CLIP-family model
+(:data:`DUAL_ENCODERS`: an image tower and a text tower) embeds with its image tower:
+``get_image_features``, L2-normalised, the vectors its image-text logits are made of;
+:mod:`sparkvision.models.clip` classifies with them by the labels' text embeddings.
 Nothing is downloaded (``local_files_only``) and code shipped in a model folder is never
 run (``trust_remote_code=False``). Needs the ``hf`` extra:
 ``pip install 'sparkvision[hf]'``.
@@ -46,6 +51,17 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_mo
 _RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
 CLASSIFY_OUTPUT = "logits"
 EMBED_OUTPUT = "pooler_output"
+#: ``model_type`` of the image-text models whose image tower embeds (``get_image_features``)
+DUAL_ENCODERS = ("clip", "siglip")
+
+
+def model_type(path: str | os.PathLike[str]) -> str | None:
+    """The ``model_type`` a Hugging Face folder's ``config.json`` names (``None``: not a
+    folder saved by ``save_pretrained``)."""
+    if not isinstance(path, (str, os.PathLike)) or not is_hf_directory(os.fspath(path)):
+        return None
+    kind = (_read_json(os.fspath(path), "config.json") or {}).get("model_type")
+    return kind if isinstance(kind, str) else None
 
 
 def is_hf_directory(path: str) -> bool:
@@ -75,6 +91,11 @@ class HFEngine:
         torch.set_num_threads(spec.threads)
         self.torch = torch
         self.output_name = spec.output_name or CLASSIFY_OUTPUT
+        self.dual = model_type(path) in DUAL_ENCODERS
+        if self.dual and self.output_name == CLASSIFY_OUTPUT:
+            raise ModelError(
+                f"{path} is an image-text model ({model_type(path)}): it classifies into the "
+                "labels you give (`labels`), by their text embeddings, or embeds images")
         auto = (transformers.AutoModelForImageClassification
                 if self.output_name == CLASSIFY_OUTPUT else transformers.AutoModel)
         try:
@@ -96,6 +117,8 @@ class HFEngine:
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         torch = self.torch
         x = torch.from_numpy(batch).to(self.device, self.dtype)
+        if self.dual:
+            return {"output": self.image_embeddings(x)}
         with torch.inference_mode():
             out = self.model(pixel_values=x)
         value = out.get(self.output_name) if hasattr(out, "get") else None
@@ -110,6 +133,17 @@ class HFEngine:
                 f"{', '.join(k for k, v in out.items() if v is not None)}"
             )
         return {"output": value.detach().float().cpu().numpy()}
+
+    def image_embeddings(self, x: Any) -> np.ndarray:
+        """The image tower's projected vectors, L2-normalised, as the model's own
+        image-text logits use them."""
+        with self.torch.inference_mode():
+            out = self.model.get_image_features(pixel_values=x)
+        # transformers 5 returns the model output (projected vectors as its pooler_output),
+        # older versions the tensor itself
+        value = getattr(out, "pooler_output", out).float()
+        value = value / value.norm(p=2, dim=-1, keepdim=True)
+        return value.cpu().numpy()
 
 
 def load(path: str, spec: ModelSpec) -> HFEngine:
@@ -131,6 +165,9 @@ def processor_config(path: str) -> dict[str, Any] | None:
     """The folder's image processor config, completed with its class's defaults by
     transformers where it can load the processor (else the file as written)."""
     raw = _read_json(path, "preprocessor_config.json")
+    if raw is None:  # a whole processor saved: its image processor is one section
+        section = (_read_json(path, "processor_config.json") or {}).get("image_processor")
+        raw = section if isinstance(section, dict) else None
     if raw is None:
         return None
     try:
