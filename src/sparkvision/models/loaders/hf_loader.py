@@ -110,6 +110,10 @@ class HFEngine:
         # would give random vectors, so the mean of the last hidden state is used instead.
         self.trained_pooler = not any(
             key.split(".")[0] == "pooler" for key in info.get("missing_keys", ()))
+        if self.dual:  # only the image tower runs here: the text tower's memory is freed
+            for name in ("text_model", "text_projection"):
+                if isinstance(getattr(model, name, None), torch.nn.Module):
+                    setattr(model, name, None)
         self.device = torch_device(spec.device)
         self.dtype = torch_dtype(spec.precision)
         self.model = model.eval().to(self.device, self.dtype)
