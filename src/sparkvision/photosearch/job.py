@@ -115,19 +115,27 @@ def check_k(k: int) -> int:
 
 
 def choose_model(request: ModelRequest, recorded: Recorded) -> tuple[ModelRequest, str]:
-    """The request the queries are embedded with, and where its model came from.
+    """The request the queries are embedded with, and where its model came from. A model
+    taken from the record brings the recorded engine and precision where the request has
+    the defaults (``auto``, ``fp32``).
 
     >>> choose_model(ModelRequest(None, "embed"), Recorded())[1]
     'the default'
-    >>> choose_model(ModelRequest(None, "embed"), Recorded("mynet.onnx", source="x"))
-    ... # doctest: +ELLIPSIS
-    (ModelRequest(model='mynet.onnx', ...), 'recorded by embed')
+    >>> made, source = choose_model(ModelRequest(None, "embed"),
+    ...                             Recorded("mynet.onnx", "onnx", "int8", source="x"))
+    >>> made.model, made.engine, made.options.precision, source
+    ('mynet.onnx', 'onnx', 'int8', 'recorded by embed')
     """
     if request.model is not None:
         return request, "given"
-    if recorded.model:
-        return request.with_(model=recorded.model), "recorded by embed"
-    return request.with_(model=DEFAULT_MODEL), "the default"
+    if not recorded.model:
+        return request.with_(model=DEFAULT_MODEL), "the default"
+    made = request.with_(model=recorded.model)
+    if request.engine == "auto" and recorded.engine:
+        made = made.with_(engine=str(recorded.engine))
+    if request.options.precision == "fp32" and recorded.precision:
+        made = made.with_(options=made.options.with_(precision=str(recorded.precision)))
+    return made, "recorded by embed"
 
 
 def search_frame(spark: Any, vectors: Any, queries: Sequence[Query], k: int) -> Any:
