@@ -210,8 +210,9 @@ def train(
 
 def search(
     vectors: DataFrame | str,
-    queries: str | Sequence[str],
+    queries: str | Sequence[str] = (),
     *,
+    text: str | Sequence[str] = (),
     k: int = 10,
     model: ModelRef | None = None,
     engine: str = "auto",
@@ -233,13 +234,20 @@ def search(
 
         hits = sv.search("vectors.parquet", ["holiday/beach.jpg"], k=5)
         hits.select("rank", "path", "similarity").show()
+
+    ``text``: sentences to search by, embedded by the text tower of the CLIP model folder
+    the vectors were made with (``sv.search("clip-vectors", text="a dog on a beach")``);
+    their ``query`` is the sentence.
     """
     from sparkvision.photosearch.job import check_k, choose_model, prepared_queries, search_frame
     from sparkvision.photosearch.queries import query_paths
     from sparkvision.photosearch.vectors import Recorded, read_vectors, recorded_model, vector_frame
 
     check_k(k)
-    paths = query_paths(queries, extensions=extensions)
+    texts = [text] if isinstance(text, str) else list(text)
+    if not queries and not texts:
+        raise ConfigError("search needs queries: photos (`queries`) or sentences (`text`)")
+    paths = query_paths(queries, extensions=extensions) if queries else []
     request = _request(None, "embed", engine, None, batch_size, options)
     if isinstance(vectors, str):
         spark = open_session()
@@ -250,7 +258,7 @@ def search(
     request, _ = choose_model(request if model is None else request.with_(model=model),
                               recorded)
     found, _ = prepared_queries(spark, frame, paths, request, recorded,
-                                storage=storage_options)
+                                storage=storage_options, texts=texts)
     return search_frame(spark, frame, found, k)
 
 

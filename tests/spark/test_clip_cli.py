@@ -58,15 +58,53 @@ def test_classify_with_clip_labels_equals_the_pipeline(spark, setup):
         assert row["score"] == pytest.approx(theirs[0]["score"], abs=1e-4)
 
 
-def test_embed_with_clip_writes_unit_vectors(spark, setup):
-    root, folder, photos, paths, _ = setup
+@pytest.fixture(scope="module")
+def clip_vectors(spark, setup):
+    root, folder, photos, _, _ = setup
     out = str(root / "vectors")
     result = run_cli(["embed", photos, "--model", folder, "--out", out, "--quiet"],
                      in_process=True)
     assert result.rc == 0, result.output
-    vectors = np.stack(pd.read_parquet(out)["embedding"].to_list())
+    return out
+
+
+def test_embed_with_clip_writes_unit_vectors(setup, clip_vectors):
+    paths = setup[3]
+    vectors = np.stack(pd.read_parquet(clip_vectors)["embedding"].to_list())
     assert vectors.shape == (len(paths), 16)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_search_by_words_ranks_as_transformers_features_do(setup, clip_vectors):
+    """`search --text`: the K photos, best first, with the cosine similarities of
+    get_text_features and get_image_features (the model recorded by embed is used)."""
+    import torch
+    from PIL import Image
+
+    root, folder, _, paths, _ = setup
+    sentence = "a dog on a beach"
+    out = str(root / "words")
+    result = run_cli(["search", clip_vectors, "--text", sentence, "--top", "3", "--out", out,
+                      "--report", str(root / "words.html")], in_process=True)
+    assert result.rc == 0, result.output
+    hits = pd.read_parquet(out).sort_values("rank")
+    assert list(hits["query"]) == [sentence] * 3 and list(hits["rank"]) == [1, 2, 3]
+
+    model = transformers.AutoModel.from_pretrained(folder).eval()
+    processor = transformers.AutoProcessor.from_pretrained(folder)
+    with torch.inference_mode():
+        image = model.get_image_features(**processor(
+            images=[Image.open(p).convert("RGB") for p in paths], return_tensors="pt"))
+        text = model.get_text_features(**processor(text=[sentence], return_tensors="pt",
+                                                   padding=True))
+    image = getattr(image, "pooler_output", image)
+    text = getattr(text, "pooler_output", text)
+    cosine = torch.nn.functional.cosine_similarity(image, text).numpy()
+    order = np.argsort(-cosine, kind="stable")[:3]
+    assert list(hits["path"]) == [paths[i] for i in order]
+    np.testing.assert_allclose(hits["similarity"], cosine[order], atol=1e-4)
+    page = (root / "words.html").read_text(encoding="utf-8")
+    assert "&ldquo;a dog on a beach&rdquo;" in page
 
 
 def test_labels_on_a_clip_embed_and_no_labels_on_classify_are_refused(spark, setup):

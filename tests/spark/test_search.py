@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -88,13 +89,14 @@ def test_the_python_api_gives_the_same_rows(embedded, spark):
     assert list(hits["rank"]) == [1, 2, 3] and hits.iloc[0]["path"] == originals[0]
 
 
-def test_text_search_is_refused_clearly(embedded, tmp_path):
+def test_text_search_over_vectors_of_a_photo_only_model_is_refused_clearly(embedded, tmp_path):
     _, _, vectors = embedded
     result = run_cli(["search", vectors, "--text", "a red ball", "--out",
                       str(tmp_path / "t.parquet")], in_process=True)
     assert result.rc == 2, result.output
-    assert re.search(r"--text\) is not available yet.*CLIP.*--image", result.stderr), result.stderr
-    assert "Traceback" not in result.stderr
+    assert re.search(r"searching by text needs .*CLIP.*embedding is not one", result.stderr), \
+        result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "t.parquet").exists()
 
 
 def test_vectors_of_another_model_are_refused(embedded, tmp_path):
@@ -119,7 +121,7 @@ def test_the_usage_page_commands_parse():
         text = fh.read()
     start = text.index("\n## Search by photo\n")
     section = text[start:text.find("\n## ", start + 1)]
-    lines = [line.split("#")[0].split() for line in section.splitlines()
+    lines = [shlex.split(line, comments=True) for line in section.splitlines()
              if line.startswith("sparkvision search")]
     assert lines, "the section lost its commands"
     for words in lines:

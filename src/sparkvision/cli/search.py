@@ -11,9 +11,10 @@ from sparkvision.sinks import FORMATS
 
 class SearchCommand(Command):
     name = "search"
-    help = "find the photos most like some query photos in an 'embed' output"
+    help = "find the photos most like some query photos, or a sentence, in an 'embed' output"
     description = (help + ": exact top-k by cosine similarity, computed on Spark; the "
-                   "queries are embedded with the model the vectors were made with")
+                   "queries are embedded with the model the vectors were made with (a CLIP "
+                   "model folder for sentences)")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from sparkvision.photosearch.job import DEFAULT_K
@@ -24,8 +25,10 @@ class SearchCommand(Command):
         p.add_argument("--image", nargs="+", metavar="PHOTO", default=[],
                        help="the query photos: image files, folders (recursive) or globs; "
                        "each gets its own results")
-        p.add_argument("--text", metavar="TEXT", help="search by a sentence (not available "
-                       "yet: it needs a text-and-image model such as CLIP)")
+        p.add_argument("--text", action="append", default=[], metavar="TEXT",
+                       help="search by a sentence, repeatable (\"a dog on a beach\"); the "
+                       "vectors must come from a CLIP model folder, whose text tower embeds "
+                       "it")
         p.add_argument("--top", type=int, default=DEFAULT_K, dest="k", metavar="K",
                        help=f"results per query (default {DEFAULT_K})")
         p.add_argument("--out", required=True, help="the results table (a directory): query, "
@@ -46,18 +49,17 @@ class SearchCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         """Run ``sparkvision search`` with parsed ``args``; prints the summary."""
         from sparkvision.errors import ConfigError
-        from sparkvision.photosearch.job import TEXT_UNAVAILABLE, SearchJob, check_k, run_search
+        from sparkvision.photosearch.job import SearchJob, check_k, run_search
         from sparkvision.storage.files import absolute_path
 
-        if args.text is not None:
-            raise ConfigError(TEXT_UNAVAILABLE)
-        if not args.image:
-            raise ConfigError("search needs query photos: pass `image` with image files, "
-                              "folders or globs")
+        if not args.image and not args.text:
+            raise ConfigError("search needs queries: pass `image` with image files, folders "
+                              "or globs, or `text` with a sentence")
         check_k(args.k)
         request = flags.model_request(args, "embed")
         job = SearchJob(
             vectors=absolute_path(args.vectors), queries=tuple(args.image),
+            texts=tuple(args.text),
             out=absolute_path(args.out), k=args.k, model=request, format=args.format,
             overwrite=args.overwrite, extensions=args.extensions,
             spark=flags.spark_options(args))

@@ -152,6 +152,34 @@ def label_texts(labels: Sequence[str], prompt: str) -> list[str]:
 def text_head(folder: str, kind: str, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(weights, bias)``: the texts' normalised embeddings times the logit scale, and the
     logit bias (0 for CLIP), float32."""
+    text, model = _text_embeddings(folder, kind, texts)
+    weights = text * float(model.logit_scale.detach().float().exp())
+    bias = getattr(model, "logit_bias", None)
+    bias = (np.zeros(len(texts), dtype=np.float32) if bias is None
+            else np.full(len(texts), float(bias.detach().float().reshape(-1)[0]),
+                         dtype=np.float32))
+    return weights.astype(np.float32), bias
+
+
+def text_vectors(model: str | os.PathLike[str], texts: Sequence[str]) -> np.ndarray:
+    """The L2-normalised text embeddings of ``texts`` (float32, one row each) by the CLIP
+    folder ``model``: the space its image embeddings (``embed``) live in, so a text and a
+    photo compare by cosine similarity as ``get_text_features`` and
+    ``get_image_features`` do."""
+    kind = model_type(model)
+    if kind not in DUAL_ENCODERS:
+        raise ConfigError(
+            f"searching by text needs a model that embeds texts and photos alike, a CLIP "
+            f"model folder (CLIPModel or SiglipModel saved with save_pretrained); "
+            f"{_name(model)} is not one. Embed the photos with a CLIP folder "
+            "(`sparkvision embed PHOTOS --model CLIP_DIR`) and search those vectors")
+    if not texts or any(not str(t).strip() for t in texts):
+        raise ConfigError("`text` must be one or more non-empty sentences")
+    return _text_embeddings(os.path.abspath(os.fspath(model)), kind, texts)[0]
+
+
+def _text_embeddings(folder: str, kind: str, texts: Sequence[str]) -> tuple[np.ndarray, Any]:
+    """The normalised text embeddings (float32 rows) and the loaded model."""
     transformers = import_transformers()
     import torch
 
@@ -179,12 +207,7 @@ def text_head(folder: str, kind: str, texts: Sequence[str]) -> tuple[np.ndarray,
             rows.append(getattr(out, "pooler_output", out).float())
         text = torch.cat(rows)
         text = text / text.norm(p=2, dim=-1, keepdim=True)
-        weights = text * model.logit_scale.detach().float().exp()
-        bias = getattr(model, "logit_bias", None)
-        bias = (torch.zeros(len(texts)) if bias is None
-                else bias.detach().float().reshape(-1)[:1].expand(len(texts)))
-    return (weights.detach().cpu().numpy().astype(np.float32),
-            bias.cpu().numpy().astype(np.float32))
+    return text.detach().cpu().numpy().astype(np.float32), model
 
 
 def _card(model_config: Any) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""``sparkvision search`` and :func:`sparkvision.search`: photos in, their nearest
-neighbours in an ``embed`` output out.
+"""``sparkvision search`` and :func:`sparkvision.search`: photos or sentences in, their
+nearest neighbours in an ``embed`` output out.
 
 1. the vectors table is read and its length taken from its first vector; the model it
    was made with is read from the files ``embed`` leaves beside it (:mod:`.vectors`);
 2. the query photos are listed and embedded on Spark with that model (or the one asked
    for), by the same UDF as ``embed`` (:mod:`.queries`); a query of another length than
-   the vectors is refused before any search;
+   the vectors is refused before any search; sentences are embedded in this process by
+   the text tower of the same CLIP-family model (:func:`sparkvision.models.clip.text_vectors`);
 3. the exact top-k per query is computed on the executors (:mod:`.topk`); a query whose
    photo failed gets one row with its error;
 4. the results table is written like every output, ``_summary.json`` beside it.
@@ -37,18 +38,13 @@ from sparkvision.photosearch.vectors import (
 )
 
 DEFAULT_K = 10
-#: what --text will need; said when it is asked for
-TEXT_UNAVAILABLE = (
-    "searching by text (`text`) is not available yet: it needs a model that embeds text "
-    "and photos into the same space (such as CLIP), which sparkvision does not run yet. "
-    "Search by photo instead: pass `image` with one or more photos")
-
-
 @dataclass(frozen=True)
 class SearchJob:
     vectors: str
     queries: tuple[str, ...]
     out: str
+    #: sentences to search by (a CLIP-family model embeds them; see models/clip.py)
+    texts: tuple[str, ...] = ()
     k: int = DEFAULT_K
     #: ``model=None``: the model the vectors record, else the built-in embedding
     model: ModelRequest = field(default_factory=lambda: ModelRequest(None, "embed"))
@@ -78,6 +74,8 @@ class SearchSummary:
     output: str
     format: str
     seconds: float
+    #: the queries that are sentences, not photos
+    texts: list[str] = field(default_factory=list)
     #: a few results to print: (query, rank, path, similarity)
     preview: list[tuple[str, int, str, float]] = field(default_factory=list)
 
@@ -158,15 +156,24 @@ def search_frame(spark: Any, vectors: Any, queries: Sequence[Query], k: int) -> 
 
 
 def prepared_queries(spark: Any, vectors: Any, paths: Sequence[str], request: ModelRequest,
-                     recorded: Recorded, storage: Any = None) -> tuple[list[Query], int]:
-    """The queries embedded with ``request`` (model prepared for ``spark``), checked
-    against the length of ``vectors``; and that length."""
+                     recorded: Recorded, storage: Any = None,
+                     texts: Sequence[str] = ()) -> tuple[list[Query], int]:
+    """The queries (``paths`` embedded on Spark, then ``texts`` embedded here by the same
+    CLIP-family model) checked against the length of ``vectors``; and that length."""
     from sparkvision.runtime.prepare import prepare_model
 
     expected = dimension(vectors)
-    spec = prepare_model(request, spark)
-    queries = embed_queries(spark, paths, spec, batch_size=request.batch_size,
-                            storage=storage)
+    queries: list[Query] = []
+    if paths:
+        spec = prepare_model(request, spark)
+        queries += embed_queries(spark, paths, spec, batch_size=request.batch_size,
+                                 storage=storage)
+    if texts:
+        from sparkvision.models.clip import text_vectors
+
+        model = request.model if isinstance(request.model, str) else str(request.model)
+        queries += [Query(path=text, vector=vector)
+                    for text, vector in zip(texts, text_vectors(model, texts), strict=True)]
     for query in queries:
         if query.vector is not None:
             check_dimension(len(query.vector), expected, str(request.model), recorded)
@@ -184,20 +191,23 @@ def run_search(job: SearchJob, spark: Any = None) -> SearchSummary:
     mode = "overwrite" if job.overwrite else "errorifexists"
     check_writable(job.out, mode)
     check_exists(job.vectors)
-    paths = query_paths(job.queries, extensions=job.extensions)
+    if not job.queries and not job.texts:
+        raise ConfigError("search needs queries: pass `image` with photos (files, folders "
+                          "or globs), or `text` with a sentence")
+    paths = query_paths(job.queries, extensions=job.extensions) if job.queries else []
     recorded = recorded_model(job.vectors)
     request, source = choose_model(job.model, recorded)
     spark = spark or open_session(job.spark, batch_size=request.batch_size)
     vectors = read_vectors(spark, job.vectors)
     queries, dim = prepared_queries(spark, vectors, paths, request, recorded,
-                                    storage=job.spark.storage)
+                                    storage=job.spark.storage, texts=job.texts)
     results = search_frame(spark, vectors, queries, job.k)
     write_table(results.coalesce(1), job.out, fmt, mode=mode)
     ok = sum(q.vector is not None for q in queries)
     summary = SearchSummary(
         queries=len(queries), ok=ok, failed=len(queries) - ok, k=job.k, dimension=dim,
         model=str(request.model), model_source=source, vectors=job.vectors, output=job.out,
-        format=fmt, seconds=round(time.monotonic() - started, 3))
+        format=fmt, seconds=round(time.monotonic() - started, 3), texts=list(job.texts))
     summary.preview = _preview(spark, job.out, fmt, queries)
     if os.path.isdir(job.out):
         with open(os.path.join(job.out, "_summary.json"), "w", encoding="utf-8") as fh:

@@ -37,7 +37,8 @@ def write_search_report(out: str, page: str, *, spark: Any = None,
     rows = [r.asDict() for r in read_table(spark, out, fmt).collect()]
     queries = list(dict.fromkeys(r["query"] for r in rows))[:max_queries]
     shown = [r for r in rows if r["query"] in set(queries)]
-    paths = [*queries, *(r["path"] for r in shown if r["path"])]
+    texts = set(summary.get("texts") or ())
+    paths = [*(q for q in queries if q not in texts), *(r["path"] for r in shown if r["path"])]
     thumbs = spark_thumbnails(spark, paths)
     html = render_search(queries, shown, thumbs, summary=summary, total=len(set(
         r["query"] for r in rows)))
@@ -64,7 +65,9 @@ def render_search(queries: Sequence[str], rows: Sequence[dict], thumbs: Thumbs, 
              f"{summary.get('vectors', 'the vectors')}; model {summary.get('model', '?')}")
     more = (f" The first {len(queries):,} are shown; the table has them all."
             if total > len(queries) else "")
-    parts = [f"<section id=\"q{i}\">{_query(q, [r for r in rows if r['query'] == q], thumbs)}"
+    texts = set(summary.get("texts") or ())
+    parts = [f"<section id=\"q{i}\">"
+             f"{_query(q, [r for r in rows if r['query'] == q], thumbs, q in texts)}"
              "</section>" for i, q in enumerate(queries)]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -75,14 +78,15 @@ def render_search(queries: Sequence[str], rows: Sequence[dict], thumbs: Thumbs, 
         + "".join(parts) + "</body></html>\n")
 
 
-def _query(query: str, rows: list[dict], thumbs: Thumbs) -> str:
-    head = f"<h2>{escape(os.path.basename(query) or query)}</h2>"
+def _query(query: str, rows: list[dict], thumbs: Thumbs, text: bool = False) -> str:
+    head = (f"<h2>&ldquo;{escape(query)}&rdquo;</h2>" if text
+            else f"<h2>{escape(os.path.basename(query) or query)}</h2>")
     failed = [r for r in rows if r.get("error")]
     if failed:
         return (head + f'<p class="note">{escape(query)}: no results, '
                 f"{escape(str(failed[0]['error']))}</p>")
     results = sorted((r for r in rows if r.get("path")), key=lambda r: int(r["rank"]))
-    figures = [_figure(query, thumbs, "query", css="query")]
+    figures = [] if text else [_figure(query, thumbs, "query", css="query")]
     figures += [_figure(r["path"], thumbs, f"{int(r['rank'])}. {float(r['similarity']):.3f}")
                 for r in results]
     return head + f'<div class="results group">{"".join(figures)}</div>'
