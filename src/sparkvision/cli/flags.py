@@ -29,7 +29,7 @@ from sparkvision.options import (
 
 #: ModelOptions fields that say how a classifier's output becomes labels: commands that
 #: only embed (embed, train, dedup) leave them out
-HEAD_OPTIONS = ("labels", "threshold", "from_logits")
+HEAD_OPTIONS = ("labels", "labels_file", "prompt", "threshold", "from_logits")
 
 
 def conf_pair(text: str) -> tuple[str, str]:
