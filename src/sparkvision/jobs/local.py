@@ -21,6 +21,7 @@ from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
 from sparkvision.jobs.summary import Progress
 from sparkvision.models.heads import SCHEMAS
 from sparkvision.options import RunConfig
+from sparkvision.runtime.timing import CLOCK, add_workers, phase
 from sparkvision.sinks.local import LocalTableWriter, arrow_schema
 
 
@@ -50,7 +51,8 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             return done[0]
 
     started = time.monotonic()
-    with Progress(len(paths), poll, enabled=not run.quiet), \
+    CLOCK.take()  # this process's stage times from here on are the run's
+    with phase("model_pass"), Progress(len(paths), poll, enabled=not run.quiet), \
             LocalTableWriter(run.out, fmt, schema, overwrite=run.overwrite) as writer:
         # a few model batches per call: object-store reads run one batch ahead inside it
         step = batch_size * 4
@@ -69,4 +71,5 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             with lock:
                 done[0] += len(frame)
     counts.seconds = time.monotonic() - started
+    add_workers(CLOCK.take(), cores=1)  # one process: its own stages, the rest is writing
     return counts

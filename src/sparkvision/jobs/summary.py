@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -31,6 +32,9 @@ class RunSummary:
     sort_counts: dict[str, int] = field(default_factory=dict)
     #: images already in the output before this run (``--resume``); not in ``images_per_s``
     resumed: int = 0
+    #: where the time went (:mod:`sparkvision.jobs.breakdown`): phases adding up to
+    #: ``wall_s``, the workers' core seconds of the model pass
+    breakdown: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -47,7 +51,7 @@ class RunSummary:
         self.confusion = confusion
         self.per_class = per_class_scores(confusion)
 
-    def render(self) -> str:
+    def render(self, verbose: bool = False) -> str:
         lines = [
             f"images: {self.inputs}   ok: {self.ok}   failed: {self.failed}   "
             f"time: {self.seconds:.1f} s   throughput: {self.images_per_s:.1f} img/s",
@@ -73,6 +77,10 @@ class RunSummary:
             manifest = (f"{self.sorted_into.rstrip('/')}/_manifest/ (CSV parts)" if in_store
                         else "_manifest.csv")
             lines.append(f"sorted into: {self.sorted_into} ({counts}); manifest in {manifest}")
+        if verbose and self.breakdown:
+            from sparkvision.runtime.timing import render
+
+            lines.append(render(self.breakdown))
         return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from sparkvision.models.int8.calibration import first_inputs_by_default
 from sparkvision.options import ModelRequest
 from sparkvision.runtime.session import is_connect, task_cpus
 from sparkvision.runtime.shipping import SessionShipper
+from sparkvision.runtime.timing import phase
 from sparkvision.runtime.workers import check_workers
 
 
@@ -33,6 +34,12 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
     3. with ``probe``, the workers' Python checked to import what the model needs
        (:func:`sparkvision.runtime.workers.check_workers`).
     """
+    with phase("prepare"):
+        return _prepare(request, spark, execution=execution, inputs=inputs, probe=probe)
+
+
+def _prepare(request: ModelRequest, spark: Any, *, execution: str, inputs: Sequence[str],
+             probe: bool) -> ModelSpec:
     if inputs:
         request = first_inputs_by_default(request, inputs)
     options = request.options

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from sparkvision.errors import ConfigError, MissingExtraError
 from sparkvision.options import MASK, SparkOptions, is_secret_key
+from sparkvision.runtime.timing import phase
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 #: Every local core, up to 4 attempts per task (Spark's default on a cluster).
@@ -46,8 +47,9 @@ def open_session(options: SparkOptions | None = None, *,
     if batch_size is not None:
         settings["spark.sql.execution.arrow.maxRecordsPerBatch"] = str(max(4 * batch_size, 64))
     settings.update(dict(options.conf))
-    return get_session(options.master, remote=options.remote, conf=settings,
-                       verbose=options.verbose)
+    with phase("spark_start"):
+        return get_session(options.master, remote=options.remote, conf=settings,
+                           verbose=options.verbose)
 
 
 def will_connect(options: SparkOptions | None = None) -> bool:
