@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect,openvino,int8,s3
+EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect,openvino,int8,s3,mlflow
 DEMO   := demo-output
 
 .PHONY: demo lint test test-fast test-core venv clean
@@ -58,6 +58,6 @@ test-core:
 	$(CORE_VENV)/bin/python -m pytest -q -rs -p no:cacheprovider tests/unit
 
 clean:
-	rm -rf $(VENV) $(DEMO) .cluster .connect .s3 build src/*.egg-info
+	rm -rf $(VENV) $(DEMO) .cluster .connect .s3 .mlflow build src/*.egg-info
 
-include mk/cluster.mk mk/s3.mk
+include mk/cluster.mk mk/s3.mk mk/mlflow.mk

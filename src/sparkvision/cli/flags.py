@@ -5,7 +5,8 @@ settings of :mod:`sparkvision.options`.
 - :func:`add_spark`: ``--master``, ``--remote``, ``--conf`` (every command that runs Spark);
 - :func:`add_model`: ``--model``, ``--engine``, ``--threads``, ``--batch-size`` and the
   "your own model" group, made from the fields of :class:`~sparkvision.options.ModelOptions`;
-- :func:`add_inputs`: ``--extensions`` and ``--path-col``.
+- :func:`add_inputs`: ``--extensions`` and ``--path-col``;
+- :func:`add_mlflow`: ``--mlflow``, ``--mlflow-uri``, ``--experiment`` (train: ``--register``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from sparkvision.config import DEFAULT_BATCH_SIZE, ENGINE_CHOICES
 from sparkvision.models import list_models
+from sparkvision.models.logged import fetch, is_model_uri
 from sparkvision.options import (
     ModelOptions,
     ModelRequest,
@@ -93,6 +95,32 @@ def add_inputs(parser: argparse.ArgumentParser, *, path_col: bool = True) -> Non
         parser.add_argument("--path-col", help="path column of a .csv/.parquet list file")
 
 
+def add_mlflow(parser: argparse.ArgumentParser, *, register: bool = False) -> None:
+    g = parser.add_argument_group("MLflow", "record the run in MLflow (pip install "
+                                  "'sparkvision[mlflow]'; docs/mlflow.md)")
+    g.add_argument("--mlflow", action="store_true", help="log this run (parameters, metrics, "
+                   "artifacts) to MLflow")
+    g.add_argument("--mlflow-uri", metavar="URI", help="tracking server (default: "
+                   "$MLFLOW_TRACKING_URI); implies --mlflow")
+    g.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: "
+                   "$MLFLOW_EXPERIMENT_NAME, else MLflow's default); implies --mlflow")
+    if register:
+        g.add_argument("--register", metavar="NAME", help="also register the trained model: "
+                       "a new version of registered model NAME (then --model "
+                       "models:/NAME/VERSION); implies --mlflow")
+
+
+def mlflow_wanted(args: argparse.Namespace) -> bool:
+    """Whether to log to MLflow; the tracking server is checked now, before any work."""
+    wanted = bool(getattr(args, "mlflow", False) or getattr(args, "mlflow_uri", None)
+                  or getattr(args, "experiment", None) or getattr(args, "register", None))
+    if wanted:
+        from sparkvision.mlflow.tracking import connect
+
+        connect(args.mlflow_uri, args.experiment)
+    return wanted
+
+
 def add_model(parser: argparse.ArgumentParser, *, default: str | None,
               head: bool = True) -> None:
     """``--model`` (default ``default``; ``None``: the command decides), ``--engine``,
@@ -101,8 +129,9 @@ def add_model(parser: argparse.ArgumentParser, *, default: str | None,
     shown = default or "by task"
     parser.add_argument("--model", default=default,
                         help=f"built-in model: {', '.join(list_models())} (default {shown}), "
-                        "or your own: a model file or folder, or module:callable (see 'your "
-                        "own model' below)")
+                        "or your own: a model file or folder, module:callable (see 'your "
+                        "own model' below), or an MLflow model URI of a model sparkvision "
+                        "logged: models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH")
     parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                         help="inference engine (default auto: onnx for the built-in models, "
                         "the one its format runs on for yours; for --precision int8 or bf16 "
@@ -153,6 +182,8 @@ def model_options(args: argparse.Namespace) -> ModelOptions:
 
 
 def model_request(args: argparse.Namespace, task: str) -> ModelRequest:
+    if is_model_uri(args.model):
+        fetch(args.model)  # a missing model or a silent server: exit 2 before any session
     return ModelRequest(model=args.model, task=task, engine=args.engine,
                         threads=args.threads, batch_size=args.batch_size,
                         options=model_options(args))

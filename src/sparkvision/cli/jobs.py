@@ -49,6 +49,7 @@ class JobCommand(Command):
                        "rows)")
         self.add_task_arguments(p)
         flags.add_model(p, default=self.default_model, head=self.task == "classify")
+        flags.add_mlflow(p)
 
     def add_task_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Arguments only this task has."""
@@ -56,6 +57,7 @@ class JobCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         from sparkvision.jobs.pipeline import run_job
 
+        mlflow = flags.mlflow_wanted(args)
         run = RunConfig(
             out=args.out, format=args.format, execution=args.execution,
             label_from=args.label_from, sort_into=getattr(args, "sort_into", None),
@@ -66,6 +68,14 @@ class JobCommand(Command):
                           extensions=args.extensions, path_col=args.path_col)
         print(summary.render())
         report_cli.after_run(args, summary)
+        if mlflow:
+            from sparkvision.mlflow.tracking import log_job
+
+            run_id = log_job(summary, report=getattr(args, "report", None), params={
+                "task": self.task, "model": args.model, "engine": args.engine,
+                "execution": args.execution, "batch_size": args.batch_size,
+                "inputs": args.inputs, "out": args.out, "label_from": args.label_from})
+            print(f"mlflow: run {run_id}")
         if args.fail_on_error and summary.failed:
             print(f"sparkvision: {summary.failed} of {summary.inputs} images failed "
                   "(--fail-on-error); their rows carry error and error_kind", file=sys.stderr)

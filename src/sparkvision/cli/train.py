@@ -33,10 +33,12 @@ class TrainCommand(Command):
         p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
         flags.add_inputs(p)
         flags.add_model(p, default="embedding", head=False)
+        flags.add_mlflow(p, register=True)
 
     def run(self, args: argparse.Namespace) -> int:
         from sparkvision.train.training import TrainConfig, render_report, train_from_paths
 
+        mlflow = flags.mlflow_wanted(args)
         config = TrainConfig(out=args.out, model=flags.model_request(args, "embed"),
                              folds=args.folds, holdout=args.holdout, overwrite=args.overwrite)
         run = RunConfig(out=args.out, execution=args.execution, quiet=args.quiet,
@@ -44,4 +46,14 @@ class TrainCommand(Command):
         report = train_from_paths(args.inputs, label_from=args.label_from, config=config,
                                   run=run, extensions=args.extensions, path_col=args.path_col)
         print(render_report(report, args.out))
+        if mlflow:
+            from sparkvision.mlflow.tracking import log_training
+
+            info = log_training(report, args.out, register=args.register, params={
+                "model": args.model, "engine": args.engine, "execution": args.execution,
+                "batch_size": args.batch_size, "inputs": args.inputs,
+                "label_from": args.label_from})
+            version = getattr(info, "registered_model_version", None)
+            print(f"mlflow: run {info.run_id}, model {info.model_uri}"
+                  + (f", registered as models:/{args.register}/{version}" if version else ""))
         return 0

@@ -1,9 +1,9 @@
 """Driver side of every model: what it is, how to feed it, how to read it, how to ship it.
 
 :func:`resolve_model` turns a model reference (a built-in name, a Keras/TorchScript/torch/
-ONNX file, a Hugging Face folder, a ``module:callable``, or in Python a callable or an
-``nn.Module``) plus options into one :class:`~sparkvision.config.ModelSpec`, the same way
-for all of them:
+ONNX file, a Hugging Face folder, a ``module:callable``, an MLflow model URI of a model
+sparkvision logged (:mod:`.logged`), or in Python a callable or an ``nn.Module``) plus
+options into one :class:`~sparkvision.config.ModelSpec`, the same way for all of them:
 
 1. what the model is: its format and file (:mod:`.locate`); the built-in names are a file
    plus a card (:mod:`.builtin`);
@@ -50,6 +50,7 @@ from sparkvision.models.clip import zero_shot_model
 from sparkvision.models.facts import short_error
 from sparkvision.models.heads import GENERIC_HEADS, check_head
 from sparkvision.models.locate import Located, locate
+from sparkvision.models.logged import card_options, fetch, is_model_uri, logged_reference
 from sparkvision.models.shipper import LocalShipper, Shipper
 from sparkvision.models.trained import CARD, HEAD, is_trained_directory, read_backbone
 from sparkvision.storage.files import file_sha256
@@ -104,6 +105,15 @@ def resolve_model(
     """
     if isinstance(model, ModelSpec):
         return model
+    if is_model_uri(model):  # models:/NAME/VERSION, models:/NAME@ALIAS, runs:/RUN_ID/PATH
+        ref, logged = logged_reference(fetch(model))
+        if logged.kind != "trained":
+            model_config = {**logged.options, **card_options(model_config)}
+        return resolve_model(ref, task=task, engine=logged.engine if engine == "auto" else engine,
+                             threads=threads, shipper=shipper, model_config=model_config,
+                             arch=arch, ship=ship, device=device, precision=precision,
+                             calibrate=calibrate, trust_model_code=trust_model_code,
+                             py_files=py_files, **options)
     shipper = shipper or LocalShipper()
     model, model_config, options = zero_shot_model(model, task, model_config, options)
     if is_trained_directory(model):

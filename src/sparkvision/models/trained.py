@@ -5,7 +5,8 @@ backbone's embeddings, and what it needs to run again.
 ``card.toml``       a model card: ``format = "trained"``, ``output = "softmax"``, ``labels``
 ``head.npz``        the head: ``weights`` (classes x features) and ``bias`` (classes),
                     float32, read with ``allow_pickle=False``
-``backbone.json``   the backbone: its reference (a built-in name or a file), engine, card
+``backbone.json``   the backbone: its reference (a built-in name, or a file: a relative
+                    path is inside the folder), engine, card
                     keys, and the sha256 of its weights, checked before every run
 ``report.json``     what training measured (classes, counts, cross-validated accuracy...)
 ``features/``       the training embeddings (Parquet), for refitting; not needed to run
@@ -63,7 +64,10 @@ def read_backbone(folder: str) -> Backbone:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-        backbone = Backbone(model=data["model"], sha256=data["sha256"],
+        model = data["model"]
+        if not builtin.is_builtin(model) and not os.path.isabs(model):
+            model = os.path.join(os.path.abspath(folder), model)  # a copy inside the folder
+        backbone = Backbone(model=model, sha256=data["sha256"],
                             engine=data.get("engine", "auto"), options=data.get("options", {}))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{path} is not a valid backbone description: {exc}") from None
