@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +22,9 @@ from sparkvision.jobs.resume import (
     check_run_info,
     clean_incomplete,
     default_chunk_size,
+    done_frame,
     done_paths,
+    hash_chunks,
     pending,
     plan_chunks,
     run_info,
@@ -42,8 +44,17 @@ from sparkvision.sinks.store_sort import (
 )
 from sparkvision.sinks.tables import read_table
 from sparkvision.sources import input_column, label_from_path, list_inputs, paths_frame
+from sparkvision.sources.list_frames import (
+    FirstPaths,
+    InputTable,
+    hash_chunk_frames,
+    input_table,
+    list_file,
+    spark_reads_here,
+)
 from sparkvision.sources.spark_images import is_image_struct
 from sparkvision.storage.files import absolute_path
+from sparkvision.storage.listing import check_found, read_path_list
 from sparkvision.storage.uris import HADOOP_SCHEMES, scheme
 from sparkvision.udfs import make_udf
 
@@ -128,8 +139,11 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
     # inputs here are listed before the session starts (a typo costs no JVM); object-store
     # prefixes and folders only the cluster sees are listed by its tasks
     session = functools.cache(lambda: open_session(run.spark, batch_size=model.batch_size))
-    paths = list_inputs(inputs, extensions=extensions, path_col=path_col, session=session,
-                        connect=will_connect(run.spark), storage=run.spark.storage)
+    listed = _spark_inputs(inputs, run, session, extensions=extensions, path_col=path_col)
+    if isinstance(listed, InputTable):
+        return run_table(session(), model, run, fmt, listed, lambda: check_found(
+            (), inputs, extensions))
+    paths = listed
     labels = _labels(paths, run)
     spark = session()
     spec = prepare_model(model, spark, execution=run.execution, inputs=paths)
@@ -142,6 +156,58 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
     seconds = predict_to_table(spark, spec, run, paths, labels, fmt, info=info,
                                batch_size=model.batch_size)
     return summarise(spark, run, fmt, seconds, skipped=skipped)
+
+
+def _spark_inputs(inputs: str | Sequence[str], run: RunConfig, session: Callable[[], Any], *,
+                  extensions: Iterable[str] | None,
+                  path_col: str | None) -> list[str] | InputTable:
+    """The inputs of a Spark run: a sorted list of paths, or, when some are path-list files
+    the session's jobs can read, a table Spark holds (a list file of any length)."""
+    items = [inputs] if isinstance(inputs, str) else list(inputs)
+    lists = [item for item in items if list_file(item)]
+    others = [item for item in items if item not in lists]
+    paths = list_inputs(others, extensions=extensions, path_col=path_col, session=session,
+                        connect=will_connect(run.spark), storage=run.spark.storage,
+                        require=not lists) if others or not lists else []
+    if not lists:
+        return paths
+    files = [str(list_file(item)) for item in lists]
+    if spark_reads_here(session()):
+        return input_table(session(), files, paths, path_col=path_col,
+                           label_from=run.label_from)
+    return check_found([*paths, *(p for f in files for p in read_path_list(f, path_col))],
+                       inputs, extensions)
+
+
+def run_table(spark: Any, model: ModelRequest, run: RunConfig, fmt: str, table: InputTable,
+              none_found: Callable[[], Any]) -> RunSummary:
+    """:func:`run_job` for inputs held by Spark (:mod:`sparkvision.sources.list_frames`):
+    the model prepared with the first paths, ``--resume`` by a left-anti join on ``path``
+    against the committed rows, chunks by a hash of the path. ``none_found()`` raises the
+    error for a table without rows."""
+    frame = table.frame
+    try:
+        if not table.total:
+            none_found()
+        spec = prepare_model(model, spark, execution=run.execution,
+                             inputs=FirstPaths(table.first, table.total))
+        info = run_info(model.task, spec.name, fmt, bool(run.label_from),
+                        spec.preprocess.decode)
+        total = table.total
+        if run.resume:
+            check_run_info(run.out, info)
+            clean_incomplete(spark, run.out, fmt)
+            done = done_frame(spark, run.out, fmt)
+            if done is not None:
+                frame = frame.join(done, "path", "left_anti").cache()
+                total = frame.count()
+        seconds = predict_frame_to_table(spark, spec, run, frame, total, fmt, info=info,
+                                         batch_size=model.batch_size)
+    finally:
+        if frame is not table.frame:
+            frame.unpersist()
+        table.close()
+    return summarise(spark, run, fmt, seconds, skipped=table.total - total)
 
 
 def check_destinations(run: RunConfig) -> None:
@@ -192,31 +258,62 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
                      labels: list[str | None] | None, fmt: str, *,
                      info: Mapping[str, Any], batch_size: int = DEFAULT_BATCH_SIZE) -> float:
     """Predict for ``paths`` on Spark with ``run.execution``, ``batch_size`` images per model
-    call, and write ``run.out``;
-    returns the seconds it took.
+    call, and write ``run.out``; returns the seconds it took.
 
-    The inputs are written in chunks of ``run.chunk_size`` images, each its own committed
-    Spark job appending to ``run.out``, so a killed run keeps every finished chunk and
-    ``--resume`` redoes only the rest (see :mod:`sparkvision.jobs.resume`). ``info`` is
-    written beside the first chunk for ``--resume`` to check. The progress bar counts the
-    images the workers finish (:mod:`sparkvision.runtime.progress`).
+    The inputs are written in chunks of ``run.chunk_size`` images (consecutive ones), each
+    its own committed Spark job (:func:`write_chunks`).
     """
     per_partition = BATCHES_PER_TASK * batch_size
+    size = _chunk_size(spark, run, per_partition)
+
+    def chunks() -> Iterator[tuple[int, int, Any]]:
+        for lo, hi in plan_chunks(len(paths), size):
+            yield lo, hi, paths_frame(spark, paths[lo:hi],
+                                      labels=labels[lo:hi] if labels is not None else None,
+                                      rows_per_partition=per_partition)
+
+    return write_chunks(spark, spec, run, fmt, len(paths), chunks(), info=info,
+                        batch_size=batch_size)
+
+
+def predict_frame_to_table(spark: Any, spec: ModelSpec, run: RunConfig, frame: Any,
+                           total: int, fmt: str, *, info: Mapping[str, Any],
+                           batch_size: int = DEFAULT_BATCH_SIZE) -> float:
+    """:func:`predict_to_table` for ``total`` inputs held by Spark in ``frame`` (``path``,
+    ``label_true`` with labels, and the path's hash): chunk ``k`` of ``n`` is the rows whose
+    hash is ``k`` modulo ``n`` (:func:`sparkvision.jobs.resume.hash_chunks`), spread over
+    about ``BATCHES_PER_TASK`` model batches per task."""
+    per_partition = BATCHES_PER_TASK * batch_size
+    count = hash_chunks(total, _chunk_size(spark, run, per_partition))
+    rows, chunks = hash_chunk_frames(frame, count, cores=default_parallelism(spark),
+                                     per_partition=per_partition)
+    return write_chunks(spark, spec, run, fmt, rows, chunks, info=info, batch_size=batch_size)
+
+
+def _chunk_size(spark: Any, run: RunConfig, per_partition: int) -> int:
     size = run.chunk_size
-    if size is None:
-        size = default_chunk_size(default_parallelism(spark), per_partition)
-    progress = ChunkProgress(spark, len(paths), report_host=None if run.quiet
+    return default_chunk_size(default_parallelism(spark), per_partition) if size is None else size
+
+
+def write_chunks(spark: Any, spec: ModelSpec, run: RunConfig, fmt: str, total: int,
+                 chunks: Iterable[tuple[int, int, Any]], *, info: Mapping[str, Any],
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> float:
+    """Predict and write each of ``chunks`` (``(lo, hi, frame)``: inputs ``lo`` to ``hi``
+    of ``total``) as its own committed Spark job appending to ``run.out``, so a killed run
+    keeps every finished chunk and ``--resume`` redoes only the rest (see
+    :mod:`sparkvision.jobs.resume`); returns the seconds it took. ``info`` is written
+    beside the first chunk for ``--resume`` to check. The progress bar counts the images
+    the workers finish (:mod:`sparkvision.runtime.progress`).
+    """
+    progress = ChunkProgress(spark, total, report_host=None if run.quiet
                              else report_host(spark))
     udf = make_udf(spec, execution=run.execution, batch_size=batch_size,
                    progress=progress.target, storage=run.spark.storage)
     started = time.monotonic()
     try:
-        with Progress(len(paths), progress.done, enabled=not run.quiet):
-            for number, (lo, hi) in enumerate(plan_chunks(len(paths), size)):
+        with Progress(total, progress.done, enabled=not run.quiet):
+            for number, (lo, hi, frame) in enumerate(chunks):
                 progress.start(number, lo, hi)
-                frame = paths_frame(spark, paths[lo:hi],
-                                    labels=labels[lo:hi] if labels is not None else None,
-                                    rows_per_partition=per_partition)
                 result = apply_model(frame, spec, batch_size=batch_size, path_col="path",
                                      execution=run.execution, udf=udf)
                 write_table(result, run.out, fmt, mode=_write_mode(run, number))

@@ -59,6 +59,25 @@ def plan_chunks(total: int, chunk_size: int | None) -> list[tuple[int, int]]:
     return [(start, min(total, start + size)) for start in range(0, total, size)]
 
 
+def hash_chunks(total: int, chunk_size: int | None) -> int:
+    """How many chunks ``total`` inputs are cut into when each input's chunk is a hash of
+    its path modulo that number (inputs held by Spark, not as a list): about
+    ``chunk_size`` each.
+
+    A chunk is then the same inputs however often its rows are computed again, and an
+    input is in exactly one chunk. With ``--resume`` the inputs already in the output are
+    left out before the chunks are made (a left-anti join on ``path``); read again while
+    this run appends, that join can drop only rows of chunks written already.
+
+    >>> hash_chunks(10_000, 4096), hash_chunks(3, 0), hash_chunks(0, 4)
+    (3, 1, 0)
+    """
+    if total <= 0:
+        return 0
+    size = chunk_size if chunk_size and chunk_size > 0 else total
+    return -(-total // size)
+
+
 #: what an output recorded before decode modes existed was decoded with
 EARLIER_DECODE = "fast"
 
@@ -169,10 +188,19 @@ def has_committed_data(spark, out: str, fmt: str) -> bool:
 
 def done_paths(spark, out: str, fmt: str) -> set[str]:
     """The ``path`` of every row already committed in ``out`` (empty if none)."""
+    table = done_frame(spark, out, fmt)
+    if table is None:
+        return set()
+    return {row[0] for row in table.toLocalIterator()}
+
+
+def done_frame(spark, out: str, fmt: str):
+    """The ``path`` column of the rows already committed in ``out``, as a DataFrame (None
+    if there are none)."""
     from sparkvision.sinks.tables import read_table
 
     if not has_committed_data(spark, out, fmt):
-        return set()
+        return None
     try:
         table = read_table(spark, out, fmt)
     except Exception as exc:  # say which output and what to do
@@ -186,7 +214,7 @@ def done_paths(spark, out: str, fmt: str) -> set[str]:
             f"cannot resume from '{out}': it has no 'path' column (found "
             f"{', '.join(table.columns)}); it was not written by sparkvision"
         )
-    return {row[0] for row in table.select("path").toLocalIterator()}
+    return table.select("path")
 
 
 def pending(paths: list[str], labels: list | None,

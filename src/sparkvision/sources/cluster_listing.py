@@ -11,7 +11,9 @@ credentials.
   starting with ``_`` or ``.``;
 - under Spark Connect, an absolute folder is listed on the server's side, as the server
   sees it (this machine may not see it at all);
-- everything else (folders, globs, files, path-list files here) is listed here, as before.
+- everything else (folders, globs, files, path-list files here) is listed here, as before
+  (a command-line job gives a path-list file to Spark to read instead, when its jobs see
+  this machine's files: :mod:`sparkvision.sources.list_frames`).
 
 The paths come back to this process (a list of names, not of bytes), sorted.
 """
@@ -34,13 +36,14 @@ LISTING_SCHEMA = "root string, path string, error string"
 
 def list_inputs(inputs: str | Sequence[str], *, extensions: Iterable[str] | None = None,
                 path_col: str | None = None, session: Callable[[], Any] | None = None,
-                connect: bool = False,
-                storage: Mapping[str, Any] | None = None) -> list[str]:
+                connect: bool = False, storage: Mapping[str, Any] | None = None,
+                require: bool = True) -> list[str]:
     """Every image path of ``inputs``, listed where each input lives. ``session()`` gives
     the Spark session to list on (opened only when an input needs it; ``None``: this
     process lists everything, fsspec URIs included); ``connect``: the session is a Spark
     Connect one, whose server may see folders this machine does not; ``storage``: fsspec
-    options for object-store URIs."""
+    options for object-store URIs; ``require``: none found is an InputError (else an
+    empty list)."""
     exts = normalize_extensions(extensions)
     items = [inputs] if isinstance(inputs, str) else list(inputs)
     # under Spark Connect an image file the server reads is an input as it is, seen here
@@ -55,7 +58,7 @@ def list_inputs(inputs: str | Sequence[str], *, extensions: Iterable[str] | None
     if elsewhere:
         spark = session() if session is not None else None
         found.extend(list_remote(elsewhere, exts, spark, storage=storage))
-    return check_found(found, inputs, exts)
+    return check_found(found, inputs, exts) if require else sorted(set(found))
 
 
 def _server_file(item: str, exts: tuple[str, ...]) -> bool:

@@ -1,0 +1,88 @@
+"""A path-list file stays in Spark: read by Spark, labelled by Spark functions, chunked by a
+hash of the path, resumed by a join; every input is one row, once."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from helpers.cli import run_cli
+from sparkvision.sources.list_frames import FirstPaths, label_column, list_file_frame
+from sparkvision.storage.listing import label_from_path, read_path_list
+
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(300)]
+
+N_PATHS = 5000
+
+
+def _summary(out: str) -> dict:
+    with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _parts(out: str) -> list[str]:
+    return sorted(f for f in os.listdir(out) if not f.startswith(("_", ".")))
+
+
+def test_a_list_of_missing_files_is_one_error_row_each_and_resume_adds_nothing(
+        spark, tmp_path):
+    missing = tmp_path / "gone"
+    paths = [str(missing / ("cat" if i % 3 else "dog") / f"img-{i:05d}.jpg")
+             for i in range(N_PATHS)]
+    listed = tmp_path / "inputs.txt"
+    # a comment, blank lines, surrounding blanks and a repeated path are not inputs
+    listed.write_text("# photos gone missing\n\n" + "\n".join(paths)
+                      + f"\n  {paths[7]}  \n", encoding="utf-8")
+    out = str(tmp_path / "out.parquet")
+    args = ["classify", str(listed), "--out", out, "--quiet", "--label-from", "folder",
+            "--chunk-size", "2000"]
+
+    assert run_cli(args, in_process=True).rc == 0
+    table = pd.read_parquet(out)
+    assert len(table) == N_PATHS and table["path"].is_unique
+    assert sorted(table["path"]) == sorted(paths)
+    assert (table["error_kind"] == "missing").all()
+    assert (table["label_true"] == [label_from_path(p, "folder") for p in table["path"]]).all()
+    summary = _summary(out)
+    assert (summary["inputs"], summary["failed"], summary["resumed"]) == (N_PATHS, N_PATHS, 0)
+
+    parts = _parts(out)
+    assert run_cli([*args, "--resume"], in_process=True).rc == 0
+    assert _parts(out) == parts  # nothing written
+    assert _summary(out)["resumed"] == N_PATHS
+
+    # a run that lost some of its chunks: the resume writes only those inputs, once
+    os.remove(os.path.join(out, parts[0]))
+    left = len(pd.read_parquet(out))
+    assert run_cli([*args, "--resume"], in_process=True).rc == 0
+    table = pd.read_parquet(out)
+    assert sorted(table["path"]) == sorted(paths) and table["path"].is_unique
+    assert _summary(out)["resumed"] == left
+
+
+def test_spark_reads_a_list_file_as_python_does(spark, tmp_path):
+    (tmp_path / "sub").mkdir()
+    text = tmp_path / "sub" / "l.lst"
+    text.write_text("a.jpg\r\n\t/abs/Dog/b.png \n#skip\n\ns3://bucket/x/c.jpg\nd/e/\n",
+                    encoding="utf-8")
+    csv = tmp_path / "l.csv"
+    pd.DataFrame({"n": [1, 2, 3], "file": ['x, "y".jpg', None, "/p/q/Cat.7.jpeg"]}).to_csv(
+        csv, index=False)
+    parquet = tmp_path / "l.parquet"
+    pd.DataFrame({"img": ["/z/Ünï/é1.jpg", "w.jpg"]}).to_parquet(parquet)
+    for path, col in ((text, None), (csv, None), (parquet, "img")):
+        frame = list_file_frame(spark, str(path), col)
+        for how in ("folder", "filename"):
+            rows = frame.select("path", label_column(how).alias("label")).collect()
+            expected = [(p, label_from_path(p, how)) for p in read_path_list(str(path), col)]
+            assert [(r["path"], r["label"]) for r in rows] == expected, (path, how)
+
+
+def test_first_paths_holds_the_first_few_and_the_count():
+    first = FirstPaths(["a", "b", "c"], 1_000_000)
+    assert len(first) == 1_000_000 and first[:2] == ["a", "b"] and first[2] == "c"
+    with pytest.raises(IndexError):
+        first[:5]
