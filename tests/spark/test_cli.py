@@ -42,6 +42,16 @@ def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path)
     with open(os.path.join(out, "_summary.json"), encoding="utf-8") as fh:
         summary = json.load(fh)
     assert summary["inputs"] == 6 and summary["labelled"] == 6
+    # where the time went: phases adding up to the wall time, the workers' stages (their
+    # datagrams are listened to with --quiet too)
+    breakdown = summary["breakdown"]
+    phases = breakdown["phases"]
+    assert {"listing", "prepare", "model_pass", "summary", "sort", "other"} <= set(phases)
+    assert sum(phases.values()) == pytest.approx(breakdown["wall_s"], rel=0.05)
+    assert phases["model_pass"] <= breakdown["wall_s"] and summary["seconds"] <= \
+        breakdown["wall_s"]
+    workers = breakdown["workers"]
+    assert workers["engine"] > 0 and workers["decode"] > 0 and breakdown["cores"] >= 1
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

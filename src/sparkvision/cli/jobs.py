@@ -66,7 +66,7 @@ class JobCommand(Command):
             spark=flags.spark_options(args))
         summary = run_job(args.inputs, flags.model_request(args, self.task), run,
                           extensions=args.extensions, path_col=args.path_col)
-        print(summary.render())
+        print(summary.render(verbose=args.verbose))
         report_cli.after_run(args, summary)
         if mlflow:
             from sparkvision.mlflow.tracking import log_job

@@ -18,6 +18,7 @@ from typing import Any
 
 from sparkvision.config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelSpec
 from sparkvision.errors import ConfigError
+from sparkvision.jobs.finish import finish_summary, new_summary, summarise
 from sparkvision.jobs.resume import (
     check_run_info,
     clean_incomplete,
@@ -35,14 +36,10 @@ from sparkvision.options import ModelRequest, RunConfig
 from sparkvision.runtime.prepare import prepare_model
 from sparkvision.runtime.progress import ChunkProgress, report_host
 from sparkvision.runtime.session import default_parallelism, open_session, will_connect
+from sparkvision.runtime.timing import add_workers, phase, timed
 from sparkvision.runtime.workers import worker_setup_error
-from sparkvision.sinks import format_for, sort_into, write_table
-from sparkvision.sinks.store_sort import (
-    check_store_target,
-    sort_frame_into_store,
-    sort_rows_into_store,
-)
-from sparkvision.sinks.tables import read_table
+from sparkvision.sinks import format_for, write_table
+from sparkvision.sinks.store_sort import check_store_target
 from sparkvision.sources import input_column, label_from_path, list_inputs, paths_frame
 from sparkvision.sources.list_frames import (
     FirstPaths,
@@ -123,6 +120,7 @@ def _check_free(existing: Sequence[str], added: Sequence[str], output_col: str |
     )
 
 
+@timed
 def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
             extensions: Iterable[str] | None = None,
             path_col: str | None = None) -> RunSummary:
@@ -133,13 +131,15 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
         raise ConfigError("`sort_into` needs labels: use it with classify, not embed")
     fmt = format_for(run.out, run.format)
     if run.execution == "python":
-        paths = list_inputs(inputs, extensions=extensions, path_col=path_col,
-                            storage=run.spark.storage)
+        with phase("listing"):
+            paths = list_inputs(inputs, extensions=extensions, path_col=path_col,
+                                storage=run.spark.storage)
         return _run_python(model, run, paths, _labels(paths, run), fmt)
     # inputs here are listed before the session starts (a typo costs no JVM); object-store
     # prefixes and folders only the cluster sees are listed by its tasks
     session = functools.cache(lambda: open_session(run.spark, batch_size=model.batch_size))
-    listed = _spark_inputs(inputs, run, session, extensions=extensions, path_col=path_col)
+    with phase("listing"):
+        listed = _spark_inputs(inputs, run, session, extensions=extensions, path_col=path_col)
     if isinstance(listed, InputTable):
         return run_table(session(), model, run, fmt, listed, lambda: check_found(
             (), inputs, extensions))
@@ -305,13 +305,13 @@ def write_chunks(spark: Any, spec: ModelSpec, run: RunConfig, fmt: str, total: i
     beside the first chunk for ``--resume`` to check. The progress bar counts the images
     the workers finish (:mod:`sparkvision.runtime.progress`).
     """
-    progress = ChunkProgress(spark, total, report_host=None if run.quiet
-                             else report_host(spark))
+    # the workers' datagrams also carry their stage times: listened to when quiet too
+    progress = ChunkProgress(spark, total, report_host=report_host(spark))
     udf = make_udf(spec, execution=run.execution, batch_size=batch_size,
                    progress=progress.target, storage=run.spark.storage)
     started = time.monotonic()
     try:
-        with Progress(total, progress.done, enabled=not run.quiet):
+        with phase("model_pass"), Progress(total, progress.done, enabled=not run.quiet):
             for number, (lo, hi, frame) in enumerate(chunks):
                 progress.start(number, lo, hi)
                 result = apply_model(frame, spec, batch_size=batch_size, path_col="path",
@@ -326,6 +326,8 @@ def write_chunks(spark: Any, spec: ModelSpec, run: RunConfig, fmt: str, total: i
             raise
         raise translated from exc
     finally:
+        time.sleep(0.05)  # the last datagrams of the last tasks
+        add_workers(progress.stage_seconds(), default_parallelism(spark))
         progress.close()
     return time.monotonic() - started
 
@@ -334,61 +336,3 @@ def _write_mode(run: RunConfig, chunk: int) -> str:
     if chunk > 0 or run.resume:
         return "append"
     return "overwrite" if run.overwrite else "errorifexists"
-
-
-def new_summary(kinds: dict[Any, int], seconds: float, run: RunConfig, fmt: str, *,
-                skipped: int = 0) -> RunSummary:
-    """A summary from rows per ``error_kind`` (``None``: the rows that worked).
-
-    ``skipped`` images were already in the output (``--resume``): they count in the
-    totals but not in this run's throughput."""
-    kinds = dict(kinds)
-    ok = kinds.pop(None, 0)
-    failed = sum(kinds.values())
-    return RunSummary(
-        inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
-        seconds=round(seconds, 3),
-        images_per_s=round((ok + failed - skipped) / seconds, 2) if seconds else 0.0,
-        output=run.out, format=fmt, resumed=skipped,
-    )
-
-
-def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
-              skipped: int = 0) -> RunSummary:
-    """Count, score and sort from the written table (no second model pass)."""
-    from pyspark.sql import functions as F
-
-    written = read_table(spark, run.out, fmt)
-    kinds = {r["error_kind"]: r["count"] for r in written.groupBy("error_kind").count().collect()}
-    summary = new_summary(kinds, seconds, run, fmt, skipped=skipped)
-    if run.label_from and "label" in written.columns:
-        pairs = (
-            written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
-            .groupBy("label_true", "label").count().collect()
-        )
-        summary.set_confusion((row["label_true"], row["label"], row["count"]) for row in pairs)
-    return finish_summary(summary, run, lambda: (
-        (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
-    ), frame=written)
-
-
-def finish_summary(summary: RunSummary, run: RunConfig,
-                   rows: Callable[[], Iterable[Any]], *, frame: Any = None) -> RunSummary:
-    """Sort the images when the run asks for it (``rows()`` gives the ``(path, label)``
-    pairs read back from the written table; into an object store the tasks copy from the
-    written ``frame``, or this process without Spark) and write ``_summary.json`` into the
-    output."""
-    if run.sort_into:
-        storage = run.spark.storage
-        if scheme(run.sort_into) in ("", "file"):
-            report = sort_into(rows(), run.sort_into, mode=run.sort_mode)
-        elif frame is not None:
-            report = sort_frame_into_store(frame, run.sort_into, storage=storage)
-        else:
-            report = sort_rows_into_store(rows(), run.sort_into, storage=storage)
-        summary.sorted_into = run.sort_into
-        summary.sort_counts = report.counts
-    if os.path.isdir(run.out):
-        with open(os.path.join(run.out, "_summary.json"), "w", encoding="utf-8") as fh:
-            fh.write(summary.to_json())
-    return summary

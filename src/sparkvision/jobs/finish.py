@@ -1,0 +1,79 @@
+"""The end of a run: its summary counted from what was written (no second model pass),
+the sort into folders or a bucket, where the time went, and ``_summary.json``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sparkvision.jobs.summary import RunSummary
+from sparkvision.options import RunConfig
+from sparkvision.runtime.timing import current, phase
+from sparkvision.sinks import sort_into
+from sparkvision.sinks.store_sort import sort_frame_into_store, sort_rows_into_store
+from sparkvision.sinks.tables import read_table
+from sparkvision.storage.uris import scheme
+
+
+def new_summary(kinds: dict[Any, int], seconds: float, run: RunConfig, fmt: str, *,
+                skipped: int = 0) -> RunSummary:
+    """A summary from rows per ``error_kind`` (``None``: the rows that worked).
+
+    ``skipped`` images were already in the output (``--resume``): they count in the
+    totals but not in this run's throughput."""
+    kinds = dict(kinds)
+    ok = kinds.pop(None, 0)
+    failed = sum(kinds.values())
+    return RunSummary(
+        inputs=ok + failed, ok=ok, failed=failed, failed_by_kind=kinds,
+        seconds=round(seconds, 3),
+        images_per_s=round((ok + failed - skipped) / seconds, 2) if seconds else 0.0,
+        output=run.out, format=fmt, resumed=skipped,
+    )
+
+
+def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
+              skipped: int = 0) -> RunSummary:
+    """Count, score and sort from the written table (no second model pass)."""
+    from pyspark.sql import functions as F
+
+    with phase("summary"):
+        written = read_table(spark, run.out, fmt)
+        kinds = {r["error_kind"]: r["count"]
+                 for r in written.groupBy("error_kind").count().collect()}
+        summary = new_summary(kinds, seconds, run, fmt, skipped=skipped)
+        if run.label_from and "label" in written.columns:
+            pairs = (
+                written.where(F.col("error").isNull() & F.col("label_true").isNotNull())
+                .groupBy("label_true", "label").count().collect()
+            )
+            summary.set_confusion((row["label_true"], row["label"], row["count"])
+                                  for row in pairs)
+    return finish_summary(summary, run, lambda: (
+        (r["path"], r["label"]) for r in written.select("path", "label").toLocalIterator()
+    ), frame=written)
+
+
+def finish_summary(summary: RunSummary, run: RunConfig,
+                   rows: Callable[[], Iterable[Any]], *, frame: Any = None) -> RunSummary:
+    """Sort the images when the run asks for it (``rows()`` gives the ``(path, label)``
+    pairs read back from the written table; into an object store the tasks copy from the
+    written ``frame``, or this process without Spark) and write ``_summary.json`` into the
+    output, with the run's time breakdown (:mod:`sparkvision.runtime.timing`)."""
+    if run.sort_into:
+        storage = run.spark.storage
+        with phase("sort"):
+            if scheme(run.sort_into) in ("", "file"):
+                report = sort_into(rows(), run.sort_into, mode=run.sort_mode)
+            elif frame is not None:
+                report = sort_frame_into_store(frame, run.sort_into, storage=storage)
+            else:
+                report = sort_rows_into_store(rows(), run.sort_into, storage=storage)
+        summary.sorted_into = run.sort_into
+        summary.sort_counts = report.counts
+    summary.breakdown = current() or {}
+    if os.path.isdir(run.out):
+        with open(os.path.join(run.out, "_summary.json"), "w", encoding="utf-8") as fh:
+            fh.write(summary.to_json())
+    return summary
