@@ -166,3 +166,17 @@ def test_time_outside_decode_and_engine_per_image_and_per_run():
     text = results.markdown(rows)
     assert "**Outside decode and engine**" in text
     assert "| iterator | 2000 | 4.00 | 12% | 2.00 |  | 1.00 | 2.00 | 1.00 |" in text
+
+
+def test_the_workers_stages_are_reported_per_image():
+    rows = results.with_derived([
+        {**_row("iterator", "mode", 1000, 20.0),
+         "stages": '{"engine": 10.0, "decode": 4.0, "outside": 2.0}'},
+        _row("ray", "peer", 1000, 30.0),  # a peer reports no stages: no line
+    ])
+    assert results.stage_ms(rows[0]) == {"engine": 10.0, "decode": 4.0, "outside": 2.0}
+    assert results.stage_ms(rows[1]) == {}
+    text = results.markdown(rows)
+    # load, read | decode | engine | rows, arrow | outside
+    assert "| iterator | 1000 |  |  | 4.00 | 10.00 |  |  | 2.00 |" in text
+    assert "| ray | 1000 |" not in text.split("by stage")[1]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from sparkvision.bench.base import Runner, Settings, Usage, variant_label
 from sparkvision.bench.dataset import dataset_paths
+from sparkvision.runtime.timing import timed_run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +95,7 @@ def _measure(runner: Runner, paths: list[str], n: int, work: str, startup_s: flo
     out = _fresh(work, f"n{n}")
     load = os.getloadavg()[0]
     try:
-        with Usage() as usage:
+        with Usage() as usage, timed_run() as breakdown:
             t0 = time.perf_counter()
             rows = runner.run(paths[:n], out)
             seconds = time.perf_counter() - t0
@@ -110,6 +111,7 @@ def _measure(runner: Runner, paths: list[str], n: int, work: str, startup_s: flo
          peak_rss_mb=round(usage.peak_mb, 1), cpu_s=round(usage.cpu_s, 2),
          startup_s=startup_s,
          load_1m=round(load, 2), status="ok" if ok else "failed",
+         stages=json.dumps(breakdown.as_dict().get("workers", {}), sort_keys=True),
          note="" if ok else f"wrote {rows} result rows for {n} images")
     shutil.rmtree(out, ignore_errors=True)
     return seconds

@@ -15,7 +15,7 @@ from sparkvision.bench.base import split_label
 
 COLUMNS = ["mode", "kind", "n_images", "seconds", "images_per_s", "peak_rss_mb",
            "startup_s", "engine", "precision", "batch_size", "cores", "cpu_s", "load_1m",
-           "status", "note"]
+           "status", "note", "stages"]
 CEILING = "ceiling-decode+engine"
 RESULTS = "results.csv"
 CHART = "bench.png"
@@ -225,6 +225,7 @@ def markdown(rows: list[dict], environment: dict | None = None) -> str:
                            "images/s; `iterator` is fp32 ONNX Runtime)",
                            variant_target_rows(rows), None)
     lines += _outside_lines(outside_rows(rows))
+    lines += _stage_lines(rows, modes)
     lines += _problem_lines([r for r in rows if r["status"] in ("failed", "skipped")])
     return "\n".join(lines)
 
@@ -283,6 +284,42 @@ def _outside_lines(outside: list[dict]) -> list[str]:
                      f"{o['share']:.0%} | {_fmt(o['ms_per_image'], 2)} | "
                      f"{_fmt(o['cpu_ms_per_image'], 2)} | {_fmt(o['per_image_ms'], 2)} | "
                      f"{_fmt(o['per_run_s'], 2)} | {_fmt(o['startup_s'], 2)} |")
+    return [*lines, ""]
+
+
+def stage_ms(row: dict) -> dict[str, float]:
+    """The workers' core milliseconds per image by stage of a run (its ``stages`` column:
+    :mod:`sparkvision.runtime.timing`), empty for a runner that does not report them."""
+    try:
+        stages = json.loads(row.get("stages") or "{}")
+    except ValueError:
+        return {}
+    n = row.get("n_images") or 0
+    return {k: v * 1000 / n for k, v in stages.items()} if n and stages else {}
+
+
+def _stage_lines(rows: list[dict], modes: list[str]) -> list[str]:
+    """For each runner that reports its workers' stages: core ms per image at its largest
+    size, by stage; ``outside`` is core time of the model pass with no batch in a worker."""
+    from sparkvision.runtime.timing import STAGES
+
+    order = [*STAGES, "outside"]
+    found = []
+    for mode in modes:
+        mine = [r for r in rows if r["mode"] == mode and r["status"] == "ok" and stage_ms(r)]
+        if mine:
+            last = max(mine, key=lambda r: r["n_images"])
+            found.append((mode, last["n_images"], stage_ms(last)))
+    if not found:
+        return []
+    lines = ["**The workers' core milliseconds per image, by stage** (from the workers' own "
+             "timers; `arrow`: between batches, outside sparkvision's code; `outside`: the "
+             "model pass's cores with no batch in a Python worker)", "",
+             "| runner | images | " + " | ".join(order) + " |",
+             "|---|---:|" + "---:|" * len(order)]
+    for mode, n, ms in found:
+        lines.append(f"| {mode} | {n} | " + " | ".join(_fmt(ms.get(k), 2) for k in order)
+                     + " |")
     return [*lines, ""]
 
 
