@@ -100,3 +100,26 @@ def test_installed_console_script_runs():
     result = run_cli(["classify", "--help"], timeout=120)  # the console script, in a child
     assert result.rc == 0, result.output
     assert "--sort-into" in result.stdout and "--label-from" in result.stdout
+
+
+def test_an_output_uri_gets_its_summary_and_run_record_through_hadoop(spark, seed_named,
+                                                                      tmp_path):
+    """``--out file:///...`` is written by Spark's writers, and so are the files beside it
+    (through the Hadoop file system, as for hdfs:// or s3a://); --resume reads the record
+    there."""
+    folder = tmp_path / "uri-preds.parquet"
+    out = folder.as_uri()
+    assert out.startswith("file:///")
+    first = run_cli(["classify", seed_named, "--out", out, "--quiet"], in_process=True)
+    assert first.rc == 0, first.output
+    summary = json.loads((folder / "_summary.json").read_text(encoding="utf-8"))
+    assert summary["inputs"] == 6 and summary["output"] == out
+    record = json.loads((folder / "_sparkvision_run.json").read_text(encoding="utf-8"))
+    assert record["model"] == "catdog"
+    again = run_cli(["classify", seed_named, "--out", out, "--resume", "--quiet"],
+                    in_process=True)
+    assert again.rc == 0, again.output
+    assert len(pd.read_parquet(folder)) == 6  # nothing added
+    other = run_cli(["classify", seed_named, "--out", out, "--resume", "--model", "imagenet",
+                     "--quiet"], in_process=True)
+    assert other.rc == 2 and "cannot resume" in other.stderr, other.output

@@ -3,7 +3,6 @@ the sort into folders or a bucket, where the time went, and ``_summary.json``.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,9 +10,12 @@ from sparkvision.jobs.summary import RunSummary
 from sparkvision.options import RunConfig
 from sparkvision.runtime.timing import current, phase
 from sparkvision.sinks import sort_into
+from sparkvision.sinks.side_files import write_text
 from sparkvision.sinks.store_sort import sort_frame_into_store, sort_rows_into_store
 from sparkvision.sinks.tables import read_table
 from sparkvision.storage.uris import scheme
+
+SUMMARY_FILE = "_summary.json"
 
 
 def new_summary(kinds: dict[Any, int], seconds: float, run: RunConfig, fmt: str, *,
@@ -73,7 +75,7 @@ def finish_summary(summary: RunSummary, run: RunConfig,
         summary.sorted_into = run.sort_into
         summary.sort_counts = report.counts
     summary.breakdown = current() or {}
-    if os.path.isdir(run.out):
-        with open(os.path.join(run.out, "_summary.json"), "w", encoding="utf-8") as fh:
-            fh.write(summary.to_json())
+    # beside the table, through its own file system (a Hadoop URI included)
+    write_text(frame.sparkSession if frame is not None else None, run.out, SUMMARY_FILE,
+               summary.to_json())
     return summary

@@ -195,7 +195,7 @@ def run_table(spark: Any, model: ModelRequest, run: RunConfig, fmt: str, table: 
                         spec.preprocess.decode)
         total = table.total
         if run.resume:
-            check_run_info(run.out, info)
+            check_run_info(run.out, info, spark)
             clean_incomplete(spark, run.out, fmt)
             done = done_frame(spark, run.out, fmt)
             if done is not None:
@@ -249,7 +249,7 @@ def resume_inputs(spark: Any, run: RunConfig, info: dict[str, Any], paths: list[
                   fmt: str) -> tuple[list[str], list[str | None] | None]:
     """For ``--resume``: clear what a killed run left uncommitted in ``run.out`` and
     return the inputs (and labels) that are not in it yet. See :mod:`sparkvision.jobs.resume`."""
-    check_run_info(run.out, info)
+    check_run_info(run.out, info, spark)
     clean_incomplete(spark, run.out, fmt)
     return pending(paths, labels, done_paths(spark, run.out, fmt))
 
@@ -318,7 +318,7 @@ def write_chunks(spark: Any, spec: ModelSpec, run: RunConfig, fmt: str, total: i
                                      execution=run.execution, udf=udf)
                 write_table(result, run.out, fmt, mode=_write_mode(run, number))
                 if number == 0:
-                    write_run_info(run.out, dict(info))
+                    write_run_info(run.out, dict(info), spark)
                 progress.finish()
     except Exception as exc:
         translated = worker_setup_error(exc, spark)

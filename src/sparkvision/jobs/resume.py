@@ -28,8 +28,10 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
+from typing import Any
 
 from sparkvision.errors import ConfigError, OutputError
+from sparkvision.sinks.side_files import read_text, write_text
 
 RUN_INFO = "_sparkvision_run.json"
 #: Tasks per core in one chunk. Smaller chunks lose less work to a kill, but every chunk
@@ -94,21 +96,18 @@ def run_info(task: str, model: str, fmt: str, labelled: bool, decode: str | None
     return info
 
 
-def write_run_info(out: str, info: dict) -> None:
-    if os.path.isdir(out):
-        tmp = os.path.join(out, f".{RUN_INFO}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(info, fh, indent=2, sort_keys=True)
-        os.replace(tmp, os.path.join(out, RUN_INFO))
+def write_run_info(out: str, info: dict, spark: Any = None) -> None:
+    """The run record beside the table, through its file system (a Hadoop URI with
+    ``spark``'s; :mod:`sparkvision.sinks.side_files`)."""
+    write_text(spark, out, RUN_INFO, json.dumps(info, indent=2, sort_keys=True))
 
 
-def check_run_info(out: str, info: dict) -> None:
+def check_run_info(out: str, info: dict, spark: Any = None) -> None:
     """Refuse to resume into an output made with other settings."""
-    path = os.path.join(out, RUN_INFO)
-    if not os.path.isfile(path):
+    text = read_text(spark, out, RUN_INFO)
+    if text is None:
         return
-    with open(path, encoding="utf-8") as fh:
-        earlier = json.load(fh)
+    earlier = json.loads(text)
     if "decode" in info:
         earlier.setdefault("decode", EARLIER_DECODE)
     differ = {k: (earlier.get(k), v) for k, v in info.items() if earlier.get(k) != v}
