@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from sparkvision.errors import InputError
-from sparkvision.storage.listing import LIST_SUFFIXES, PATH_COLUMNS
+from sparkvision.storage.listing import LIST_SUFFIXES, path_column
 from sparkvision.storage.reader import to_local_path
 
 #: how many of the first inputs (in path order) this process keeps
@@ -68,13 +68,7 @@ def list_file_frame(spark: Any, path: str, path_col: str | None = None) -> Any:
         table = (spark.read.option("header", "true").option("escape", '"')
                  .option("multiLine", "true").csv(uri)
                  if lower.endswith(".csv") else spark.read.parquet(uri))
-        column = path_col or next((c for c in PATH_COLUMNS if c in table.columns), None)
-        if column is None or column not in table.columns:
-            raise InputError(
-                f"'{path}' has no path column: expected "
-                f"{repr(path_col) if path_col else 'one of ' + ', '.join(PATH_COLUMNS)}, "
-                f"found columns {', '.join(map(str, table.columns))}. Pass `path_col` NAME"
-            )
+        column = path_column(path, path_col, table.columns)
         values = table.select(F.col(f"`{column}`").cast("string").alias("path")).where(
             F.col("path").isNotNull())
     base = os.path.dirname(path).rstrip("/") + "/"

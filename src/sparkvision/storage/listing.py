@@ -153,13 +153,7 @@ def read_path_list(path: str, path_col: str | None = None) -> list[str]:
         import pandas as pd
 
         frame = pd.read_csv(path) if lower.endswith(".csv") else pd.read_parquet(path)
-        column = path_col or next((c for c in PATH_COLUMNS if c in frame.columns), None)
-        if column is None or column not in frame.columns:
-            raise InputError(
-                f"'{path}' has no path column: expected "
-                f"{repr(path_col) if path_col else 'one of ' + ', '.join(PATH_COLUMNS)}, "
-                f"found columns {', '.join(map(str, frame.columns))}. Pass `path_col` NAME"
-            )
+        column = path_column(path, path_col, list(frame.columns))
         values = [str(v) for v in frame[column].dropna()]
     return [v if "://" in v or os.path.isabs(v) else os.path.join(base, v) for v in values]
 
@@ -184,3 +178,15 @@ def label_from_path(path: str, how: str) -> str | None:
         match = _PREFIX.match(os.path.basename(trimmed))
         return match.group(1).lower() if match else None
     raise InputError(f"`label_from` must be 'folder' or 'filename'; found {how!r}")
+
+
+def path_column(path: str, path_col: str | None, columns: Sequence[object]) -> str:
+    """The column of the list file ``path`` that holds the paths: ``path_col``, else the
+    first of :data:`PATH_COLUMNS` it has; an InputError naming what it has otherwise."""
+    column = path_col or next((c for c in PATH_COLUMNS if c in columns), None)
+    if column is None or column not in columns:
+        raise InputError(
+            f"'{path}' has no path column: expected "
+            f"{repr(path_col) if path_col else 'one of ' + ', '.join(PATH_COLUMNS)}, "
+            f"found columns {', '.join(map(str, columns))}. Pass `path_col` NAME")
+    return column
