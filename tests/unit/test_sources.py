@@ -63,3 +63,16 @@ def test_labels_from_folder_and_filename():
     assert label_from_path("/x/y/123.png", "filename") is None
     with pytest.raises(InputError):
         label_from_path("a.jpg", "exif")
+
+
+def test_a_list_file_without_a_path_column_is_refused_naming_its_columns(tmp_path):
+    from sparkvision.storage.listing import read_path_list
+
+    listed = tmp_path / "photos.csv"
+    listed.write_text("name,size\na.jpg,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"expected one of path, file.*found columns name, "
+                       r"size\. Pass `path_col` NAME"):
+        read_path_list(str(listed))
+    assert read_path_list(str(listed), "name") == [str(tmp_path / "a.jpg")]
+    with pytest.raises(InputError, match=r"expected 'file_name'"):
+        read_path_list(str(listed), "file_name")
