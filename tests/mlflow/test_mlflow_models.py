@@ -163,3 +163,25 @@ def test_classify_with_mlflow_logs_a_run_with_the_summary(spark, mlflow_server, 
     assert params["model"] == "models:/pets/1" and params["task"] == "classify"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(runs[0].info.run_id)}
     assert {"report.html", "confusion.json"} <= artifacts
+
+
+def test_an_embedding_model_logged_gives_the_vectors_of_sv_embed(spark, mlflow_server, photos):
+    import mlflow
+
+    import sparkvision.mlflow as svm
+
+    with mlflow.start_run():
+        svm.log_model("embedding", "vectors", task="embed", registered_model_name="pet-vectors")
+    df = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(photos)
+    expected = (sv.embed(df).select("path", "embedding").toPandas()
+                .sort_values("path").reset_index(drop=True))
+    udf = mlflow.pyfunc.spark_udf(spark, "models:/pet-vectors/1", env_manager="local")
+    got = (df.withColumn("p", udf("content")).select("path", "p.embedding").toPandas()
+           .sort_values("path").reset_index(drop=True))
+    assert list(got["path"]) == list(expected["path"]) and len(got) == 12
+    np.testing.assert_allclose(np.stack(got["embedding"]), np.stack(expected["embedding"]),
+                               atol=1e-5)
+    rows = df.select("path", "content").toPandas().sort_values("path")
+    predicted = mlflow.pyfunc.load_model("models:/pet-vectors/1").predict(rows[["content"]])
+    np.testing.assert_allclose(np.stack(predicted["embedding"]),
+                               np.stack(expected["embedding"]), atol=1e-5)
