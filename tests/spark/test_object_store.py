@@ -146,8 +146,9 @@ def test_sort_into_a_bucket_copies_each_image_once_and_a_rerun_adds_nothing(stor
     assert _objects(store["fs"], "pets/sorted/") == copied
     summary = _summary(out)
     assert summary["sort_counts"] == {"exists": 4}
-    manifest = pd.concat(pd.read_csv(store["fs"].open(p)) for p in
-                         store["fs"].find("pets/sorted/_manifest/"))
+    parts = store["fs"].find("pets/sorted/_manifest/")
+    assert all(SECRET.encode() not in store["fs"].cat_file(p) for p in parts)
+    manifest = pd.concat(pd.read_csv(store["fs"].open(p)) for p in parts)
     assert sorted(manifest["action"]) == ["copied"] * 4 + ["exists"] * 4
     assert set(manifest["source"]) == set(labels.index)
 
