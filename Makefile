@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect,openvino,int8,s3,mlflow
+EXTRAS ?= torch,test,bench,delta,demo,keras,hf,connect,openvino,int8,s3,mlflow,index
 DEMO   := demo-output
 
 .PHONY: demo lint test test-fast test-core venv clean

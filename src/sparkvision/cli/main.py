@@ -25,6 +25,7 @@ from sparkvision._version import __version__
 from sparkvision.cli.bench import BenchCommand, BenchReportCommand, MakeDatasetCommand
 from sparkvision.cli.command import EXIT_RUN_FAILED, EXIT_USAGE, Command, add_to
 from sparkvision.cli.dedup import DedupCommand
+from sparkvision.cli.index import IndexCommand
 from sparkvision.cli.jobs import ClassifyCommand, EmbedCommand
 from sparkvision.cli.report import ReportCommand
 from sparkvision.cli.search import SearchCommand
@@ -38,7 +39,7 @@ def registry() -> list[Command]:
     :class:`~sparkvision.cli.command.Command` subclass and one entry here."""
     return [ClassifyCommand(), EmbedCommand(), TrainCommand(), WatchCommand(),
             MakeDatasetCommand(), BenchCommand(), BenchReportCommand(), ReportCommand(),
-            DedupCommand(), SearchCommand()]
+            DedupCommand(), SearchCommand(), IndexCommand()]
 
 
 def build_parser() -> argparse.ArgumentParser:

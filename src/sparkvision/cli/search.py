@@ -12,16 +12,18 @@ from sparkvision.sinks import FORMATS
 class SearchCommand(Command):
     name = "search"
     help = "find the photos most like some query photos, or a sentence, in an 'embed' output"
-    description = (help + ": exact top-k by cosine similarity, computed on Spark; the "
-                   "queries are embedded with the model the vectors were made with (a CLIP "
-                   "model folder for sentences)")
+    description = (help + ": exact top-k by cosine similarity, computed on Spark (or, "
+                   "given an INDEX folder from 'sparkvision index', approximate top-k answered "
+                   "from that index in this process); the queries are embedded with the model "
+                   "the vectors were made with (a CLIP model folder for sentences)")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from sparkvision.photosearch.job import DEFAULT_K
 
         p = parser
         p.add_argument("vectors", metavar="VECTORS", help="the output of 'sparkvision embed' "
-                       "(a table of path and embedding)")
+                       "(a table of path and embedding), or an INDEX folder written by "
+                       "'sparkvision index' (answered from the index, approximately)")
         p.add_argument("--image", nargs="+", metavar="PHOTO", default=[],
                        help="the query photos: image files, folders (recursive) or globs; "
                        "each gets its own results")

@@ -10,6 +10,9 @@ nearest neighbours in an ``embed`` output out.
 3. the exact top-k per query is computed on the executors (:mod:`.topk`); a query whose
    photo failed gets one row with its error;
 4. the results table is written like every output, ``_summary.json`` beside it.
+
+``vectors`` may also be an index folder made by ``sparkvision index`` (:mod:`.index`):
+then the model comes from its record and step 3 is answered by the index, in this process.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from sparkvision.errors import ConfigError
 from sparkvision.options import ModelRequest, SparkOptions
+from sparkvision.photosearch.index import index_frame, is_index, load_index
 from sparkvision.photosearch.queries import Query, embed_queries, query_paths
 from sparkvision.photosearch.topk import RESULT_SCHEMA, in_order, top_k
 from sparkvision.photosearch.vectors import (
@@ -157,12 +161,14 @@ def search_frame(spark: Any, vectors: Any, queries: Sequence[Query], k: int) -> 
 
 def prepared_queries(spark: Any, vectors: Any, paths: Sequence[str], request: ModelRequest,
                      recorded: Recorded, storage: Any = None,
-                     texts: Sequence[str] = ()) -> tuple[list[Query], int]:
+                     texts: Sequence[str] = (), expected: int | None = None,
+                     ) -> tuple[list[Query], int]:
     """The queries (``paths`` embedded on Spark, then ``texts`` embedded here by the same
-    CLIP-family model) checked against the length of ``vectors``; and that length."""
+    CLIP-family model) checked against the length of ``vectors`` (or ``expected``, where
+    ``vectors`` is ``None``); and that length."""
     from sparkvision.runtime.prepare import prepare_model
 
-    expected = dimension(vectors)
+    expected = dimension(vectors) if expected is None else expected
     queries: list[Query] = []
     if paths:
         spec = prepare_model(request, spark)
@@ -195,13 +201,16 @@ def run_search(job: SearchJob, spark: Any = None) -> SearchSummary:
         raise ConfigError("search needs queries: pass `image` with photos (files, folders "
                           "or globs), or `text` with a sentence")
     paths = query_paths(job.queries, extensions=job.extensions) if job.queries else []
-    recorded = recorded_model(job.vectors)
+    loaded = load_index(job.vectors) if is_index(job.vectors) else None
+    recorded = loaded.recorded() if loaded else recorded_model(job.vectors)
     request, source = choose_model(job.model, recorded)
     spark = spark or open_session(job.spark, batch_size=request.batch_size)
-    vectors = read_vectors(spark, job.vectors)
+    vectors = None if loaded else read_vectors(spark, job.vectors)
     queries, dim = prepared_queries(spark, vectors, paths, request, recorded,
-                                    storage=job.spark.storage, texts=job.texts)
-    results = search_frame(spark, vectors, queries, job.k)
+                                    storage=job.spark.storage, texts=job.texts,
+                                    expected=loaded.dimension if loaded else None)
+    results = (index_frame(spark, loaded, queries, job.k) if loaded
+               else search_frame(spark, vectors, queries, job.k))
     write_table(results.coalesce(1), job.out, fmt, mode=mode)
     ok = sum(q.vector is not None for q in queries)
     summary = SearchSummary(
