@@ -93,9 +93,12 @@ print(json.dumps(needs))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    # only the modules of the torch engine need torch (not installed in a core install)
+    # only the modules of the torch engine need torch (not installed in a core install),
+    # and only the MLflow flavor's module needs mlflow to be imported
     needs = json.loads(done.stdout.splitlines()[-1])
-    assert set(needs.values()) <= {"torch"}, needs
+    assert set(needs.values()) <= {"torch", "mlflow"}, needs
+    assert [m for m, extra in needs.items() if extra == "mlflow"] in (
+        [], ["sparkvision.mlflow.pyfunc"]), needs
     if importlib.util.find_spec("torch") is not None:
         assert needs == {}
     assert f"imported {len(MODULES) - len(needs)}" in done.stdout
