@@ -15,10 +15,11 @@ import pytest
 
 from helpers.cli import run_cli
 from helpers.drawing import drawn_image
+from helpers.extras import need
 
-pytest.importorskip("faiss")
+need("faiss", "index")
 
-from sparkvision.photosearch.index import (
+from sparkvision.photosearch.index import (  # noqa: E402
     RECORD_FILE,
     IndexSettings,
     build_index,

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.extras import need
 from sparkvision.errors import ConfigError, ImageProblem
 from sparkvision.options import MASK, SparkOptions, StorageOptions, mask
 
-fsspec = pytest.importorskip("fsspec", reason="needs fsspec (the s3 extra)")
+fsspec = need("fsspec", "s3")
 
 from sparkvision.storage import remote  # noqa: E402
 

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from helpers.extras import need
 from sparkvision.errors import InputError
 from sparkvision.sources import list_inputs
 from sparkvision.storage.listing import resolve_inputs
@@ -33,7 +34,7 @@ def test_a_folder_by_uri_lists_like_the_folder_on_disk(folder):
 
 
 def test_an_fsspec_prefix_gives_uris_with_sizes():
-    fsspec = pytest.importorskip("fsspec")
+    fsspec = need("fsspec", "s3")
     fs = fsspec.filesystem("memory")
     fs.pipe("/pets/photos/cat/a.jpg", b"abc")
     fs.pipe("/pets/photos/cat/.b.jpg", b"abc")
