@@ -171,3 +171,27 @@ def test_the_workers_stage_times_travel_with_their_datagrams() -> None:
         assert counter.take() == 8 and CLOCK.take() == {}
     finally:
         counter.close()
+
+
+def test_the_probe_imports_each_package_and_reports_one_that_fails_to_import(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from sparkvision.runtime.workers import _PROBE_SOURCE, PROBE_IMPORTS, _problem
+
+    # there (find_spec finds it) but broken: what a mismatched torchvision does
+    (tmp_path / "halfthere.py").write_text("raise ImportError('libfoo.so: cannot open')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace: dict = {"MODULES": ["sparkvision", "json", "halfthere", "not_there_at_all"],
+                       "IMPORTED": ("sparkvision", "halfthere")}
+    exec(compile(_PROBE_SOURCE, "<probe>", "exec"), namespace)
+    report = json.loads(namespace["probe"](0))
+    assert set(report["missing"]) == {"halfthere", "not_there_at_all"}
+    assert "libfoo.so: cannot open" in report["missing"]["halfthere"]
+    assert "keras" not in PROBE_IMPORTS and "onnxruntime" in PROBE_IMPORTS
+    namespace["IMPORTED"] = ("sparkvision",)  # only found: what keras or a user's module gets
+    assert set(json.loads(namespace["probe"](0))["missing"]) == {"not_there_at_all"}
+    problem = _problem(report)
+    assert problem is not None
+    assert "not_there_at_all (not installed there)" in problem
+    assert "halfthere (ImportError: libfoo.so: cannot open)" in problem

@@ -76,3 +76,17 @@ def test_a_list_file_without_a_path_column_is_refused_naming_its_columns(tmp_pat
     assert read_path_list(str(listed), "name") == [str(tmp_path / "a.jpg")]
     with pytest.raises(InputError, match=r"expected 'file_name'"):
         read_path_list(str(listed), "file_name")
+
+
+def test_interleave_gives_each_slice_every_nth_input_and_loses_none():
+    from sparkvision.sources.frames import interleave
+
+    rows = [(f"cat/{i}.jpg",) for i in range(500)] + [(f"dog/{i}.jpg",) for i in range(500)]
+    mixed = interleave(rows, 4)
+    assert sorted(mixed) == sorted(rows)  # every input once
+    for k in range(4):  # parallelize's equal slices: each holds cats and dogs alike
+        part = mixed[k * 250 : (k + 1) * 250]
+        cats = sum(path.startswith("cat/") for (path,) in part)
+        assert 120 <= cats <= 130, (k, cats)
+    assert interleave([(i,) for i in range(7)], 3) == [(0,), (3,), (6,), (1,), (4,), (2,), (5,)]
+    assert interleave([], 3) == [] and interleave([(1,)], 1) == [(1,)]

@@ -24,7 +24,7 @@ from typing import Any
 
 from sparkvision.config import ModelSpec
 from sparkvision.errors import WorkerSetupError
-from sparkvision.runtime.session import is_connect, session_key
+from sparkvision.runtime.session import default_parallelism, is_connect, session_key
 
 _PROBE_SOURCE = '''
 def probe(_):
@@ -32,7 +32,7 @@ def probe(_):
     missing = {}
     for name in MODULES:
         try:
-            if name.startswith("sparkvision"):
+            if name.split(".")[0] in IMPORTED:
                 importlib.import_module(name)
             elif importlib.util.find_spec(name) is None:
                 raise ModuleNotFoundError("No module named " + repr(name))
@@ -50,6 +50,11 @@ def probe(_):
 ENGINE_PACKAGES = {"onnx": "onnxruntime", "openvino": "openvino", "torch": "torch",
                    "keras": "keras"}
 FORMAT_PACKAGES = {"hf": "transformers"}
+
+#: packages the probe imports (sparkvision's own and engines whose import has no side
+#: effect on later imports); the others it only finds: keras picks its backend once, at
+#: its first import, and a user's module may do anything when imported
+PROBE_IMPORTS = ("sparkvision", "onnxruntime", "openvino", "torch", "pyarrow")
 
 _checked: set[tuple[str, tuple[str, ...]]] = set()
 
@@ -77,17 +82,30 @@ def required_modules(spec: ModelSpec, execution: str = "iterator") -> tuple[str,
     return tuple(dict.fromkeys(names))
 
 
+#: the most probe tasks of one check (one per core up to this)
+MAX_PROBES = 512
+
+
 def check_workers(spark: Any, spec: ModelSpec, execution: str = "iterator") -> None:
     """Raise :class:`WorkerSetupError` if a Python worker of ``spark`` cannot import what
-    ``spec`` needs; a no-op after the first success for the same session and packages."""
+    ``spec`` needs; a no-op after the first success for the same session and packages.
+
+    The probe is one task per core (up to :data:`MAX_PROBES`), each importing sparkvision
+    and the engine's package (:data:`PROBE_IMPORTS`; not only finding them: a package that
+    is there but fails to import is caught here).
+    Spark keeps those Python workers for the job that follows, so the model pass does not
+    wait for interpreters to start and the engine's package to import.
+    """
     modules = required_modules(spec, execution)
     key = (session_key(spark), modules)
     if key in _checked:
         return
-    report = _run_probe(spark, modules)
-    problem = _problem(report)
-    if problem:
-        raise WorkerSetupError(problem)
+    reports = _run_probe(spark, modules, min(MAX_PROBES, default_parallelism(spark)))
+    problems = list(dict.fromkeys(p for r in reports if (p := _problem(r))))
+    if problems:
+        more = (f" ({len(problems) - 1} other problem(s) on other workers: fix this one "
+                "and run again to see them)" if len(problems) > 1 else "")
+        raise WorkerSetupError(problems[0] + more)
     _checked.add(key)
 
 
@@ -95,21 +113,22 @@ def _probe_udf(modules: tuple[str, ...]) -> Any:
     from pyspark.sql.functions import udf
 
     namespace: dict[str, Any] = {"__name__": "sparkvision_worker_probe",
-                                 "MODULES": list(modules)}
+                                 "MODULES": list(modules), "IMPORTED": PROBE_IMPORTS}
     exec(compile(_PROBE_SOURCE, "<sparkvision worker probe>", "exec"), namespace)
     return udf(namespace["probe"], "string", useArrow=False)
 
 
-def _run_probe(spark: Any, modules: tuple[str, ...]) -> dict[str, Any]:
+def _run_probe(spark: Any, modules: tuple[str, ...], tasks: int = 1) -> list[dict[str, Any]]:
+    """The distinct reports of ``tasks`` probe tasks (one row each)."""
     probe = _probe_udf(modules)
     try:
-        row = spark.range(0, 1, 1, 1).select(probe("id").alias("r")).collect()[0]
+        rows = spark.range(0, tasks, 1, tasks).select(probe("id").alias("r")).collect()
     except Exception as exc:
         translated = worker_setup_error(exc, spark)
         if translated is None:
             raise
         raise translated from None
-    return json.loads(row["r"])
+    return [json.loads(text) for text in dict.fromkeys(row["r"] for row in rows)]
 
 
 def _problem(report: dict[str, Any]) -> str | None:

@@ -20,8 +20,13 @@ def paths_frame(
     rows_per_partition: int = 128,
 ):
     """A DataFrame with a ``path`` column (and ``label_true`` when labels are given),
-    cut into equal partitions of about ``rows_per_partition`` rows, at least one per core,
-    each holding consecutive inputs.
+    cut into equal partitions of about ``rows_per_partition`` rows, at least one per core.
+
+    Partition ``k`` of ``n`` holds every ``n``-th input from the ``k``-th on, not a run of
+    consecutive ones: inputs listed folder by folder (cats, then dogs; small photos, then
+    large ones) would otherwise give tasks of unequal cost, and a core would wait idle for
+    the slowest one at the end of the job. Output rows therefore do not keep the listing's
+    order (no output does: the ``path`` column says which input a row is).
 
     A classic session parallelizes the list; a Spark Connect session (no RDDs) sends it as
     a local relation and spreads it over ``spark.range`` partitions with a broadcast join
@@ -40,11 +45,23 @@ def paths_frame(
         rows = [(p,) for p in paths]
     slices = max(default_parallelism(spark), math.ceil(len(rows) / max(1, rows_per_partition)))
     slices = min(slices, max(1, len(rows)))
+    rows = interleave(rows, slices)
     if not is_connect(spark):
         rdd = spark.sparkContext.parallelize(rows, slices)
         return spark.createDataFrame(rdd, StructType(fields))
     return _spread(spark, rows, StructType([StructField("_row", LongType(), False), *fields]),
                    slices)
+
+
+def interleave(rows: Sequence[tuple], parts: int) -> list[tuple]:
+    """``rows`` reordered so that cutting the list into ``parts`` consecutive slices of
+    equal size (as ``parallelize`` and ``spark.range`` do) gives slice ``k`` the rows
+    ``k, k + parts, k + 2 * parts, ...``.
+
+    >>> interleave([(i,) for i in range(7)], 3)
+    [(0,), (3,), (6,), (1,), (4,), (2,), (5,)]
+    """
+    return [row for k in range(parts) for row in rows[k::parts]]
 
 
 def _spread(spark, rows: list[tuple], schema, slices: int):
