@@ -56,11 +56,12 @@ from sparkvision.storage.uris import HADOOP_SCHEMES, scheme
 from sparkvision.udfs import make_udf
 
 RESULT = "_sparkvision"
-#: model batches per Spark task: each task pays a fixed cost (the UDF unpickled, the
-#: worker's import caches invalidated, a part file opened and committed); with 4 batches
-#: per task that cost was ~9% of the CPU time per image, with 8 it is ~2%
-#: (docs/benchmarks.md).
-BATCHES_PER_TASK = 8
+#: model batches per Spark task: each task pays a fixed cost around the model (PySpark's
+#: runner and the worker's set-up, a part file opened and committed: 40-50 ms of wall time
+#: on 2 cores, scripts/measure_task_cost.py). Tasks hold every n-th input, so they cost the
+#: same and larger ones leave no core idle at the end; 16 batches (512 images at the
+#: default 32) keep enough tasks for progress and retries (docs/benchmarks.md).
+BATCHES_PER_TASK = 16
 
 
 def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,
