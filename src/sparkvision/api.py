@@ -226,11 +226,13 @@ def search(
     ``path``, ``similarity`` and ``error``, ordered by query then rank. Equal similarities
     are ordered by path. A query photo that cannot be read has one row with its ``error``.
 
-    ``vectors`` is the output folder of ``sparkvision embed`` / :func:`embed`, or a
-    DataFrame with ``path`` and ``embedding``; ``queries`` are image files, folders or
-    globs. They are embedded with ``model`` (default: the model recorded beside the
-    ``vectors`` folder, else ``embedding``) and the model options, which must be those the
-    vectors were made with: a query of another length than the vectors is refused::
+    ``vectors`` is the output folder of ``sparkvision embed`` / :func:`embed`, a DataFrame
+    with ``path`` and ``embedding``, or an index folder of ``sparkvision index`` (answered
+    from the index in this process, with the same columns; the ``index`` extra);
+    ``queries`` are image files, folders or globs. They are embedded with ``model``
+    (default: the model recorded beside the ``vectors`` folder, else ``embedding``) and the
+    model options, which must be those the vectors were made with: a query of another
+    length than the vectors is refused::
 
         hits = sv.search("vectors.parquet", ["holiday/beach.jpg"], k=5)
         hits.select("rank", "path", "similarity").show()
@@ -239,6 +241,7 @@ def search(
     the vectors were made with (``sv.search("clip-vectors", text="a dog on a beach")``);
     their ``query`` is the sentence.
     """
+    from sparkvision.photosearch.index import index_frame, is_index, load_index
     from sparkvision.photosearch.job import check_k, choose_model, prepared_queries, search_frame
     from sparkvision.photosearch.queries import query_paths
     from sparkvision.photosearch.vectors import Recorded, read_vectors, recorded_model, vector_frame
@@ -249,7 +252,10 @@ def search(
         raise ConfigError("search needs queries: photos (`queries`) or sentences (`text`)")
     paths = query_paths(queries, extensions=extensions) if queries else []
     request = _request(None, "embed", engine, None, batch_size, options)
-    if isinstance(vectors, str):
+    loaded = load_index(vectors) if isinstance(vectors, str) and is_index(vectors) else None
+    if loaded is not None:
+        spark, recorded, frame = open_session(), loaded.recorded(), None
+    elif isinstance(vectors, str):
         spark = open_session()
         recorded = recorded_model(vectors)
         frame = read_vectors(spark, vectors)
@@ -258,7 +264,10 @@ def search(
     request, _ = choose_model(request if model is None else request.with_(model=model),
                               recorded)
     found, _ = prepared_queries(spark, frame, paths, request, recorded,
-                                storage=storage_options, texts=texts)
+                                storage=storage_options, texts=texts,
+                                expected=loaded.dimension if loaded is not None else None)
+    if loaded is not None:
+        return index_frame(spark, loaded, found, k)
     return search_frame(spark, frame, found, k)
 
 

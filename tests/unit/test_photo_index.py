@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sparkvision as sv
 from helpers.cli import run_cli
 from helpers.drawing import drawn_image
 from helpers.extras import need
@@ -119,6 +120,9 @@ def test_search_index_answers_like_the_exact_search(spark, tmp_path):
         assert result.rc == 0, result.output
         answers[name] = pd.read_parquet(out)
     hits, exact = answers["index"], answers["exact"]
+    from_api = sv.search(index, [photo, missing], k=5).toPandas()  # the API takes INDEX too
+    assert list(from_api["path"].fillna("")) == list(hits["path"].fillna(""))
+    assert np.allclose(from_api["similarity"].fillna(0), hits["similarity"].fillna(0))
     assert list(hits.columns) == ["query", "rank", "path", "similarity", "error"]
     assert list(hits["path"][:2]) == [photo, "r/000.jpg"] and hits["similarity"][0] > 0.999
     assert list(hits["path"].fillna("")) == list(exact["path"].fillna(""))
