@@ -46,7 +46,8 @@ def test_classify_parquet_with_accuracy_and_sorting(spark, seed_named, tmp_path)
     # datagrams are listened to with --quiet too)
     breakdown = summary["breakdown"]
     phases = breakdown["phases"]
-    assert {"listing", "prepare", "model_pass", "summary", "sort", "other"} <= set(phases)
+    assert {"listing", "prepare", "workers", "model_pass", "summary", "sort",
+            "other"} <= set(phases)
     assert sum(phases.values()) == pytest.approx(breakdown["wall_s"], rel=0.05)
     assert phases["model_pass"] <= breakdown["wall_s"] and summary["seconds"] <= \
         breakdown["wall_s"]

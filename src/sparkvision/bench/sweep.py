@@ -64,7 +64,7 @@ def run_bench(
     cores: int | None = None,
     batch_size: int = 32,
     model: str = "catdog",
-    warmup: int = 16,
+    warmup: int | None = None,
     seed: int = 0,
     budget_s: float = 0.0,
     timeout_s: float = 3600.0,
@@ -73,12 +73,18 @@ def run_bench(
 ) -> list[dict]:
     """Run ``runners`` over ``sizes`` and write ``out/results.csv``, ``bench.png`` and
     ``report.md``; returns the rows. sparkvision's modes and the engine ceiling run once
-    per ``(engine, precision)`` of ``variants``, the peers and the decode ceiling once."""
+    per ``(engine, precision)`` of ``variants``, the peers and the decode ceiling once.
+
+    Each runner's untimed warm-up labels ``warmup`` images (default: one model batch per
+    core, so that every worker process of every runner has run a full batch before the
+    timed runs; a smaller warm-up leaves some of them to pay their first batch, which costs
+    two to four times a later one, inside a timed run)."""
     unknown = [r for r in runners if r not in ALL_RUNNERS]
     if unknown:
         raise ConfigError(f"unknown runner(s) {', '.join(unknown)}; expected some of "
                           f"{', '.join(ALL_RUNNERS)}")
     cores = cores or cpu_count()
+    warmup = cores * batch_size if warmup is None else warmup
     os.makedirs(out, exist_ok=True)
     data = data or os.path.join(out, "images")
     echo(f"data set: {max(sizes)} images in {data} (made once, reused)")

@@ -71,8 +71,9 @@ class BenchCommand(Command):
         p.add_argument("--cores", type=int, help="cores every runner may use (default: all)")
         p.add_argument("--batch-size", type=int, default=32,
                        help="images per model call (default 32)")
-        p.add_argument("--warmup", type=int, default=16,
-                       help="images of the untimed warm-up run")
+        p.add_argument("--warmup", type=int, default=None,
+                       help="images of each runner's untimed warm-up run (default: one "
+                            "model batch per core)")
         p.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
         p.add_argument("--budget-s", type=float, default=0.0,
                        help="skip a runner's larger sizes once its timed runs took this long "

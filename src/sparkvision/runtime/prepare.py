@@ -17,6 +17,7 @@ from sparkvision.options import ModelRequest
 from sparkvision.runtime.session import is_connect, task_cpus
 from sparkvision.runtime.shipping import SessionShipper
 from sparkvision.runtime.timing import phase
+from sparkvision.runtime.warmup import warm_workers
 from sparkvision.runtime.workers import check_workers
 
 
@@ -32,7 +33,10 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
        file from the driver (a broadcast, or an artifact under Spark Connect) unless
        ``ship`` says otherwise;
     3. with ``probe``, the workers' Python checked to import what the model needs
-       (:func:`sparkvision.runtime.workers.check_workers`).
+       (:func:`sparkvision.runtime.workers.check_workers`), then warmed: the model built
+       and one batch of ``request.batch_size`` run in each worker
+       (:func:`sparkvision.runtime.warmup.warm_workers`); both are the ``workers`` phase
+       of the run's breakdown.
     """
     with phase("prepare"):
         return _prepare(request, spark, execution=execution, inputs=inputs, probe=probe)
@@ -52,6 +56,8 @@ def _prepare(request: ModelRequest, spark: Any, *, execution: str, inputs: Seque
                          shipper=None if local else SessionShipper(spark),
                          **options.as_kwargs())
     if probe and not local:
-        check_workers(spark, spec, execution)
+        with phase("workers"):
+            check_workers(spark, spec, execution)
+            warm_workers(spark, spec, request.batch_size)
     return spec
 

@@ -18,13 +18,15 @@ Times are wall seconds of the worker's own thread; summed over the workers they 
 seconds, to be compared with the model pass's wall time times its cores.
 
 **The run.** :func:`timed_run` starts a :class:`Breakdown`; the code marks its phases with
-:func:`phase` (``spark_start``, ``listing``, ``prepare``: resolving, shipping and probing
-the model, ``model_pass``: the Spark jobs that predict and write, ``summary``: counting
-the written table, ``sort``). A phase inside another counts only once, in the inner one;
-``other`` is the wall time no phase covers, so the phases add up to the wall time. The
-model pass's ``cores x seconds`` are split into the workers' stages and ``outside``:
-cores with no batch in a Python worker (Python workers starting, tasks being scheduled,
-the JVM reading or writing while no Python waits, idle cores in the last wave of tasks).
+:func:`phase` (``spark_start``, ``listing``, ``prepare``: resolving and shipping the
+model, ``workers``: checking that the Python workers import what it needs, then building
+it and running one batch in each (:mod:`sparkvision.runtime.warmup`), ``model_pass``: the
+Spark jobs that predict and write, ``summary``: counting the written table, ``sort``). A
+phase inside another counts only once, in the inner one; ``other`` is the wall time no
+phase covers, so the phases add up to the wall time. The model pass's ``cores x
+seconds`` are split into the workers' stages and ``outside``: cores with no batch in a
+Python worker (Python workers starting, tasks being scheduled, the JVM reading or writing
+while no Python waits, idle cores in the last wave of tasks).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 STAGES = ("load", "read", "decode", "engine", "rows", "arrow")
-PHASES = ("spark_start", "listing", "prepare", "model_pass", "summary", "sort")
+PHASES = ("spark_start", "listing", "prepare", "workers", "model_pass", "summary", "sort")
 
 
 class StageClock:
