@@ -45,8 +45,8 @@ def trivial_udf(spark, out: str) -> None:
 def iterator_runs(spark, photos: list[str], out: str) -> None:
     import sparkvision.jobs.pipeline as pipeline
     import sparkvision.sources.frames as frames
+    from sparkvision.jobs.prepare import prepare_model
     from sparkvision.options import ModelRequest, RunConfig, SparkOptions
-    from sparkvision.runtime.prepare import prepare_model
 
     spec = prepare_model(ModelRequest(model="catdog", batch_size=32), spark, probe=False)
     run = RunConfig(out=out, spark=SparkOptions(master="local[2]"), overwrite=True, quiet=True)

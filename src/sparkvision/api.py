@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Union
 from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.pipeline import BATCHES_PER_TASK, apply_model
+from sparkvision.jobs.prepare import prepare_model
 from sparkvision.options import ModelOptions, ModelRequest
-from sparkvision.runtime.prepare import prepare_model
 from sparkvision.runtime.session import is_connect, open_session
 from sparkvision.sources import list_inputs, paths_frame
 from sparkvision.train.training import TrainedModel

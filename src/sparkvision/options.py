@@ -4,7 +4,7 @@
 - :class:`ModelOptions`: how to feed and read a model (the model-card keys) and how it
   runs (``device``, ``precision``, ``ship``, ...);
 - :class:`ModelRequest`: a model reference, its task, engine, threads, batch size and
-  its :class:`ModelOptions`: what :func:`sparkvision.runtime.prepare.prepare_model` turns
+  its :class:`ModelOptions`: what :func:`sparkvision.jobs.prepare.prepare_model` turns
   into a shipped, probed :class:`~sparkvision.config.ModelSpec`.
 
 The command line, the Python API and the ML stages are made from these declarations: a

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pandas as pd
 
 from sparkvision.executor import cache_info
+from sparkvision.jobs import warmup
+from sparkvision.jobs.prepare import prepare_model
 from sparkvision.models import resolve_model
 from sparkvision.options import ModelRequest
-from sparkvision.runtime import warmup
-from sparkvision.runtime.prepare import prepare_model
 
 
 def _builds(spark, model_id: str) -> dict[int, int]:

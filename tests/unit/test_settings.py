@@ -89,10 +89,10 @@ def _calls(name: str) -> set[str]:
 
 
 def test_models_are_prepared_and_sessions_opened_in_one_place_each():
-    # every run resolves its model through runtime.prepare (the bench's ceiling rows,
+    # every run resolves its model through jobs.prepare (the bench's ceiling rows,
     # which time the bare engine without Spark, and the models package itself aside)
     outside = {p for p in _calls("resolve_model") if not p.startswith("models/")}
-    assert outside <= {"runtime/prepare.py", "bench/modes.py"}, outside
+    assert outside <= {"jobs/prepare.py", "bench/modes.py"}, outside
     users = {p for p in _calls("prepare_model")}
     for module in ("api.py", "jobs/pipeline.py", "watch/stream.py", "dedup/job.py",
                    "train/training.py"):

@@ -37,7 +37,7 @@ def _run(settings: Settings, mode: str, out: str) -> RunConfig:
 def _spec(settings: Settings, mode: str, threads: int | None, spark: Any = None) -> ModelSpec:
     """The model as a run prepares it (the workers' probe left out: it is not part of
     what a mode costs per image)."""
-    from sparkvision.runtime.prepare import prepare_model
+    from sparkvision.jobs.prepare import prepare_model
 
     request = ModelRequest(model=settings.model,
                            engine=one_of("engine", settings.engine, ENGINE_CHOICES),

@@ -173,7 +173,7 @@ def _embedder(job: DedupJob, spark):
     """Embeddings for a frame of paths; the model is prepared (resolved, shipped, the
     workers probed) only when some image has no vector yet."""
     from sparkvision.jobs.pipeline import apply_model
-    from sparkvision.runtime.prepare import prepare_model
+    from sparkvision.jobs.prepare import prepare_model
 
     def run(frame, path_col: str):
         spec = prepare_model(job.model, spark)

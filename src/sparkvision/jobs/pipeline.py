@@ -19,6 +19,7 @@ from typing import Any
 from sparkvision.config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelSpec
 from sparkvision.errors import ConfigError
 from sparkvision.jobs.finish import finish_summary, new_summary, summarise
+from sparkvision.jobs.prepare import prepare_model
 from sparkvision.jobs.resume import (
     check_run_info,
     clean_incomplete,
@@ -33,7 +34,6 @@ from sparkvision.jobs.resume import (
 )
 from sparkvision.jobs.summary import Progress, RunSummary
 from sparkvision.options import ModelRequest, RunConfig
-from sparkvision.runtime.prepare import prepare_model
 from sparkvision.runtime.progress import ChunkProgress, report_host
 from sparkvision.runtime.session import default_parallelism, open_session, will_connect
 from sparkvision.runtime.timing import add_workers, phase, timed

@@ -48,10 +48,10 @@ def log_model(model: Any, name: str = "model", *, task: str = "classify",
     import mlflow
 
     from sparkvision._version import __version__
+    from sparkvision.jobs.prepare import prepare_model
     from sparkvision.mlflow.pyfunc import SparkvisionModel, requirements, signature
     from sparkvision.models.logged import ARTIFACT, MARKER, card_options, package
     from sparkvision.options import ModelOptions, ModelRequest
-    from sparkvision.runtime.prepare import prepare_model
 
     spec = prepare_model(ModelRequest(model, task=task, engine=engine,
                                       options=ModelOptions.from_mapping(options)))

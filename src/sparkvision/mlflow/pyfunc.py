@@ -2,7 +2,7 @@
 signature and its requirements.
 
 The model runs the way ``classify``/``embed`` run it: the packaged model is prepared by
-:func:`sparkvision.runtime.prepare.prepare_model` when MLflow loads it, and every batch goes through
+:func:`sparkvision.jobs.prepare.prepare_model` when MLflow loads it, and every batch goes through
 :func:`sparkvision.executor.predict_frame` (read, decode, preprocess, engine, head), so
 ``mlflow.pyfunc.load_model(uri).predict(frame)`` and ``mlflow.pyfunc.spark_udf`` give the
 rows ``sv.classify`` gives.
@@ -70,8 +70,8 @@ class SparkvisionModel(PythonModel):
         self.spec: ModelSpec | None = None
 
     def load_context(self, context: Any) -> None:
+        from sparkvision.jobs.prepare import prepare_model
         from sparkvision.options import ModelOptions, ModelRequest
-        from sparkvision.runtime.prepare import prepare_model
 
         ref, logged = logged_reference(context.artifacts[ARTIFACT])
         card = None if logged.kind == "trained" else logged.options

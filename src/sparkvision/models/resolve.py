@@ -94,7 +94,7 @@ def resolve_model(
     ``.py``/``.zip`` files holding the code a ``module:callable`` needs: added to this
     process's ``sys.path`` and shipped to the workers with ``spark.addArtifacts``.
     ``shipper`` sends files to a session's workers (default: none, files are read by path;
-    :func:`sparkvision.runtime.prepare.prepare_model` passes the session's).
+    :func:`sparkvision.jobs.prepare.prepare_model` passes the session's).
     ``precision="int8"`` quantizes an ONNX model here (:mod:`.quantize`) on ``calibrate``
     (folders, globs, image files or list files; the built-in models default to the
     built-in calibration set) and ships the int8 file.

@@ -2,7 +2,7 @@
 
 :func:`sparkvision.models.resolve_model` takes a :class:`Shipper`: the session's one
 (:class:`sparkvision.runtime.shipping.SessionShipper`, made by
-:func:`sparkvision.runtime.prepare.prepare_model`) sends model files and code to the
+:func:`sparkvision.jobs.prepare.prepare_model`) sends model files and code to the
 workers; :class:`LocalShipper` serves one process with no session (the ``python``
 execution, tests), where every file is read by path.
 """

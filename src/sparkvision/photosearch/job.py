@@ -166,7 +166,7 @@ def prepared_queries(spark: Any, vectors: Any, paths: Sequence[str], request: Mo
     """The queries (``paths`` embedded on Spark, then ``texts`` embedded here by the same
     CLIP-family model) checked against the length of ``vectors`` (or ``expected``, where
     ``vectors`` is ``None``); and that length."""
-    from sparkvision.runtime.prepare import prepare_model
+    from sparkvision.jobs.prepare import prepare_model
 
     expected = dimension(vectors) if expected is None else expected
     queries: list[Query] = []

@@ -20,7 +20,7 @@ seconds, to be compared with the model pass's wall time times its cores.
 **The run.** :func:`timed_run` starts a :class:`Breakdown`; the code marks its phases with
 :func:`phase` (``spark_start``, ``listing``, ``prepare``: resolving and shipping the
 model, ``workers``: checking that the Python workers import what it needs, then building
-it and running one batch in each (:mod:`sparkvision.runtime.warmup`), ``model_pass``: the
+it and running one batch in each (:mod:`sparkvision.jobs.warmup`), ``model_pass``: the
 Spark jobs that predict and write, ``summary``: counting the written table, ``sort``). A
 phase inside another counts only once, in the inner one; ``other`` is the wall time no
 phase covers, so the phases add up to the wall time. The model pass's ``cores x

@@ -138,7 +138,7 @@ def train_from_frame(df: Any, *, label_col: str, config: TrainConfig,
     from pyspark.sql import functions as F
 
     from sparkvision.jobs.pipeline import apply_model
-    from sparkvision.runtime.prepare import prepare_model
+    from sparkvision.jobs.prepare import prepare_model
 
     config = replace(config, out=absolute_path(config.out))
     if label_col not in df.columns:
@@ -276,9 +276,9 @@ class TrainedModel(os.PathLike):
         from pyspark.sql import functions as F
 
         from sparkvision.jobs.pipeline import apply_model
+        from sparkvision.jobs.prepare import prepare_model
         from sparkvision.jobs.summary import RunSummary
         from sparkvision.options import ModelRequest
-        from sparkvision.runtime.prepare import prepare_model
 
         if label_from is not None and label_col is None:
             data, label_col, path_col = _labelled_paths(data, label_from), "label_true", "path"

@@ -160,7 +160,7 @@ def run_watch(model: ModelRequest, config: WatchConfig, *,
     from pyspark.sql import functions as F
 
     from sparkvision.jobs.pipeline import apply_model
-    from sparkvision.runtime.prepare import prepare_model
+    from sparkvision.jobs.prepare import prepare_model
     from sparkvision.runtime.session import open_session
 
     spark = open_session(config.spark, batch_size=model.batch_size)

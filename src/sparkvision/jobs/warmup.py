@@ -62,7 +62,7 @@ def _warm_udf(spec: ModelSpec, batch_size: int) -> Any:
     from pyspark.sql.functions import pandas_udf
 
     def warm(ids: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        from sparkvision.runtime.warmup import warm_batch
+        from sparkvision.jobs.warmup import warm_batch
 
         for chunk in ids:
             yield pd.Series([warm_batch(spec, batch_size)] * len(chunk), dtype="object")

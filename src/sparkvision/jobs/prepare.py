@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from sparkvision.config import DEFAULT_EXECUTION, ModelSpec
+from sparkvision.jobs.warmup import warm_workers
 from sparkvision.models import resolve_model
 from sparkvision.models.int8.calibration import first_inputs_by_default
 from sparkvision.options import ModelRequest
 from sparkvision.runtime.session import is_connect, task_cpus
 from sparkvision.runtime.shipping import SessionShipper
 from sparkvision.runtime.timing import phase
-from sparkvision.runtime.warmup import warm_workers
 from sparkvision.runtime.workers import check_workers
 
 
@@ -35,7 +35,7 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
     3. with ``probe``, the workers' Python checked to import what the model needs
        (:func:`sparkvision.runtime.workers.check_workers`), then warmed: the model built
        and one batch of ``request.batch_size`` run in each worker
-       (:func:`sparkvision.runtime.warmup.warm_workers`); both are the ``workers`` phase
+       (:func:`sparkvision.jobs.warmup.warm_workers`); both are the ``workers`` phase
        of the run's breakdown.
     """
     with phase("prepare"):
