@@ -172,18 +172,18 @@ def test_conf_a_session_cannot_change_is_refused_with_where_to_set_it(
     assert not (tmp_path / "o").exists()
 
 
-def test_progress_moves_before_the_end_on_600_photos(connect_server: ConnectServer,
+def test_progress_moves_before_the_end_on_800_photos(connect_server: ConnectServer,
                                                      tmp_path) -> None:
-    # enough images for a few seconds of model pass on warm workers (the bar redraws
+    # enough images for several seconds of model pass on warm workers (the bar redraws
     # every 0.5 s)
-    write_images(str(tmp_path / "photos"), [f"img{i:03d}.jpg" for i in range(600)],
+    write_images(str(tmp_path / "photos"), [f"img{i:03d}.jpg" for i in range(800)],
                  size=(96, 72))
     result = run_cli(["classify", str(tmp_path / "photos"), "--out", str(tmp_path / "o"),
                       "--batch-size", "16", "--remote", connect_server.url], tty=True)
     _check(result)
     counts = bar_counts(result.stderr)
-    assert counts and counts[-1] == 600, result.stderr[-2000:]
-    between = sorted({c for c in counts if 0 < c < 600})
+    assert counts and counts[-1] == 800, result.stderr[-2000:]
+    between = sorted({c for c in counts if 0 < c < 800})
     assert len(between) >= 3, counts  # several frames while the job ran
     assert counts == sorted(counts)  # never goes back
 

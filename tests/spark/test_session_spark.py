@@ -39,7 +39,9 @@ def test_workers_without_sparkvision_get_one_clear_error(tmp_path) -> None:
 
 
 def test_progress_counts_images_and_verbose_shows_spark(tmp_path) -> None:
-    write_images(str(tmp_path / "photos"), [f"img{i:03d}.jpg" for i in range(400)],
+    # enough images for several seconds of model pass on warm workers (the bar redraws
+    # every 0.5 s)
+    write_images(str(tmp_path / "photos"), [f"img{i:03d}.jpg" for i in range(800)],
                  size=(96, 72))
     out = tmp_path / "out"
     result = run_cli(["classify", str(tmp_path / "photos"), "--out", str(out),
@@ -47,8 +49,8 @@ def test_progress_counts_images_and_verbose_shows_spark(tmp_path) -> None:
                       "--conf", "spark.sql.parquet.compression.codec=gzip"], tty=True)
     assert result.rc == 0, result.stdout + result.stderr[-3000:]
     counts = bar_counts(result.stderr)
-    assert counts and counts[-1] == 400, result.stderr[-2000:]
-    assert len({c for c in counts if 0 < c < 400}) >= 3, counts  # two tasks, yet it moves
+    assert counts and counts[-1] == 800, result.stderr[-2000:]
+    assert len({c for c in counts if 0 < c < 800}) >= 3, counts  # two tasks, yet it moves
     assert counts == sorted(counts)
     assert "Using incubator modules" in result.stderr  # --verbose: Spark's own lines too
     parts = glob.glob(str(out / "part-*"))
