@@ -195,3 +195,29 @@ def test_the_probe_imports_each_package_and_reports_one_that_fails_to_import(
     assert problem is not None
     assert "not_there_at_all (not installed there)" in problem
     assert "halfthere (ImportError: libfoo.so: cannot open)" in problem
+
+
+def test_closing_the_counter_counts_every_datagram_sent_before_and_returns_at_once() -> None:
+    counter = BatchCounter("127.0.0.1")
+    counter._sock.settimeout(10)  # a close that waited for the timeout would take 10 s
+    for _ in range(200):
+        counter.target.report(1)
+    ProgressTarget(counter.target.host, counter.target.port, "not-the-token").report(5)
+    started = time.monotonic()
+    counter.close()
+    assert time.monotonic() - started < 5
+    assert counter.take() == 200
+    # someone else's "stop" does not end the count
+    other = BatchCounter("127.0.0.1")
+    try:
+        import socket
+
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"not-the-token stop", (other.target.host, other.target.port))
+        other.target.report(3)
+        deadline = time.monotonic() + 5
+        while other.peek() < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert other.take() == 3
+    finally:
+        other.close()

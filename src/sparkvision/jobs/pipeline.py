@@ -327,9 +327,8 @@ def write_chunks(spark: Any, spec: ModelSpec, run: RunConfig, fmt: str, total: i
             raise
         raise translated from exc
     finally:
-        time.sleep(0.05)  # the last datagrams of the last tasks
+        progress.close()  # after counting the datagrams already sent
         add_workers(progress.stage_seconds(), default_parallelism(spark))
-        progress.close()
     return time.monotonic() - started
 
 

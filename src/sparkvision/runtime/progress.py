@@ -72,14 +72,18 @@ class BatchCounter:
         self._thread.start()
 
     def _receive(self) -> None:
-        while not self._stop.is_set():
+        while True:
             try:
                 data = self._sock.recv(1024)
             except (TimeoutError, BlockingIOError):
+                if self._stop.is_set():
+                    return
                 continue
             except OSError:
                 return
             token, number, *words = data.split(b" ")
+            if token == self._token and number == b"stop":
+                return
             if token == self._token and number.isdigit():
                 times = decode(words)
                 with self._lock:
@@ -103,7 +107,14 @@ class BatchCounter:
             return dict(self._times)
 
     def close(self) -> None:
+        """Stop listening once every datagram already here is counted: a ``stop`` datagram
+        sent to ourselves queues behind them (the socket's timeout ends the loop if it is
+        lost)."""
         self._stop.set()
+        try:
+            self._sock.sendto(self._token + b" stop", self._sock.getsockname())
+        except OSError:
+            pass
         self._thread.join(timeout=2)
         self._sock.close()
 
