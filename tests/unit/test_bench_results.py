@@ -95,6 +95,50 @@ def test_child_records_failures_as_rows_and_goes_on(tmp_path, monkeypatch):
     assert rows[8]["status"] == "ok" and rows[8]["peak_rss_mb"] > 10
 
 
+class _Slowing(Runner):
+    """The timed runs of a size sleep 0.05, 0.25 and 0.15 s in turn."""
+    name = "slowing"
+    pauses = (0.05, 0.25, 0.15)
+
+    def run(self, paths, out):
+        import time
+
+        self.calls = getattr(self, "calls", 0) + 1
+        if len(paths) > 2:  # the timed runs; the warm-up is 2 images
+            time.sleep(self.pauses[(self.calls - 2) % 3])
+        if len(paths) == 4 and self.calls == 6:
+            raise RuntimeError("third run broke")
+        return len(paths)
+
+
+def test_repeated_runs_keep_the_median_and_record_every_run(tmp_path, monkeypatch):
+    need("psutil", "bench")
+    import sparkvision.bench.registry as registry
+
+    make_dataset(4, str(tmp_path / "data"))
+    monkeypatch.setattr(registry, "make_runner", lambda name, settings: _Slowing(settings))
+    rows_file = tmp_path / "rows.jsonl"
+    child.main(["--runner", "slowing", "--sizes", "3,4", "--data", str(tmp_path / "data"),
+                "--rows", str(rows_file), "--work", str(tmp_path / "work"), "--cores", "1",
+                "--warmup", "2", "--repeats", "3"])
+    rows = {r["n_images"]: r for r in map(json.loads, rows_file.read_text().splitlines())}
+    runs = [float(s) for s in rows[3]["runs_s"].split()]
+    assert len(runs) == 3 and runs[1] > runs[2] > runs[0]
+    assert rows[3]["seconds"] == pytest.approx(runs[2], abs=0.001)  # the median, not the best
+    assert rows[3]["images_per_s"] == pytest.approx(3 / runs[2], rel=0.01)
+    # a run that fails fails the size, whatever the others did
+    assert rows[4]["status"] == "failed" and "third run broke" in rows[4]["note"]
+    report = results.markdown(results.with_derived([
+        {**rows[3], "kind": "mode", "peak_rss_mb": 1.0, "cpu_s": 0.1}]))
+    assert "Seconds of every timed run" in report
+    assert rows[3]["runs_s"].replace(" ", ", ") in report
+
+
+def test_repeats_below_one_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="--repeats must be at least 1; found 0"):
+        sweep.run_bench(sizes=[2], runners=["python"], out=str(tmp_path), repeats=0)
+
+
 def test_missing_extra_is_a_skipped_row(tmp_path, monkeypatch):
     import sparkvision.bench.registry as registry
 

@@ -221,3 +221,23 @@ def test_closing_the_counter_counts_every_datagram_sent_before_and_returns_at_on
         assert other.take() == 3
     finally:
         other.close()
+
+
+def test_a_model_pass_session_runs_its_local_jvm_with_the_first_jit_tier_only(monkeypatch) -> None:
+    import sparkvision.runtime.session as session
+
+    asked: list[tuple] = []
+    monkeypatch.setattr(session, "get_session",
+                        lambda master, **kw: asked.append((master, kw)) or "spark")
+    session.open_session(SparkOptions(master="local[2]"), batch_size=32, model_pass=True)
+    session.open_session(SparkOptions(master="local[2]"), batch_size=32)
+    assert asked[0][1]["java_options"] == ("-XX:TieredStopAtLevel=1",)
+    assert asked[1][1]["java_options"] == ()
+    local = session.driver_java_options("local[*,4]", session.MODEL_PASS_JAVA_OPTIONS, False)
+    assert local.split()[0] == "-XX:TieredStopAtLevel=1"
+    assert "-Dlog4j2.configurationFile=file:" in local
+    # a cluster's tasks run in its executors' JVMs: the driver's JIT is left alone
+    cluster = session.driver_java_options("spark://10.0.0.5:7077",
+                                          session.MODEL_PASS_JAVA_OPTIONS, False)
+    assert "TieredStopAtLevel" not in cluster and "log4j2" in cluster
+    assert session.driver_java_options("local[2]", (), True) == ""

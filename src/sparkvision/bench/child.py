@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             emit(n_images=n, status="skipped", startup_s=round(startup, 2),
                  note=f"time budget of {args.budget_s:g} s spent ({spent:.0f} s so far)")
             continue
-        spent += _measure(runner, paths, n, args.work, round(startup, 2), emit)
+        spent += _measure(runner, paths, n, args.work, round(startup, 2), emit,
+                          repeats=args.repeats)
     try:
         runner.teardown()
     except Exception:  # noqa: BLE001 - the rows are written; a noisy stop changes nothing
@@ -85,36 +86,51 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="fp32")
     p.add_argument("--warmup", type=int, default=16)
     p.add_argument("--budget-s", type=float, default=0.0)
+    p.add_argument("--repeats", type=int, default=1, help="timed runs per size (median kept)")
     return p
 
 
 def _measure(runner: Runner, paths: list[str], n: int, work: str, startup_s: float,
-             emit: Callable[..., None]) -> float:
-    """One timed run of ``runner`` over the first ``n`` paths, emitted as a row; returns
-    the seconds it took (0 when it failed)."""
+             emit: Callable[..., None], *, repeats: int = 1) -> float:
+    """``repeats`` timed runs of ``runner`` over the first ``n`` paths, emitted as one row:
+    the run of median time (its CPU, memory and stages with it; every run's seconds in
+    ``runs_s``); returns the seconds they took together (0 when one failed)."""
+    runs = []
+    for _ in range(max(1, repeats)):
+        run = _timed(runner, paths[:n], work, n)
+        if "note" in run:
+            emit(n_images=n, status="failed", startup_s=startup_s, note=run["note"])
+            return 0.0
+        runs.append(run)
+    median = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+    ok = median["rows"] == n
+    emit(n_images=n, seconds=round(median["seconds"], 3),
+         images_per_s=round(n / median["seconds"], 2), peak_rss_mb=round(median["peak_mb"], 1),
+         cpu_s=round(median["cpu_s"], 2), startup_s=startup_s, load_1m=round(median["load"], 2),
+         status="ok" if ok else "failed", stages=json.dumps(median["stages"], sort_keys=True),
+         runs_s=" ".join(f"{r['seconds']:.3f}" for r in runs),
+         note="" if ok else f"wrote {median['rows']} result rows for {n} images")
+    return sum(r["seconds"] for r in runs)
+
+
+def _timed(runner: Runner, paths: list[str], work: str, n: int) -> dict:
+    """One timed run: its seconds, rows written, CPU, peak memory, load before and the
+    workers' stages, or a ``note`` saying why it failed."""
     out = _fresh(work, f"n{n}")
     load = os.getloadavg()[0]
     try:
         with Usage() as usage, timed_run() as breakdown:
             t0 = time.perf_counter()
-            rows = runner.run(paths[:n], out)
+            rows = runner.run(paths, out)
             seconds = time.perf_counter() - t0
     except MemoryError:
-        emit(n_images=n, status="failed", startup_s=startup_s, note="out of memory")
-        return 0.0
-    except Exception as exc:  # noqa: BLE001
-        emit(n_images=n, status="failed", startup_s=startup_s, note=_short(exc))
+        return {"note": "out of memory"}
+    except Exception as exc:  # noqa: BLE001 - recorded as the run's result
         traceback.print_exc()
-        return 0.0
-    ok = rows == n
-    emit(n_images=n, seconds=round(seconds, 3), images_per_s=round(n / seconds, 2),
-         peak_rss_mb=round(usage.peak_mb, 1), cpu_s=round(usage.cpu_s, 2),
-         startup_s=startup_s,
-         load_1m=round(load, 2), status="ok" if ok else "failed",
-         stages=json.dumps(breakdown.as_dict().get("workers", {}), sort_keys=True),
-         note="" if ok else f"wrote {rows} result rows for {n} images")
+        return {"note": _short(exc)}
     shutil.rmtree(out, ignore_errors=True)
-    return seconds
+    return {"seconds": seconds, "rows": rows, "peak_mb": usage.peak_mb, "cpu_s": usage.cpu_s,
+            "load": load, "stages": breakdown.as_dict().get("workers", {})}
 
 
 def _fresh(work: str, name: str) -> str:

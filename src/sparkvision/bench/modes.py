@@ -81,7 +81,7 @@ class SparkMode(_EngineRunner):
         from sparkvision.runtime.session import open_session
 
         self.spark = open_session(_run(self.settings, self.name, "unused").spark,
-                                  batch_size=self.settings.batch_size)
+                                  batch_size=self.settings.batch_size, model_pass=True)
         self.spark.range(1).count()  # the JVM and the first job are start-up too
         self.spec = _spec(self.settings, self.name, None, self.spark)
 

@@ -65,6 +65,7 @@ def run_bench(
     batch_size: int = 32,
     model: str = "catdog",
     warmup: int | None = None,
+    repeats: int = 1,
     seed: int = 0,
     budget_s: float = 0.0,
     timeout_s: float = 3600.0,
@@ -78,11 +79,14 @@ def run_bench(
     Each runner's untimed warm-up labels ``warmup`` images (default: one model batch per
     core, so that every worker process of every runner has run a full batch before the
     timed runs; a smaller warm-up leaves some of them to pay their first batch, which costs
-    two to four times a later one, inside a timed run)."""
+    two to four times a later one, inside a timed run). Each size is timed ``repeats``
+    times and the run of median time kept, for every runner alike."""
     unknown = [r for r in runners if r not in ALL_RUNNERS]
     if unknown:
         raise ConfigError(f"unknown runner(s) {', '.join(unknown)}; expected some of "
                           f"{', '.join(ALL_RUNNERS)}")
+    if repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1; found {repeats}")
     cores = cores or cpu_count()
     warmup = cores * batch_size if warmup is None else warmup
     os.makedirs(out, exist_ok=True)
@@ -94,7 +98,8 @@ def run_bench(
     os.makedirs(logs, exist_ok=True)
     environment = _environment(cores)
     options = ["--cores", str(cores), "--batch-size", str(batch_size), "--model", model,
-               "--warmup", str(warmup), "--budget-s", str(budget_s)]
+               "--warmup", str(warmup), "--budget-s", str(budget_s),
+               "--repeats", str(repeats)]
     rows: list[dict] = []
     echo(f"{'runner':<30}{'images':>8}{'seconds':>10}{'img/s':>9}{'peak MB':>9}  status")
     for name, engine, precision in _jobs(runners, variants):

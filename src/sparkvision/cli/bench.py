@@ -74,6 +74,9 @@ class BenchCommand(Command):
         p.add_argument("--warmup", type=int, default=None,
                        help="images of each runner's untimed warm-up run (default: one "
                             "model batch per core)")
+        p.add_argument("--repeats", type=int, default=1,
+                       help="timed runs of each runner per size; the run of median time is "
+                       "kept and every run's seconds recorded (default 1)")
         p.add_argument("--seed", type=int, default=0, help="data set seed (default 0)")
         p.add_argument("--budget-s", type=float, default=0.0,
                        help="skip a runner's larger sizes once its timed runs took this long "
@@ -94,7 +97,8 @@ class BenchCommand(Command):
             runners += list(CEILING_RUNNERS)
         run_bench(sizes=parse_sizes(args.sizes), runners=runners, out=args.out,
                   data=args.data, cores=args.cores, batch_size=args.batch_size,
-                  warmup=args.warmup, seed=args.seed, budget_s=args.budget_s,
+                  warmup=args.warmup, repeats=args.repeats, seed=args.seed,
+                  budget_s=args.budget_s,
                   timeout_s=args.timeout_s,
                   variants=parse_variants(args.engines, args.precisions),
                   echo=(lambda line: None) if args.quiet else print)

@@ -138,7 +138,8 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
         return _run_python(model, run, paths, _labels(paths, run), fmt)
     # inputs here are listed before the session starts (a typo costs no JVM); object-store
     # prefixes and folders only the cluster sees are listed by its tasks
-    session = functools.cache(lambda: open_session(run.spark, batch_size=model.batch_size))
+    session = functools.cache(
+        lambda: open_session(run.spark, batch_size=model.batch_size, model_pass=True))
     with phase("listing"):
         listed = _spark_inputs(inputs, run, session, extensions=extensions, path_col=path_col)
     if isinstance(listed, InputTable):

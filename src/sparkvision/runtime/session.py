@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,14 +34,22 @@ SESSION_DEFAULTS = {
     "spark.sql.execution.arrow.maxBytesPerBatch": str(ARROW_MAX_BYTES),
     "spark.sql.execution.python.udf.maxBytesPerBatch": str(ARROW_MAX_BYTES),
 }
+#: JVM options of a local session whose jobs run a model in Python workers (classify, embed,
+#: watch): there the JVM only moves rows between files and workers, and its second JIT
+#: tier spends more CPU compiling that code than it saves in one run, CPU the workers need
+#: (docs/benchmarks.md, "Spark's share of the time"). Jobs that do their own work in the
+#: JVM (dedup's pairs: 2.5x slower with it) keep the JVM's default.
+MODEL_PASS_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 
 
 def open_session(options: SparkOptions | None = None, *,
-                 batch_size: int | None = None) -> Any:
+                 batch_size: int | None = None, model_pass: bool = False) -> Any:
     """The one way sparkvision opens a session: :func:`get_session` for ``options``
     (where to run, ``conf``, ``verbose``); for a job that runs a model in batches of
-    ``batch_size``, Arrow batches hold four model batches (at least 64 rows). The
-    options' own ``conf`` comes last, so it wins."""
+    ``batch_size``, Arrow batches hold four model batches (at least 64 rows). A
+    ``model_pass`` job (its work all in the Python workers) gets a new local session's JVM
+    with :data:`MODEL_PASS_JAVA_OPTIONS`. The options' own ``conf`` comes last, so it wins
+    (``spark.driver.extraJavaOptions`` included)."""
     options = options or SparkOptions()
     settings: dict[str, str] = {}
     if batch_size is not None:
@@ -49,7 +57,8 @@ def open_session(options: SparkOptions | None = None, *,
     settings.update(dict(options.conf))
     with phase("spark_start"):
         return get_session(options.master, remote=options.remote, conf=settings,
-                           verbose=options.verbose)
+                           verbose=options.verbose,
+                           java_options=MODEL_PASS_JAVA_OPTIONS if model_pass else ())
 
 
 def will_connect(options: SparkOptions | None = None) -> bool:
@@ -71,7 +80,7 @@ def will_connect(options: SparkOptions | None = None) -> bool:
 
 def get_session(master: str | None = None, *, remote: str | None = None,
                 app_name: str = "sparkvision", conf: Mapping[str, str] | None = None,
-                verbose: bool = False) -> Any:
+                verbose: bool = False, java_options: Sequence[str] = ()) -> Any:
     """The session a run uses.
 
     - ``remote`` (``sc://HOST:PORT``): a Spark Connect session to that server;
@@ -80,10 +89,12 @@ def get_session(master: str | None = None, *, remote: str | None = None,
     - neither: the active session if there is one, else Connect to ``$SPARK_REMOTE`` when
       it is set, else a new local session.
 
-    ``conf`` are Spark settings (``--conf KEY=VALUE``) for the new session; on a Connect
-    session only the ones a session may change are accepted. Spark's start-up chatter stays
-    off the terminal unless ``verbose``. A classic session's Python workers run this
-    interpreter (unless ``PYSPARK_PYTHON`` or ``spark.pyspark.python`` say otherwise).
+    ``java_options`` go to a new session's JVM when its master is local (there the driver's
+    JVM runs the tasks). ``conf`` are Spark settings (``--conf KEY=VALUE``) for the new
+    session; on a Connect session only the ones a session may change are accepted. Spark's
+    start-up chatter stays off the terminal unless ``verbose``. A classic session's Python
+    workers run this interpreter (unless ``PYSPARK_PYTHON`` or ``spark.pyspark.python`` say
+    otherwise).
     """
     if master and remote:
         raise ConfigError(f"`master` {master} and `remote` {remote} both say where to run; "
@@ -97,10 +108,12 @@ def get_session(master: str | None = None, *, remote: str | None = None,
         remote = os.environ.get("SPARK_REMOTE") or None
     if remote:
         return connect_session(remote, conf=conf)
-    return _classic_session(master or DEFAULT_MASTER, app_name, dict(conf or {}), verbose)
+    return _classic_session(master or DEFAULT_MASTER, app_name, dict(conf or {}), verbose,
+                            java_options)
 
 
-def _classic_session(master: str, app_name: str, conf: dict[str, str], verbose: bool) -> Any:
+def _classic_session(master: str, app_name: str, conf: dict[str, str], verbose: bool,
+                     java_options: Sequence[str] = ()) -> Any:
     from pyspark.sql import SparkSession
 
     from sparkvision.runtime.startup import quiet_jvm_start
@@ -126,17 +139,32 @@ def _classic_session(master: str, app_name: str, conf: dict[str, str], verbose: 
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
         )
-    if not verbose:
-        log_conf = os.path.join(os.path.dirname(__file__), "log4j2.properties")
-        builder = builder.config(
-            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_conf}"
-        )
+    jvm = driver_java_options(master, java_options, verbose)
+    if jvm:
+        builder = builder.config("spark.driver.extraJavaOptions", jvm)
     for key, value in conf.items():
         builder = builder.config(key, value)
     with quiet_jvm_start(enabled=not verbose):
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
     return spark
+
+
+def driver_java_options(master: str, java_options: Sequence[str], verbose: bool) -> str:
+    """The JVM options of a new classic session: ``java_options`` where the master is local
+    (on a cluster the tasks run in the executors' JVMs), and sparkvision's quiet logging
+    unless ``verbose``.
+
+    >>> driver_java_options("spark://h:7077", ["-Xa"], True)
+    ''
+    >>> driver_java_options("local[2]", ["-Xa"], True)
+    '-Xa'
+    """
+    jvm = list(java_options) if master.startswith("local") else []
+    if not verbose:
+        log_conf = os.path.join(os.path.dirname(__file__), "log4j2.properties")
+        jvm.append(f"-Dlog4j2.configurationFile=file:{log_conf}")
+    return " ".join(jvm)
 
 
 def connect_session(url: str, *, conf: Mapping[str, str] | None = None) -> Any:

@@ -163,7 +163,7 @@ def run_watch(model: ModelRequest, config: WatchConfig, *,
     from sparkvision.jobs.prepare import prepare_model
     from sparkvision.runtime.session import open_session
 
-    spark = open_session(config.spark, batch_size=model.batch_size)
+    spark = open_session(config.spark, batch_size=model.batch_size, model_pass=True)
     spec = prepare_model(model, spark)
     settings = {"task": model.task, "model": spec.name, "format": config.format,
                 "input": _absolute(config.input_dir), "out": _absolute(config.out)}

@@ -40,14 +40,19 @@ def normalise(hwc: np.ndarray) -> np.ndarray:
 
 def plain_session(app: str, cores: int):
     """A local SparkSession as a user of the peer would start one (Arrow on, Spark's
-    defaults otherwise), with its JVM and a first job already run."""
+    defaults otherwise), with its JVM and a first job already run. Its JVM gets the options
+    sparkvision's own model-pass sessions get, so a difference between the two is the
+    pipeline's, not the JVM's."""
     from pyspark.sql import SparkSession
+
+    from sparkvision.runtime.session import MODEL_PASS_JAVA_OPTIONS
 
     spark = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.extraJavaOptions", " ".join(MODEL_PASS_JAVA_OPTIONS))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
