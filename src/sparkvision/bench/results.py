@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 
 from sparkvision.bench.base import split_label
+from sparkvision.bench.chart import plot
 
 COLUMNS = ["mode", "kind", "n_images", "seconds", "images_per_s", "peak_rss_mb",
            "startup_s", "engine", "precision", "batch_size", "cores", "cpu_s", "load_1m",
@@ -174,34 +175,6 @@ def _order(rows: list[dict]) -> list[str]:
     for i, r in enumerate(rows):
         seen.setdefault(r["mode"], (kinds.get(r["kind"], 3), i))
     return sorted(seen, key=lambda mode: seen[mode])
-
-
-def plot(rows: list[dict], path: str) -> None:
-    """Seconds and images/s against the number of images, one line per runner."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    for mode in _order(rows):
-        points = sorted((r["n_images"], r["seconds"], r["images_per_s"]) for r in rows
-                        if r["mode"] == mode and r["status"] in ("ok", "derived"))
-        if not points:
-            continue
-        kind = next(r["kind"] for r in rows if r["mode"] == mode)
-        style = {"mode": "-", "peer": "--", "ceiling": ":"}.get(kind, "-")
-        ns, secs, rates = zip(*points, strict=True)
-        left.plot(ns, secs, style, marker="o", label=mode)
-        right.plot(ns, rates, style, marker="o", label=mode)
-    left.set(xlabel="images", ylabel="seconds (lower is better)", title="Time to label N images")
-    right.set(xlabel="images", ylabel="images / s (higher is better)", title="Throughput")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-    right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -380,7 +353,7 @@ def write_report(folder: str) -> str:
     if os.path.isfile(env_path):
         with open(env_path, encoding="utf-8") as fh:
             environment = json.load(fh)
-    plot(rows, os.path.join(folder, CHART))
+    plot(rows, os.path.join(folder, CHART), _order(rows))
     text = markdown(rows, environment)
     with open(os.path.join(folder, REPORT), "w", encoding="utf-8") as fh:
         fh.write(text + "\n")

@@ -56,12 +56,13 @@ from sparkvision.storage.uris import HADOOP_SCHEMES, scheme
 from sparkvision.udfs import make_udf
 
 RESULT = "_sparkvision"
-#: model batches per Spark task: each task pays a fixed cost around the model (PySpark's
-#: runner and the worker's set-up, a part file opened and committed: 40-50 ms of wall time
-#: on 2 cores, scripts/measure_task_cost.py). Tasks hold every n-th input, so they cost the
-#: same and larger ones leave no core idle at the end; 16 batches (512 images at the
-#: default 32) keep enough tasks for progress and retries (docs/benchmarks.md).
-BATCHES_PER_TASK = 16
+#: model batches per Spark task, at most: each task pays a fixed cost around the model
+#: (PySpark's runner and the worker's set-up, a part file opened and committed: 40-50 ms of
+#: wall time on 2 cores, scripts/measure_task_cost.py). Tasks of one job hold equal bytes
+#: of input and come in waves of one per core (sources/frames.py), so larger ones leave no
+#: core idle at the end; 32 batches (1,024 images at the default 32) keep enough tasks for
+#: progress and retries (docs/benchmarks.md).
+BATCHES_PER_TASK = 32
 
 
 def apply_model(df: Any, spec: ModelSpec, *, batch_size: int = DEFAULT_BATCH_SIZE,

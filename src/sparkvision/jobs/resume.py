@@ -36,15 +36,16 @@ from sparkvision.sinks.side_files import read_text, write_text
 RUN_INFO = "_sparkvision_run.json"
 #: Tasks per core in one chunk. Smaller chunks lose less work to a kill, but every chunk
 #: ends with cores idle while its last tasks finish (0.7 to 1.5 s per chunk measured on 2
-#: cores, docs/reliability.md): 16 keeps that to a few percent of the run.
-CHUNKS_TASKS_PER_CORE = 16
+#: cores, docs/reliability.md): 8 tasks of 1,024 images keep that to a few percent of the
+#: run.
+CHUNKS_TASKS_PER_CORE = 8
 
 
 def default_chunk_size(parallelism: int, rows_per_partition: int) -> int:
     """Images per committed chunk: ``CHUNKS_TASKS_PER_CORE`` tasks per core.
 
-    >>> default_chunk_size(2, 128)
-    4096
+    >>> default_chunk_size(2, 1024)
+    16384
     """
     return max(1, CHUNKS_TASKS_PER_CORE * max(1, parallelism) * max(1, rows_per_partition))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import os
 from collections.abc import Sequence
 
 from sparkvision.errors import InputError
@@ -22,11 +22,14 @@ def paths_frame(
     """A DataFrame with a ``path`` column (and ``label_true`` when labels are given),
     cut into equal partitions of about ``rows_per_partition`` rows, at least one per core.
 
-    Partition ``k`` of ``n`` holds every ``n``-th input from the ``k``-th on, not a run of
-    consecutive ones: inputs listed folder by folder (cats, then dogs; small photos, then
-    large ones) would otherwise give tasks of unequal cost, and a core would wait idle for
-    the slowest one at the end of the job. Output rows therefore do not keep the listing's
-    order (no output does: the ``path`` column says which input a row is).
+    Partitions are made to cost the same, or a core waits idle for the slowest task at the
+    end of the job: where every path is a file this process sees, they hold equal numbers
+    of inputs and of bytes (:func:`balance`: decoding costs about what the file weighs, and
+    a phone original weighs fifty thumbnails); otherwise partition ``k`` of ``n`` holds
+    every ``n``-th input from the ``k``-th on, not a run of consecutive ones (inputs listed
+    folder by folder: cats, then dogs; small photos, then large ones). Output rows
+    therefore do not keep the listing's order (no output does: the ``path`` column says
+    which input a row is).
 
     A classic session parallelizes the list; a Spark Connect session (no RDDs) sends it as
     a local relation and spreads it over ``spark.range`` partitions with a broadcast join
@@ -43,14 +46,29 @@ def paths_frame(
         rows = list(zip(paths, labels, strict=True))
     else:
         rows = [(p,) for p in paths]
-    slices = max(default_parallelism(spark), math.ceil(len(rows) / max(1, rows_per_partition)))
-    slices = min(slices, max(1, len(rows)))
-    rows = interleave(rows, slices)
+    slices = task_count(len(rows), default_parallelism(spark), rows_per_partition)
+    sizes = local_sizes(paths)
+    rows = interleave(rows, slices) if sizes is None else balance(rows, sizes, slices)
     if not is_connect(spark):
         rdd = spark.sparkContext.parallelize(rows, slices)
         return spark.createDataFrame(rdd, StructType(fields))
     return _spread(spark, rows, StructType([StructField("_row", LongType(), False), *fields]),
                    slices)
+
+
+def task_count(rows: int, cores: int, per_partition: int) -> int:
+    """Partitions for ``rows`` inputs: at most about ``per_partition`` rows each, and a
+    multiple of ``cores``, so that every wave of tasks fills every core (5 tasks on 2 cores
+    would leave one core idle through the last one), never more than ``rows``.
+
+    >>> task_count(2000, 2, 1024), task_count(3000, 2, 1024), task_count(2100, 2, 512)
+    (2, 4, 6)
+    >>> task_count(3, 4, 512), task_count(0, 2, 512)
+    (3, 1)
+    """
+    cores = max(1, cores)
+    waves = max(1, -(-rows // (cores * max(1, per_partition))))
+    return max(1, min(rows, waves * cores))
 
 
 def interleave(rows: Sequence[tuple], parts: int) -> list[tuple]:
@@ -62,6 +80,43 @@ def interleave(rows: Sequence[tuple], parts: int) -> list[tuple]:
     [(0,), (3,), (6,), (1,), (4,), (2,), (5,)]
     """
     return [row for k in range(parts) for row in rows[k::parts]]
+
+
+def balance(rows: Sequence[tuple], weights: Sequence[int], parts: int) -> list[tuple]:
+    """``rows`` reordered so that cutting the list into ``parts`` consecutive slices of
+    equal size gives slices of equal count and about equal total ``weights``: the rows,
+    heaviest first, are dealt to the slices in turn, forwards then backwards (1, 2, 3, 3,
+    2, 1, ...), and each slice keeps its rows in their first order.
+
+    >>> balance([("a",), ("b",), ("c",), ("d",)], [9, 1, 8, 2], 2)
+    [('a',), ('b',), ('c',), ('d',)]
+    >>> balance([(i,) for i in range(6)], [1, 1, 1, 5, 5, 5], 3)
+    [(2,), (3,), (1,), (4,), (0,), (5,)]
+    """
+    parts = max(1, min(parts, len(rows)))
+    heaviest = sorted(range(len(rows)), key=lambda i: (-weights[i], i))
+    slices: list[list[int]] = [[] for _ in range(parts)]
+    for rank, index in enumerate(heaviest):
+        turn, k = divmod(rank, parts)
+        slices[k if turn % 2 == 0 else parts - 1 - k].append(index)
+    return [rows[i] for part in slices for i in sorted(part)]
+
+
+def local_sizes(paths: Sequence[str]) -> list[int] | None:
+    """Each path's size in bytes, or None unless every path is a file this process can
+    stat (an object-store URI, or a file only the cluster sees, leaves the order alone)."""
+    from sparkvision.storage.reader import to_local_path
+
+    sizes = []
+    for path in paths:
+        local = to_local_path(path)
+        if local is None:
+            return None
+        try:
+            sizes.append(os.stat(local).st_size)
+        except OSError:
+            return None
+    return sizes
 
 
 def _spread(spark, rows: list[tuple], schema, slices: int):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from sparkvision.errors import InputError
+from sparkvision.sources.frames import task_count
 from sparkvision.storage.listing import LIST_SUFFIXES, path_column
 from sparkvision.storage.reader import to_local_path
 
@@ -154,8 +155,7 @@ def hash_chunk_frames(frame: Any, count: int, *, cores: int, per_partition: int,
             rows = sizes.get(number, 0)
             if rows:
                 part = keyed.where(F.col("_sv_chunk") == number).drop("_sv_chunk", HASH)
-                yield lo, lo + rows, part.repartition(
-                    min(rows, max(cores, -(-rows // per_partition))))
+                yield lo, lo + rows, part.repartition(task_count(rows, cores, per_partition))
                 lo += rows
 
     return sum(sizes.values()), chunks()
