@@ -86,3 +86,24 @@ def test_first_paths_holds_the_first_few_and_the_count():
     assert len(first) == 1_000_000 and first[:2] == ["a", "b"] and first[2] == "c"
     with pytest.raises(IndexError):
         first[:5]
+
+
+def test_the_tasks_of_a_path_list_hold_equal_bytes_and_every_file_once(spark, tmp_path):
+    from sparkvision.sources.frames import paths_frame
+
+    # every 4th file is a large one: every 4th file to a task would give one task them all
+    paths = []
+    for i in range(24):
+        path = tmp_path / f"{i:02d}.jpg"
+        path.write_bytes(b"x" * (400_000 if i % 4 == 0 else 4_000))
+        paths.append(str(path))
+    frame = paths_frame(spark, paths, rows_per_partition=6)
+    parts = frame.rdd.map(lambda row: row.path).glom().collect()
+    assert len(parts) == 4 and sorted(p for part in parts for p in part) == paths
+    sums = [sum(os.path.getsize(p) for p in part) for part in parts]
+    assert max(sums) - min(sums) <= 400_000 - 4_000, sums  # at most one large file apart
+    assert [len(part) for part in parts] == [6, 6, 6, 6]
+    # paths this process cannot stat (another machine's, an object store's) keep every n-th
+    remote = paths_frame(spark, [f"s3://b/{i}.jpg" for i in range(8)], rows_per_partition=2)
+    assert remote.rdd.map(lambda row: row.path).glom().collect() == [
+        [f"s3://b/{i}.jpg" for i in (k, k + 4)] for k in range(4)]

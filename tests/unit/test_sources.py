@@ -90,3 +90,40 @@ def test_interleave_gives_each_slice_every_nth_input_and_loses_none():
         assert 120 <= cats <= 130, (k, cats)
     assert interleave([(i,) for i in range(7)], 3) == [(0,), (3,), (6,), (1,), (4,), (2,), (5,)]
     assert interleave([], 3) == [] and interleave([(1,)], 1) == [(1,)]
+
+
+def test_balance_gives_each_slice_equal_counts_and_bytes_and_loses_none():
+    import random
+
+    from sparkvision.sources.frames import balance
+
+    rng = random.Random(3)
+    # thumbnails, ordinary photos and a few phone originals, listed large ones last
+    weights = sorted(rng.choice([4_000] * 3 + [60_000] * 6 + [3_000_000]) for _ in range(2001))
+    rows = [(f"p{i}.jpg",) for i in range(len(weights))]
+    dealt = balance(rows, weights, 4)
+    assert sorted(dealt) == sorted(rows)  # every input once
+    size = {row: w for row, w in zip(rows, weights, strict=True)}
+    cut = [dealt[len(dealt) * k // 4 : len(dealt) * (k + 1) // 4] for k in range(4)]
+    sums = [sum(size[row] for row in part) for part in cut]
+    assert max(sums) - min(sums) <= 3_000_000 + 60_000, sums  # at most about one original apart
+    # inputs whose sizes repeat with the slice count: every n-th would give one task them all
+    weights = [3_000_000 if i % 4 == 0 else 60_000 for i in range(1000)]
+    rows = [(i,) for i in range(1000)]
+    every_nth = [sum(weights[k::4]) for k in range(4)]
+    assert max(every_nth) > 10 * min(every_nth)
+    dealt = balance(rows, weights, 4)
+    sums = [sum(weights[i] for (i,) in dealt[250 * k : 250 * (k + 1)]) for k in range(4)]
+    assert max(sums) - min(sums) <= 3_000_000, sums
+    assert balance([], [], 3) == []
+
+
+def test_task_count_fills_every_core_in_every_wave():
+    from sparkvision.sources.frames import task_count
+
+    for rows in (1, 2, 3, 100, 1023, 1024, 1025, 2000, 2100, 3000, 10_000):
+        for cores in (1, 2, 3, 8):
+            n = task_count(rows, cores, 1024)
+            assert 1 <= n <= rows
+            assert n % cores == 0 or n == rows, (rows, cores, n)
+            assert -(-rows // n) <= 1024 or n == rows, (rows, cores, n)

@@ -83,22 +83,30 @@ def interleave(rows: Sequence[tuple], parts: int) -> list[tuple]:
 
 
 def balance(rows: Sequence[tuple], weights: Sequence[int], parts: int) -> list[tuple]:
-    """``rows`` reordered so that cutting the list into ``parts`` consecutive slices of
-    equal size gives slices of equal count and about equal total ``weights``: the rows,
-    heaviest first, are dealt to the slices in turn, forwards then backwards (1, 2, 3, 3,
-    2, 1, ...), and each slice keeps its rows in their first order.
+    """``rows`` reordered so that cutting the list into ``parts`` consecutive slices as
+    ``parallelize`` does (slice ``k`` from ``len * k // parts`` on) gives slices of about
+    equal total ``weights``: the rows, heaviest first, are dealt to the slices in turn,
+    forwards then backwards (1, 2, 3, 3, 2, 1, ...), a full slice skipped, and each slice
+    keeps its rows in their first order.
 
     >>> balance([("a",), ("b",), ("c",), ("d",)], [9, 1, 8, 2], 2)
     [('a',), ('b',), ('c',), ('d',)]
     >>> balance([(i,) for i in range(6)], [1, 1, 1, 5, 5, 5], 3)
     [(2,), (3,), (1,), (4,), (0,), (5,)]
     """
-    parts = max(1, min(parts, len(rows)))
-    heaviest = sorted(range(len(rows)), key=lambda i: (-weights[i], i))
+    total, parts = len(rows), max(1, min(parts, len(rows)))
+    # slice k holds as many rows as parallelize's slice k: total * k // parts onwards
+    room = [total * (k + 1) // parts - total * k // parts for k in range(parts)]
     slices: list[list[int]] = [[] for _ in range(parts)]
-    for rank, index in enumerate(heaviest):
-        turn, k = divmod(rank, parts)
-        slices[k if turn % 2 == 0 else parts - 1 - k].append(index)
+    turn = [*range(parts), *reversed(range(parts))]
+    step = 0
+    for index in sorted(range(total), key=lambda i: (-weights[i], i)):
+        while room[turn[step % len(turn)]] == 0:
+            step += 1
+        k = turn[step % len(turn)]
+        slices[k].append(index)
+        room[k] -= 1
+        step += 1
     return [rows[i] for part in slices for i in sorted(part)]
 
 
