@@ -20,7 +20,8 @@ def paths_frame(
     rows_per_partition: int = 128,
 ):
     """A DataFrame with a ``path`` column (and ``label_true`` when labels are given),
-    cut into equal partitions of about ``rows_per_partition`` rows, at least one per core.
+    cut into partitions of at most about ``rows_per_partition`` rows, as many as a multiple
+    of the cores (:func:`task_count`).
 
     Partitions are made to cost the same, or a core waits idle for the slowest task at the
     end of the job: where every path is a file this process sees, they hold equal numbers

@@ -45,14 +45,16 @@ def plain_session(app: str, cores: int):
     pipeline's, not the JVM's."""
     from pyspark.sql import SparkSession
 
-    from sparkvision.runtime.session import MODEL_PASS_JAVA_OPTIONS
+    from sparkvision.runtime.session import MODEL_PASS_JAVA_OPTIONS, driver_java_options
 
+    master = f"local[{cores}]"
     spark = (
-        SparkSession.builder.master(f"local[{cores}]")
+        SparkSession.builder.master(master)
         .appName(app)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.extraJavaOptions", " ".join(MODEL_PASS_JAVA_OPTIONS))
+        .config("spark.driver.extraJavaOptions",
+                driver_java_options(master, MODEL_PASS_JAVA_OPTIONS, verbose=True))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
