@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
 from sparkvision.errors import ConfigError
+from sparkvision.imaging.preprocess import decode_side
 from sparkvision.jobs.pipeline import BATCHES_PER_TASK, apply_model
 from sparkvision.jobs.prepare import prepare_model
 from sparkvision.options import ModelOptions, ModelRequest
@@ -287,12 +288,12 @@ def _predict(data: ImagesInput, task: str, model: ModelRef, path_col: str | None
         spark = open_session()
         paths = list_inputs(data, session=lambda: spark, connect=is_connect(spark),
                             storage=storage)
-        data = paths_frame(spark, paths,
-                           rows_per_partition=BATCHES_PER_TASK * batch_size)
+        spec = prepare_model(request, spark)
+        data = paths_frame(spark, paths, rows_per_partition=BATCHES_PER_TASK * batch_size,
+                           decode_side=decode_side(spec.preprocess))
         path_col = "path"
     else:
-        spark = data.sparkSession
-    spec = prepare_model(request, spark)
+        spec = prepare_model(request, data.sparkSession)
     return apply_model(data, spec, batch_size=batch_size, path_col=path_col,
                        content_col=content_col, output_col=output_col, storage=storage)
 

@@ -107,3 +107,40 @@ def test_the_tasks_of_a_path_list_hold_equal_bytes_and_every_file_once(spark, tm
     remote = paths_frame(spark, [f"s3://b/{i}.jpg" for i in range(8)], rows_per_partition=2)
     assert remote.rdd.map(lambda row: row.path).glom().collect() == [
         [f"s3://b/{i}.jpg" for i in (k, k + 4)] for k in range(4)]
+
+
+def test_a_short_job_deals_its_tasks_by_the_cost_read_from_each_header(spark, tmp_path,
+                                                                        monkeypatch):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import sparkvision.sources.frames as frames
+    from sparkvision.runtime.session import default_parallelism
+
+    # two progressive JPEGs (3x slower per byte), the 2nd and 3rd heaviest files: dealt by
+    # size both land in one task; by the cost their headers give, one in each
+    paths = []
+    for i in range(8):
+        pixels = np.random.default_rng(i).integers(0, 255, (300, 400, 3), np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, "JPEG", progressive=i in (1, 2),
+                                     quality={0: 95, 1: 85, 2: 85}.get(i, 80))
+        (tmp_path / f"{i}.jpg").write_bytes(buf.getvalue())
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    cores = default_parallelism(spark)
+    assert cores == 2
+    calls = []
+    real = frames.local_costs
+    monkeypatch.setattr(frames, "local_costs", lambda *a, **k: calls.append(k) or real(*a, **k))
+    frame = frames.paths_frame(spark, paths, rows_per_partition=4, decode_side=256)
+    parts = frame.rdd.map(lambda row: row.path).glom().collect()
+    assert calls[-1] == {"decode_side": 256, "headers": True}
+    assert sorted(p for part in parts for p in part) == paths
+    assert [sum(p in paths[1:3] for p in part) for part in parts] == [1, 1], parts
+    by_size = frames.balance([(p,) for p in paths], real(paths), 2)
+    assert {by_size.index((paths[1],)) // 4, by_size.index((paths[2],)) // 4} == {1}
+    # more than two waves of tasks: sizes only (Spark's dealing evens out the rest)
+    frames.paths_frame(spark, paths, rows_per_partition=1, decode_side=256)
+    assert calls[-1]["headers"] is False

@@ -101,3 +101,52 @@ def test_animated_gif_gives_first_frame():
     out = decode_image(buf.getvalue())
     r, g, _ = np.asarray(out)[10, 10]
     assert r > 200 and g < 50
+
+
+def _jpeg(size, *, progressive=False, exif=None, seed=0):
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", progressive=progressive, quality=85,
+                                 exif=exif or Image.Exif())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (3000, 4000), (513, 700), (257, 300),
+                                  (2047, 1024), (100, 90), (4032, 2268)])
+@pytest.mark.parametrize("min_side", [0, 224, 256])
+def test_the_cost_estimate_reads_the_frame_and_draft_scale_pil_decodes_at(size, min_side):
+    from sparkvision.imaging.decode import _draft, _draft_scale, jpeg_frame
+
+    for progressive in (False, True):
+        buf = io.BytesIO()
+        Image.new("RGB", size, (10, 200, 30)).save(buf, "JPEG", progressive=progressive)
+        buf.seek(0)
+        width, height, prog = jpeg_frame(buf)
+        img = Image.open(io.BytesIO(buf.getvalue()))
+        assert (width, height, prog) == (*img.size, bool(img.info.get("progressive")))
+        _draft(img, min_side)  # what decode_image has PIL do
+        scale = _draft_scale(width, height, min_side)
+        assert img.size == (-(-width // scale), -(-height // scale)), (size, min_side)
+
+
+def test_the_cost_estimate_weighs_pixels_and_progressive_files_not_only_bytes():
+    from sparkvision.imaging.decode import COST_PER_BYTE, COST_PER_PIXEL, decode_cost, jpeg_frame
+
+    # an EXIF block with a long value before the frame header is skipped, not misread
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 30_000  # ImageDescription
+    plain = _jpeg((640, 480), exif=exif)
+    progressive = _jpeg((640, 480), progressive=True)
+    assert jpeg_frame(io.BytesIO(plain)) == (640, 480, False)
+    assert jpeg_frame(io.BytesIO(progressive)) == (640, 480, True)
+    cost = {name: decode_cost(io.BytesIO(data), len(data), min_side=256)
+            for name, data in (("plain", plain), ("progressive", progressive))}
+    assert cost["progressive"] > 2 * cost["plain"] * len(progressive) / len(plain)
+    # a file this cannot read costs its bytes; a PNG is read by PIL, at full size
+    assert decode_cost(io.BytesIO(b"not an image"), 12) == 12 * COST_PER_BYTE
+    assert jpeg_frame(io.BytesIO(b"\xff\xd8\xff")) is None
+    png = io.BytesIO()
+    Image.new("RGB", (1000, 800)).save(png, "PNG")
+    size = len(png.getvalue())
+    assert decode_cost(png, size, min_side=256) >= 1000 * 800 * COST_PER_PIXEL

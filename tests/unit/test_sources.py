@@ -127,3 +127,37 @@ def test_task_count_fills_every_core_in_every_wave():
             assert 1 <= n <= rows
             assert n % cores == 0 or n == rows, (rows, cores, n)
             assert -(-rows // n) <= 1024 or n == rows, (rows, cores, n)
+
+
+def test_local_costs_read_headers_within_a_budget_and_never_block_on_a_fifo(tmp_path,
+                                                                             monkeypatch):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import sparkvision.sources.frames as frames
+    from sparkvision.imaging.decode import COST_PER_BYTE
+
+    def save(name, size, progressive):
+        pixels = np.random.default_rng(len(name)).integers(0, 255, (*size[::-1], 3), np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, "JPEG", progressive=progressive, quality=85)
+        (tmp_path / name).write_bytes(buf.getvalue())
+        return str(tmp_path / name)
+
+    paths = [save("plain.jpg", (600, 450), False), save("prog.jpg", (600, 450), True)]
+    sizes = [os.path.getsize(p) for p in paths]
+    assert frames.local_costs(paths) == [COST_PER_BYTE * s for s in sizes]
+    plain, prog = frames.local_costs(paths, decode_side=256, headers=True)
+    # a progressive JPEG decodes about 3x slower per byte: its header says so
+    assert prog / sizes[1] > 2 * plain / sizes[0], (plain, prog, sizes)
+    # a named pipe is not opened (it would wait for a writer): it costs its size
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    assert frames.local_costs([*paths, str(fifo)], decode_side=256, headers=True)[2] == 0
+    # past the time budget (a slow file system), sizes stand in for every file
+    monkeypatch.setattr(frames, "HEADER_SECONDS_PER_PATH", -1.0)
+    assert frames.local_costs(paths, decode_side=256, headers=True) == [
+        COST_PER_BYTE * s for s in sizes]
+    assert frames.local_costs(["s3://bucket/a.jpg", *paths], headers=True) is None

@@ -18,6 +18,7 @@ from typing import Any
 
 from sparkvision.config import DEFAULT_BATCH_SIZE, DEFAULT_EXECUTION, ModelSpec
 from sparkvision.errors import ConfigError
+from sparkvision.imaging.preprocess import decode_side
 from sparkvision.jobs.finish import finish_summary, new_summary, summarise
 from sparkvision.jobs.prepare import prepare_model
 from sparkvision.jobs.resume import (
@@ -273,7 +274,8 @@ def predict_to_table(spark: Any, spec: ModelSpec, run: RunConfig, paths: list[st
         for lo, hi in plan_chunks(len(paths), size):
             yield lo, hi, paths_frame(spark, paths[lo:hi],
                                       labels=labels[lo:hi] if labels is not None else None,
-                                      rows_per_partition=per_partition)
+                                      rows_per_partition=per_partition,
+                                      decode_side=decode_side(spec.preprocess))
 
     return write_chunks(spark, spec, run, fmt, len(paths), chunks(), info=info,
                         batch_size=batch_size)

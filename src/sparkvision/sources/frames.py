@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
+import time
 from collections.abc import Sequence
 
 from sparkvision.errors import InputError
@@ -18,6 +20,7 @@ def paths_frame(
     *,
     labels: Sequence[str | None] | None = None,
     rows_per_partition: int = 128,
+    decode_side: int | None = None,
 ):
     """A DataFrame with a ``path`` column (and ``label_true`` when labels are given),
     cut into partitions of at most about ``rows_per_partition`` rows, as many as a multiple
@@ -25,9 +28,12 @@ def paths_frame(
 
     Partitions are made to cost the same, or a core waits idle for the slowest task at the
     end of the job: where every path is a file this process sees, they hold equal numbers
-    of inputs and of bytes (:func:`balance`: decoding costs about what the file weighs, and
-    a phone original weighs fifty thumbnails); otherwise partition ``k`` of ``n`` holds
-    every ``n``-th input from the ``k``-th on, not a run of consecutive ones (inputs listed
+    of inputs and equal decoding costs (:func:`balance`, :func:`local_costs`: a phone
+    original costs fifty thumbnails). With ``decode_side`` (the model's, see
+    :func:`sparkvision.imaging.decode_side`) and at most two waves of tasks, the cost is
+    read from each file's header (pixels to decode, progressive JPEG); otherwise it is the
+    file's size. Where a path is not such a file, partition ``k`` of ``n`` holds every
+    ``n``-th input from the ``k``-th on, not a run of consecutive ones (inputs listed
     folder by folder: cats, then dogs; small photos, then large ones). Output rows
     therefore do not keep the listing's order (no output does: the ``path`` column says
     which input a row is).
@@ -47,9 +53,11 @@ def paths_frame(
         rows = list(zip(paths, labels, strict=True))
     else:
         rows = [(p,) for p in paths]
-    slices = task_count(len(rows), default_parallelism(spark), rows_per_partition)
-    sizes = local_sizes(paths)
-    rows = interleave(rows, slices) if sizes is None else balance(rows, sizes, slices)
+    cores = default_parallelism(spark)
+    slices = task_count(len(rows), cores, rows_per_partition)
+    headers = decode_side is not None and slices <= HEADER_WAVES * cores
+    costs = local_costs(paths, decode_side=decode_side or 0, headers=headers)
+    rows = interleave(rows, slices) if costs is None else balance(rows, costs, slices)
     if not is_connect(spark):
         rdd = spark.sparkContext.parallelize(rows, slices)
         return spark.createDataFrame(rdd, StructType(fields))
@@ -111,21 +119,60 @@ def balance(rows: Sequence[tuple], weights: Sequence[int], parts: int) -> list[t
     return [rows[i] for part in slices for i in sorted(part)]
 
 
-def local_sizes(paths: Sequence[str]) -> list[int] | None:
-    """Each path's size in bytes, or None unless every path is a file this process can
-    stat (an object-store URI, or a file only the cluster sees, leaves the order alone)."""
+#: :func:`paths_frame` reads image headers for jobs of at most this many waves of tasks;
+#: in longer ones Spark's own dealing of tasks to free cores evens out most of the rest.
+HEADER_WAVES = 2
+#: header reads give up, and file sizes stand in, past this many seconds per path on
+#: average (a slow or network file system); a local header costs 30 us warm, 160 us cold.
+HEADER_SECONDS_PER_PATH = 50e-6
+
+
+def local_costs(paths: Sequence[str], *, decode_side: int = 0,
+                headers: bool = False) -> list[int] | None:
+    """What decoding each path costs, in comparable units; None unless every path is a
+    file this process can stat (an object-store URI, or a file only the cluster sees,
+    leaves the order alone).
+
+    Without ``headers`` a file costs its size in bytes, weighted as
+    :func:`sparkvision.imaging.decode.decode_cost` weighs a byte; with it, the cost is
+    read from each file's header for images decoded to a shorter side of ``decode_side``,
+    unless that takes longer than :data:`HEADER_SECONDS_PER_PATH` per path: then sizes
+    stand in for every file."""
+    from sparkvision.imaging.decode import COST_PER_BYTE
     from sparkvision.storage.reader import to_local_path
 
-    sizes = []
+    files: list[tuple[str, int, bool]] = []
     for path in paths:
         local = to_local_path(path)
         if local is None:
             return None
         try:
-            sizes.append(os.stat(local).st_size)
+            info = os.stat(local)
         except OSError:
             return None
-    return sizes
+        files.append((local, info.st_size, stat.S_ISREG(info.st_mode)))
+    sizes = [COST_PER_BYTE * size for _, size, _ in files]
+    if not headers:
+        return sizes
+    deadline = time.perf_counter() + HEADER_SECONDS_PER_PATH * len(files)
+    costs = []
+    for (local, size, regular), by_size in zip(files, sizes, strict=True):
+        if time.perf_counter() > deadline:
+            return sizes
+        costs.append(_header_cost(local, size, decode_side) if regular else by_size)
+    return costs
+
+
+def _header_cost(local: str, size: int, decode_side: int) -> int:
+    from sparkvision.imaging.decode import COST_PER_BYTE, decode_cost
+
+    try:
+        # O_NONBLOCK: a path that became a FIFO since the stat must not block the driver
+        fd = os.open(local, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return COST_PER_BYTE * size
+    with os.fdopen(fd, "rb") as fh:
+        return decode_cost(fh, size, min_side=decode_side)
 
 
 def _spread(spark, rows: list[tuple], schema, slices: int):
