@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 
 import pandas as pd
+import pytest
 
 from sparkvision.executor import cache_info
 from sparkvision.jobs import warmup
@@ -34,16 +36,30 @@ def test_prepare_builds_the_model_in_the_workers_before_any_job(spark):
     builds = _builds(spark, spec_id)
     assert max(builds.values()) == 1  # built by the warm-up, before any image
     # the warm-up is done once per session, model and batch size
-    assert (warmup.session_key(spark), spec_id, 4) in warmup._warm
+    assert (warmup.session_key(spark), spec_id, 4, False) in warmup._warm
     assert warmup.warm_workers(spark, spec, 4) == []
 
 
-def test_a_model_the_workers_cannot_build_is_reported_not_raised(spark, tmp_path):
+def test_a_run_that_writes_warms_up_by_writing_and_leaves_no_folder(spark, monkeypatch,
+                                                                   tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the warm-up writes
+    assert warmup.writes_here(spark)
+    spec = resolve_model("catdog", threads=6)
+    jobs = spark.sparkContext.statusTracker().getJobIdsForGroup()
+    assert warmup.warm_workers(spark, spec, 3, write=True) == []
+    assert (warmup.session_key(spark), spec.model_id, 3, True) in warmup._warm
+    assert list(tmp_path.iterdir()) == []  # the table written was deleted
+    new = set(spark.sparkContext.statusTracker().getJobIdsForGroup()) - set(jobs)
+    assert len(new) == 1  # one job: written, then read back without Spark
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_a_model_the_workers_cannot_build_is_reported_not_raised(spark, tmp_path, write):
     spec = resolve_model("catdog", threads=5).with_(
         artifact=str(tmp_path / "gone.onnx"), artifact_sha256="0" * 64)
-    problems = warmup.warm_workers(spark, spec, 2)
+    problems = warmup.warm_workers(spark, spec, 2, write=write)
     assert problems and all("gone.onnx" in p for p in problems), problems
-    assert (warmup.session_key(spark), spec.model_id, 2) not in warmup._warm
+    assert (warmup.session_key(spark), spec.model_id, 2, write) not in warmup._warm
 
 
 def test_warm_batch_runs_the_preprocessing_and_the_engine():

@@ -150,7 +150,7 @@ def run_job(inputs: str | Sequence[str], model: ModelRequest, run: RunConfig, *,
     paths = listed
     labels = _labels(paths, run)
     spark = session()
-    spec = prepare_model(model, spark, execution=run.execution, inputs=paths)
+    spec = prepare_model(model, spark, execution=run.execution, inputs=paths, writes=True)
     info = run_info(model.task, spec.name, fmt, labels is not None, spec.preprocess.decode)
     skipped = 0
     if run.resume:
@@ -194,7 +194,7 @@ def run_table(spark: Any, model: ModelRequest, run: RunConfig, fmt: str, table: 
         if not table.total:
             none_found()
         spec = prepare_model(model, spark, execution=run.execution,
-                             inputs=FirstPaths(table.first, table.total))
+                             inputs=FirstPaths(table.first, table.total), writes=True)
         info = run_info(model.task, spec.name, fmt, bool(run.label_from),
                         spec.preprocess.decode)
         total = table.total

@@ -23,7 +23,7 @@ from sparkvision.runtime.workers import check_workers
 
 def prepare_model(request: ModelRequest, spark: Any = None, *,
                   execution: str = DEFAULT_EXECUTION, inputs: Sequence[str] = (),
-                  probe: bool = True) -> ModelSpec:
+                  probe: bool = True, writes: bool = False) -> ModelSpec:
     """The spec of ``request``, ready for ``spark``'s workers (``spark=None``: no session,
     files read by path, engine threads ``request.threads`` or 1).
 
@@ -35,15 +35,17 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
     3. with ``probe``, the workers' Python checked to import what the model needs
        (:func:`sparkvision.runtime.workers.check_workers`), then warmed: the model built
        and one batch of ``request.batch_size`` run in each worker
-       (:func:`sparkvision.jobs.warmup.warm_workers`); both are the ``workers`` phase
-       of the run's breakdown.
+       (:func:`sparkvision.jobs.warmup.warm_workers`; ``writes``: the run writes a table,
+       and the warm-up job writes one too); both are the ``workers`` phase of the run's
+       breakdown.
     """
     with phase("prepare"):
-        return _prepare(request, spark, execution=execution, inputs=inputs, probe=probe)
+        return _prepare(request, spark, execution=execution, inputs=inputs, probe=probe,
+                        writes=writes)
 
 
 def _prepare(request: ModelRequest, spark: Any, *, execution: str, inputs: Sequence[str],
-             probe: bool) -> ModelSpec:
+             probe: bool, writes: bool) -> ModelSpec:
     if inputs:
         request = first_inputs_by_default(request, inputs)
     options = request.options
@@ -58,6 +60,6 @@ def _prepare(request: ModelRequest, spark: Any, *, execution: str, inputs: Seque
     if probe and not local:
         with phase("workers"):
             check_workers(spark, spec, execution)
-            warm_workers(spark, spec, request.batch_size)
+            warm_workers(spark, spec, request.batch_size, write=writes)
     return spec
 
