@@ -43,7 +43,7 @@ def test_prepare_builds_the_model_in_the_workers_before_any_job(spark):
 def test_a_run_that_writes_warms_up_by_writing_and_leaves_no_folder(spark, monkeypatch,
                                                                    tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the warm-up writes
-    assert warmup.writes_here(spark)
+    assert warmup.jobs_write_here(spark)
     spec = resolve_model("catdog", threads=6)
     jobs = spark.sparkContext.statusTracker().getJobIdsForGroup()
     assert warmup.warm_workers(spark, spec, 3, write=True) == []

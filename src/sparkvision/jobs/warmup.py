@@ -39,12 +39,7 @@ from typing import Any
 import pandas as pd
 
 from sparkvision.config import ModelSpec
-from sparkvision.runtime.session import (
-    default_parallelism,
-    is_connect,
-    server_is_local,
-    session_key,
-)
+from sparkvision.runtime.session import default_parallelism, jobs_write_here, session_key
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +53,11 @@ def warm_workers(spark: Any, spec: ModelSpec, batch_size: int, *,
                  write: bool = False) -> list[str]:
     """Build ``spec``'s engine and run one batch of ``batch_size`` images in each of
     ``spark``'s Python workers (one task per core); with ``write``, by a job shaped like
-    the model pass where that job's files are seen here (:func:`writes_here`). Returns the
+    the model pass where that job's files are seen here
+    (:func:`sparkvision.runtime.session.jobs_write_here`). Returns the
     problems the tasks met (empty when every worker is warm); a no-op after the first
     success for the same session, model, batch size and ``write``."""
-    write = write and writes_here(spark)
+    write = write and jobs_write_here(spark)
     key = (session_key(spark), spec.model_id, batch_size, write)
     if key in _warm:
         return []
@@ -79,16 +75,6 @@ def warm_workers(spark: Any, spec: ModelSpec, batch_size: int, *,
     else:
         _warm.add(key)
     return problems
-
-
-def writes_here(spark: Any) -> bool:
-    """Whether a warm-up job can write where this process reads it back: a classic
-    session whose jobs run on this machine (a local master, or a cluster on a loopback
-    address)."""
-    try:
-        return not is_connect(spark) and server_is_local(spark)
-    except Exception:  # noqa: BLE001 - a session that cannot say: the collecting warm-up
-        return False
 
 
 def _written_problems(spark: Any, spec: ModelSpec, batch_size: int, tasks: int) -> list[Any]:

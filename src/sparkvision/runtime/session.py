@@ -247,6 +247,16 @@ def server_is_local(spark: Any) -> bool:
     return is_loopback(spark.conf.get("spark.master", "") or "")
 
 
+def jobs_write_here(spark: Any) -> bool:
+    """Whether the files a job of ``spark`` writes into a local folder are this machine's:
+    a classic session whose jobs run here (a local master, or a cluster on a loopback
+    address). False for Spark Connect and for a session that cannot say."""
+    try:
+        return not is_connect(spark) and server_is_local(spark)
+    except Exception:  # noqa: BLE001 - a stopped session, a mock: assume not
+        return False
+
+
 def task_cpus(spark: Any) -> int:
     """CPUs Spark gives each task: the engine threads that avoid oversubscription."""
     try:

@@ -154,18 +154,38 @@ class LocalTableWriter:
 
 
 def read_columns(out: str, fmt: str, columns: Sequence[str]) -> Iterator[tuple]:
-    """Rows of ``columns`` from a table written by :class:`LocalTableWriter` (streamed)."""
+    """Rows of ``columns`` from a table written by :class:`LocalTableWriter` or by Spark
+    into a local folder (streamed)."""
+    for batch in column_batches(out, fmt, columns):
+        yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
+
+
+def column_batches(out: str, fmt: str, columns: Sequence[str]) -> Iterator[Any]:
+    """``columns`` of the local table ``out`` as pyarrow record batches, read by this
+    process. Only committed files are rows: names that start with ``_`` or ``.`` (Spark's
+    ``_temporary`` and ``_SUCCESS``, sparkvision's side files) are skipped, as Spark's
+    reader skips them."""
+    yield from _dataset(out, fmt).to_batches(columns=list(columns))
+
+
+def table_columns(out: str, fmt: str) -> list[str]:
+    """The column names of the local table ``out``; none where it has no file or cannot
+    be read here."""
+    try:
+        return list(_dataset(out, fmt).schema.names)
+    except (OSError, ValueError):
+        return []
+
+
+def _dataset(out: str, fmt: str) -> Any:
     import pyarrow.dataset as ds
 
     if fmt == "delta":
         from deltalake import DeltaTable
 
-        dataset = ds.dataset(DeltaTable(out).file_uris(), format="parquet")
-    else:
-        dataset = ds.dataset(out, format=fmt, exclude_invalid_files=False,
-                             ignore_prefixes=[".", "_"])
-    for batch in dataset.to_batches(columns=list(columns)):
-        yield from zip(*(batch.column(c).to_pylist() for c in columns), strict=True)
+        return ds.dataset(DeltaTable(out).file_uris(), format="parquet")
+    return ds.dataset(out, format=fmt, exclude_invalid_files=False,
+                      ignore_prefixes=[".", "_"])
 
 
 def _for_arrow(frame: pd.DataFrame) -> pd.DataFrame:
