@@ -50,7 +50,8 @@ def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
             and scheme(run.sort_into or "") in ("", "file")):
         columns = table_columns(folder, fmt)
         if "error_kind" in columns:
-            return _summarise_here(folder, columns, run, fmt, seconds, skipped=skipped)
+            return _summarise_here(spark, folder, columns, run, fmt, seconds,
+                                   skipped=skipped)
     from pyspark.sql import functions as F
 
     with phase("summary"):
@@ -70,7 +71,7 @@ def summarise(spark: Any, run: RunConfig, fmt: str, seconds: float, *,
     ), frame=written)
 
 
-def _summarise_here(folder: str, columns: list[str], run: RunConfig, fmt: str,
+def _summarise_here(spark: Any, folder: str, columns: list[str], run: RunConfig, fmt: str,
                     seconds: float, *, skipped: int) -> RunSummary:
     """:func:`summarise` reading the local Parquet ``folder`` (its ``columns``) in this
     process."""
@@ -97,15 +98,18 @@ def _summarise_here(folder: str, columns: list[str], run: RunConfig, fmt: str,
             summary.set_confusion((true, predicted, count)
                                   for (true, predicted), count in pairs.items())
 
-    return finish_summary(summary, run, lambda: read_columns(folder, fmt, ("path", "label")))
+    return finish_summary(summary, run, lambda: read_columns(folder, fmt, ("path", "label")),
+                          spark=spark)
 
 
 def finish_summary(summary: RunSummary, run: RunConfig,
-                   rows: Callable[[], Iterable[Any]], *, frame: Any = None) -> RunSummary:
+                   rows: Callable[[], Iterable[Any]], *, frame: Any = None,
+                   spark: Any = None) -> RunSummary:
     """Sort the images when the run asks for it (``rows()`` gives the ``(path, label)``
     pairs read back from the written table; into an object store the tasks copy from the
     written ``frame``, or this process without Spark) and write ``_summary.json`` into the
-    output, with the run's time breakdown (:mod:`sparkvision.runtime.timing`)."""
+    output (through ``spark``'s or the ``frame``'s Hadoop file system where the output is a
+    URI), with the run's time breakdown (:mod:`sparkvision.runtime.timing`)."""
     if run.sort_into:
         storage = run.spark.storage
         with phase("sort"):
@@ -119,6 +123,7 @@ def finish_summary(summary: RunSummary, run: RunConfig,
         summary.sort_counts = report.counts
     summary.breakdown = current() or {}
     # beside the table, through its own file system (a Hadoop URI included)
-    write_text(frame.sparkSession if frame is not None else None, run.out, SUMMARY_FILE,
-               summary.to_json())
+    if spark is None and frame is not None:
+        spark = frame.sparkSession
+    write_text(spark, run.out, SUMMARY_FILE, summary.to_json())
     return summary
