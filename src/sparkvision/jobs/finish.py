@@ -3,7 +3,6 @@ the sort into folders or a bucket, where the time went, and ``_summary.json``.""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -75,28 +74,18 @@ def _summarise_here(spark: Any, folder: str, columns: list[str], run: RunConfig,
                     seconds: float, *, skipped: int) -> RunSummary:
     """:func:`summarise` reading the local Parquet ``folder`` (its ``columns``) in this
     process."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from sparkvision.jobs.local import LocalCounts
 
     with phase("summary"):
-        kinds: Counter[Any] = Counter()
-        pairs: Counter[tuple[Any, Any]] = Counter()
+        counts = LocalCounts()  # the rule the python execution counts its rows by
         confusion = bool(run.label_from) and {"label", "label_true"} <= set(columns)
         wanted = ["error_kind", "error", "label_true", "label"] if confusion else ["error_kind"]
         for batch in column_batches(folder, fmt, wanted):
-            for row in pc.value_counts(batch.column("error_kind")).to_pylist():
-                kinds[row["values"]] += row["counts"]
-            if confusion:
-                scored = batch.filter(pc.and_(pc.is_null(batch.column("error")),
-                                              pc.is_valid(batch.column("label_true"))))
-                counted = (pa.Table.from_batches([scored.select(["label_true", "label"])])
-                           .group_by(["label_true", "label"]).aggregate([([], "count_all")]))
-                for row in counted.to_pylist():
-                    pairs[row["label_true"], row["label"]] += row["count_all"]
-        summary = new_summary(kinds, seconds, run, fmt, skipped=skipped)
+            counts.add(batch.to_pandas())
+        summary = new_summary(counts.kinds, seconds, run, fmt, skipped=skipped)
         if confusion:
             summary.set_confusion((true, predicted, count)
-                                  for (true, predicted), count in pairs.items())
+                                  for (true, predicted), count in counts.pairs.items())
 
     return finish_summary(summary, run, lambda: read_columns(folder, fmt, ("path", "label")),
                           spark=spark)

@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 import sparkvision.executor as executor
 from sparkvision.config import DEFAULT_BATCH_SIZE, ModelSpec
 from sparkvision.jobs.summary import Progress
@@ -33,6 +35,14 @@ class LocalCounts:
     seconds: float = 0.0
     kinds: Counter = field(default_factory=Counter)
     pairs: Counter = field(default_factory=Counter)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Count the output rows in ``frame``: by ``error_kind``, and the ``(label_true,
+        label)`` pairs of the rows that worked and have a true label."""
+        self.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
+        if "label_true" in frame and "label" in frame:
+            ok = frame[frame["error"].isna() & frame["label_true"].notna()]
+            self.pairs.update(zip(ok["label_true"], ok["label"], strict=True))
 
 
 def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
@@ -64,10 +74,7 @@ def run_local(spec: ModelSpec, run: RunConfig, paths: Sequence[str],
             if labels is not None:
                 frame.insert(1, "label_true", list(labels[start : start + step]))
             writer.write(frame)
-            counts.kinds.update(frame["error_kind"].where(frame["error_kind"].notna(), None))
-            if labels is not None and "label" in frame:
-                ok = frame[frame["error"].isna() & frame["label_true"].notna()]
-                counts.pairs.update(zip(ok["label_true"], ok["label"], strict=True))
+            counts.add(frame)
             with lock:
                 done[0] += len(frame)
     counts.seconds = time.monotonic() - started
