@@ -158,6 +158,7 @@ def test_local_costs_read_headers_within_a_budget_and_never_block_on_a_fifo(tmp_
     assert frames.local_costs([*paths, str(fifo)], decode_side=256, headers=True)[2] == 0
     # past the time budget (a slow file system), sizes stand in for every file
     monkeypatch.setattr(frames, "HEADER_SECONDS_PER_PATH", -1.0)
+    monkeypatch.setattr(frames, "HEADER_SECONDS_AT_LEAST", -1.0)
     assert frames.local_costs(paths, decode_side=256, headers=True) == [
         COST_PER_BYTE * s for s in sizes]
     assert frames.local_costs(["s3://bucket/a.jpg", *paths], headers=True) is None

@@ -125,6 +125,9 @@ HEADER_WAVES = 2
 #: header reads give up, and file sizes stand in, past this many seconds per path on
 #: average (a slow or network file system); a local header costs 30 us warm, 160 us cold.
 HEADER_SECONDS_PER_PATH = 50e-6
+#: ... but never fewer than this many seconds in all: a handful of paths on a busy machine
+#: is read whatever its first reads cost.
+HEADER_SECONDS_AT_LEAST = 0.05
 
 
 def local_costs(paths: Sequence[str], *, decode_side: int = 0,
@@ -136,8 +139,8 @@ def local_costs(paths: Sequence[str], *, decode_side: int = 0,
     Without ``headers`` a file costs its size in bytes, weighted as
     :func:`sparkvision.imaging.decode.decode_cost` weighs a byte; with it, the cost is
     read from each file's header for images decoded to a shorter side of ``decode_side``,
-    unless that takes longer than :data:`HEADER_SECONDS_PER_PATH` per path: then sizes
-    stand in for every file."""
+    unless that takes longer than :data:`HEADER_SECONDS_PER_PATH` per path (and
+    :data:`HEADER_SECONDS_AT_LEAST` in all): then sizes stand in for every file."""
     from sparkvision.imaging.decode import COST_PER_BYTE
     from sparkvision.storage.reader import to_local_path
 
@@ -154,7 +157,8 @@ def local_costs(paths: Sequence[str], *, decode_side: int = 0,
     sizes = [COST_PER_BYTE * size for _, size, _ in files]
     if not headers:
         return sizes
-    deadline = time.perf_counter() + HEADER_SECONDS_PER_PATH * len(files)
+    budget = max(HEADER_SECONDS_AT_LEAST, HEADER_SECONDS_PER_PATH * len(files))
+    deadline = time.perf_counter() + budget
     costs = []
     for (local, size, regular), by_size in zip(files, sizes, strict=True):
         if time.perf_counter() > deadline:
