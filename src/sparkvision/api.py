@@ -167,14 +167,16 @@ def train(
     folds: int = 3,
     holdout: float = 0.0,
     overwrite: bool = False,
+    fit_on: str = "auto",
     path_col: str | None = None,
     content_col: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     **model_options: Any,
 ) -> TrainedModel:
-    """Fit a classifier for your own labels on ``model``'s embeddings, on Spark MLlib
-    (see :mod:`sparkvision.train.training`), and return it, saved in ``out`` (default: a new
-    folder in the cache). The result works as ``model=`` everywhere.
+    """Fit a classifier for your own labels on ``model``'s embeddings (see
+    :mod:`sparkvision.train.training`), and return it, saved in ``out`` (default: a new
+    folder in the cache). The result works as ``model=`` everywhere. ``fit_on``: ``driver``
+    (numpy), ``spark`` (MLlib) or ``auto`` (the driver up to 50,000 images).
 
     ``data`` is a DataFrame of images with a ``label_col``, or folders/paths whose labels
     are read with ``label_from`` (``folder`` or ``filename``)::
@@ -195,7 +197,7 @@ def train(
         out = os.path.join(cache_dir(), "trained", uuid.uuid4().hex[:12])
     request = _request(model, "embed", engine, None, batch_size, model_options)
     config = TrainConfig(out=out, model=request, folds=folds, holdout=holdout,
-                         overwrite=overwrite)
+                         overwrite=overwrite, fit_on=fit_on)
     if label_from is not None:
         if not _is_paths(data):
             raise ConfigError("label_from= reads the labels from file paths: pass folders, "

@@ -8,11 +8,12 @@ from sparkvision.cli import flags
 from sparkvision.cli.command import Command
 from sparkvision.config import DEFAULT_EXECUTION, EXECUTIONS
 from sparkvision.options import RunConfig
+from sparkvision.train.head_fit import DRIVER_ROWS, FIT_ON
 
 
 class TrainCommand(Command):
     name = "train"
-    help = "fit a classifier for your own labels on a model's embeddings (Spark MLlib)"
+    help = "fit a classifier for your own labels on a model's embeddings"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         p = parser
@@ -28,6 +29,9 @@ class TrainCommand(Command):
                        "(e.g. 0.2)")
         p.add_argument("--folds", type=int, default=3, help="cross-validation folds "
                        "(default 3)")
+        p.add_argument("--fit-on", choices=FIT_ON, default="auto",
+                       help="where the classifier is fitted: the driver (numpy), Spark MLlib, "
+                       f"or auto: the driver up to {DRIVER_ROWS:,} images (default)")
         p.add_argument("--execution", choices=EXECUTIONS, default=DEFAULT_EXECUTION,
                        help="how the embeddings are computed (as for embed)")
         p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -40,7 +44,8 @@ class TrainCommand(Command):
 
         mlflow = flags.mlflow_wanted(args)
         config = TrainConfig(out=args.out, model=flags.model_request(args, "embed"),
-                             folds=args.folds, holdout=args.holdout, overwrite=args.overwrite)
+                             folds=args.folds, holdout=args.holdout, overwrite=args.overwrite,
+                             fit_on=args.fit_on)
         run = RunConfig(out=args.out, execution=args.execution, quiet=args.quiet,
                         spark=flags.spark_options(args))
         report = train_from_paths(args.inputs, label_from=args.label_from, config=config,

@@ -5,8 +5,10 @@
 2. The embeddings are computed by the embed job itself (:func:`sparkvision.jobs.pipeline.run_job`,
    same executions, errors and progress) into ``MODEL_DIR/features``; images that fail are
    reported and left out.
-3. Spark MLlib fits a multinomial ``LogisticRegression`` (L2, on the features as they are:
-   see :func:`sparkvision.train.head_fit.logistic_regression`). The regularisation is chosen by
+3. A multinomial logistic regression is fitted (L2, on the features as they are: see
+   :func:`sparkvision.train.head_fit.logistic_regression`), on the driver with numpy up to
+   :data:`~sparkvision.train.head_fit.DRIVER_ROWS` images, on Spark MLlib beyond (``fit_on``).
+   The regularisation is chosen by
    k-fold cross-validation on the training rows only (lowest out-of-fold log-loss; folds
    stratified by class, in the order of a hash of the path); the out-of-fold predictions of
    the chosen one give the reported accuracy and confusion matrix. ``holdout`` keeps that
@@ -30,7 +32,7 @@ from sparkvision.errors import ConfigError, InputError
 from sparkvision.models.trained import FEATURES, REPORT, Backbone, backbone_sha256, write_model
 from sparkvision.options import ModelRequest, RunConfig
 from sparkvision.storage.files import absolute_path
-from sparkvision.train.head_fit import fit_head
+from sparkvision.train.head_fit import FIT_ON, fit_head
 
 MIN_PER_CLASS = 5
 
@@ -47,6 +49,7 @@ class TrainConfig:
     holdout: float = 0.0
     overwrite: bool = False
     max_iter: int = 100
+    fit_on: str = "auto"
 
     def __post_init__(self) -> None:
         if self.model.task != "embed":
@@ -55,6 +58,9 @@ class TrainConfig:
             raise ConfigError(f"`folds` must be >= 2; found {self.folds}")
         if not 0.0 <= self.holdout < 0.9:
             raise ConfigError(f"`holdout` must be within [0, 0.9); found {self.holdout}")
+        if self.fit_on not in FIT_ON:
+            raise ConfigError(f"`fit_on` must be one of {', '.join(FIT_ON)}; "
+                              f"found {self.fit_on!r}")
 
 
 def check_labels(paths: Sequence[str], labels: Sequence[str | None], *,
@@ -201,7 +207,8 @@ def fit_and_save(frame: Any, config: TrainConfig, *, counts: dict[str, int]) -> 
               for r in frame.where(F.col("error").isNotNull()).collect()]
     classes = sorted(counts)
     fit = fit_head(frame.where(F.col("error").isNull()), classes, folds=config.folds,
-                   holdout=config.holdout, max_iter=config.max_iter)
+                   holdout=config.holdout, max_iter=config.max_iter,
+                   fit_on=config.fit_on, rows=sum(counts.values()))
     options = {k: v for k, v in config.model.options.as_kwargs().items()
                if k not in _RUN_OPTIONS}
     ref = _backbone_ref(config.model.model)
