@@ -15,7 +15,7 @@ from sparkvision.jobs.warmup import warm_workers
 from sparkvision.models import resolve_model
 from sparkvision.models.int8.calibration import first_inputs_by_default
 from sparkvision.options import ModelRequest
-from sparkvision.runtime.session import is_connect, task_cpus
+from sparkvision.runtime.session import default_parallelism, is_connect, task_cpus
 from sparkvision.runtime.shipping import SessionShipper
 from sparkvision.runtime.timing import phase
 from sparkvision.runtime.workers import check_workers
@@ -34,7 +34,7 @@ def prepare_model(request: ModelRequest, spark: Any = None, *,
        ``ship`` says otherwise;
     3. with ``probe``, the workers' Python checked to import what the model needs
        (:func:`sparkvision.runtime.workers.check_workers`), then warmed: the model built
-       and one batch of ``request.batch_size`` run in each worker
+       and one batch run in each worker (:func:`warm_batch_size`)
        (:func:`sparkvision.jobs.warmup.warm_workers`; ``writes``: the run writes a table,
        and the warm-up job writes one too); both are the ``workers`` phase of the run's
        breakdown.
@@ -60,6 +60,21 @@ def _prepare(request: ModelRequest, spark: Any, *, execution: str, inputs: Seque
     if probe and not local:
         with phase("workers"):
             check_workers(spark, spec, execution)
-            warm_workers(spark, spec, request.batch_size, write=writes)
+            warm_workers(spark, spec, warm_batch_size(request.batch_size, len(inputs),
+                                                      default_parallelism(spark)),
+                         write=writes)
     return spec
 
+
+
+def warm_batch_size(batch_size: int, inputs: int, cores: int) -> int:
+    """The warm-up batch: the model pass's own ``batch_size``, but no more images than a
+    core gets in a run of ``inputs`` (0: not known before the job) on ``cores``: warming a
+    worker with 32 grey images for a run of 6 photos cost more than the run's model pass.
+
+    >>> warm_batch_size(32, 6, 2), warm_batch_size(32, 2000, 2), warm_batch_size(32, 0, 2)
+    (3, 32, 32)
+    """
+    if inputs <= 0:
+        return batch_size
+    return max(1, min(batch_size, -(-inputs // max(1, cores))))
