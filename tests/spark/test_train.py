@@ -165,6 +165,14 @@ def test_auto_fits_on_the_driver_up_to_its_row_limit(spark, monkeypatch):
                           fit_on="gpu")
 
 
+def test_a_class_with_no_training_rows_is_refused_before_any_fit(spark):
+    from sparkvision.train.head_fit import fit_head
+
+    frame = _toy_embeddings(spark, rows=30).where("label_true != 'c'")
+    with pytest.raises(ConfigError, match="the training rows hold 2 of the 3 classes"):
+        fit_head(frame, ["a", "b", "c"], folds=2, holdout=0.0, max_iter=5, fit_on="driver")
+
+
 def test_log_loss_sums_minus_log_the_probability_of_the_true_class(spark):
     from pyspark.ml.linalg import Vectors
 

@@ -117,6 +117,7 @@ def _fit_on_driver(split: Any, classes: list[str], folds: int, max_iter: int, *,
     fold = table["fold"].to_numpy()
     held = table["holdout"].to_numpy().astype(bool)
     x_train, y_train, fold = x[~held], y[~held], fold[~held]
+    _check_classes(len(set(y_train.tolist())), classes)
 
     def scored(model: logistic.Logistic, rows: np.ndarray,
                truth: np.ndarray) -> tuple[list[tuple[int, int, int]], float]:
@@ -135,7 +136,6 @@ def _fit_on_driver(split: Any, classes: list[str], folds: int, max_iter: int, *,
                 for k in range(folds)]
         cv[reg] = _pooled(runs)
     best = _best(cv)
-    _check_classes(len(set(y_train.tolist())), classes)
     model = fit_on(np.ones(len(y_train), dtype=bool), best)
     fit = _head_fit(cv, best, classes, weights=model.weights, bias=model.bias,
                     trained_on=len(y_train))
