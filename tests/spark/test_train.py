@@ -50,7 +50,7 @@ def test_train_writes_an_open_model_folder_and_its_report(trained, capsys):
     assert report["classes"] == sorted(PATTERNS)
     assert report["counts"] == {"checks": 16, "rings": 17, "stripes": 16}
     # the holdout takes round(25 %) of each class: 4 of 16 (the broken ring is left out)
-    assert report["trained_on"] == 36
+    assert report["trained_on"] == 36 and report["fitted_on"] == "driver"
     # the fixed photos at their fixed paths: every fold, every strength, all 36 right
     assert report["cv_accuracy"] == 1.0
     assert report["cv_accuracy_by_reg"] == {"0.001": 1.0, "0.01": 1.0, "0.1": 1.0, "1": 1.0}
@@ -143,6 +143,7 @@ def test_the_driver_and_mllib_fit_the_same_head_and_report(spark, monkeypatch):
     driver, mllib = fits["driver"], fits["spark"]
     assert driver.cv_accuracy < 1.0  # the toy set is not separable: a real comparison
     assert (driver.reg, driver.trained_on, driver.features) == (mllib.reg, 36, 6)
+    assert (driver.fitted_on, mllib.fitted_on) == ("driver", "spark")
     assert driver.by_reg == mllib.by_reg and driver.cv_confusion == mllib.cv_confusion
     assert driver.log_loss_by_reg == pytest.approx(mllib.log_loss_by_reg, abs=1e-4)
     assert driver.holdout_confusion == mllib.holdout_confusion

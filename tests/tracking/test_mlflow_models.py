@@ -57,6 +57,7 @@ def test_train_registers_a_model_version_with_its_metrics_and_artifacts(trained)
     assert params["backbone"] == "embedding" and params["folds"] == "2"
     assert params["regularisation_grid"] == "0.001,0.01,0.1,1"
     assert params["regularisation"] in params["regularisation_grid"].split(",")
+    assert params["fitted_on"] == "driver"  # 12 photos: the driver fits them
     assert params["classes"] == "rings,stripes"
     assert metrics["cv_accuracy"] == 1.0 and metrics["cv_log_loss"] > 0
     for kind in CLASSES:

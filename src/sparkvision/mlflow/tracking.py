@@ -55,7 +55,7 @@ def log_training(report: Mapping[str, Any], model_dir: str, *, params: Mapping[s
         logged = {**params, "backbone": report["backbone"], "classes": report["classes"],
                   "regularisation_grid": grid, "regularisation": report["regularisation"],
                   "folds": report["folds"], "holdout": report["holdout"],
-                  "trained_on": report["trained_on"]}
+                  "trained_on": report["trained_on"], "fitted_on": report.get("fitted_on")}
         mlflow.log_params({k: _param(v) for k, v in logged.items() if v is not None})
         metrics = {"cv_accuracy": report["cv_accuracy"], "cv_log_loss": report["cv_log_loss"],
                    "failed_images": len(report.get("failed_images", []))}

@@ -39,6 +39,7 @@ class HeadFit:
     cv_confusion: dict[str, dict[str, int]]
     holdout_accuracy: float | None = None
     holdout_confusion: dict[str, dict[str, int]] | None = None
+    fitted_on: str = "driver"  # or "spark" (MLlib)
 
 
 def logistic_regression(reg: float, max_iter: int) -> Any:
@@ -97,6 +98,7 @@ def _fit_on_spark(split: Any, classes: list[str], folds: int, max_iter: int, *,
         _check_classes(model.numClasses, classes)
         fit = _head_fit(cv, best, classes, weights=model.coefficientMatrix.toArray(),
                         bias=model.interceptVector.toArray(), trained_on=train.count())
+        fit.fitted_on = "spark"
         if held_out:
             fit.holdout_accuracy, fit.holdout_confusion = _measured(
                 _scored(model.transform(data.where("holdout")))[0], classes)

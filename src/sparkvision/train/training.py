@@ -172,6 +172,9 @@ def train_from_frame(df: Any, *, label_col: str, config: TrainConfig,
     return report
 
 
+_WHERE = {"driver": "the driver", "spark": "Spark MLlib"}
+
+
 def render_report(report: dict[str, Any], out: str) -> str:
     """What ``sparkvision train`` prints."""
     from sparkvision.jobs.summary import render_confusion
@@ -181,7 +184,8 @@ def render_report(report: dict[str, Any], out: str) -> str:
         f"classes: {counts}",
         f"trained on {report['trained_on']} images ({report['features']} features of "
         f"{report['backbone']}); regularisation {report['regularisation']:g} chosen by "
-        f"{report['folds']}-fold cross-validation (lowest log-loss)",
+        f"{report['folds']}-fold cross-validation (lowest log-loss), fitted on "
+        f"{_WHERE.get(report.get('fitted_on', 'spark'), 'Spark MLlib')}",
         f"cross-validated accuracy: {report['cv_accuracy']:.1%}, log-loss "
         f"{report['cv_log_loss']:.3f}",
         render_confusion(report["cv_confusion"]),
@@ -217,7 +221,8 @@ def fit_and_save(frame: Any, config: TrainConfig, *, counts: dict[str, int]) -> 
     report = {
         "classes": classes, "counts": counts, "backbone": backbone.model,
         "backbone_sha256": backbone.sha256, "features": fit.features,
-        "regularisation": fit.reg, "folds": config.folds, "cv_accuracy": fit.cv_accuracy,
+        "regularisation": fit.reg, "fitted_on": fit.fitted_on, "folds": config.folds,
+        "cv_accuracy": fit.cv_accuracy,
         "cv_accuracy_by_reg": fit.by_reg, "cv_confusion": fit.cv_confusion,
         "cv_log_loss": round(fit.cv_log_loss, 6), "cv_log_loss_by_reg": fit.log_loss_by_reg,
         "holdout": config.holdout, "holdout_accuracy": fit.holdout_accuracy,
