@@ -1,6 +1,8 @@
 """docs/byo-models.md works as written: its ``file=`` blocks are saved under their names,
 its ``bash`` blocks run in order in a folder with a ``photos/`` directory, and the outputs
-the page describes are checked.
+the page describes are checked. The page's sections (``## `` headings) stand alone: each
+runs its blocks in order, two sections at a time (each command mostly waits on a JVM and
+Python workers starting).
 
 torchvision cannot be installed here, so a stand-in package with the same two names the
 page uses (``resnet50``, ``ResNet50_Weights``) is put on ``PYTHONPATH``; it builds the
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -39,10 +42,15 @@ def resnet50(weights=None):
 '''
 
 
-def blocks():
+def blocks(with_sections=False):
     with open(PAGE, encoding="utf-8") as fh:
         text = fh.read()
-    return [(m.group(1), m.group(2).strip(), m.group(3)) for m in BLOCK.finditer(text)]
+    found = []
+    for m in BLOCK.finditer(text):
+        heading = re.findall(r"^## (.+)$", text[:m.start()], re.MULTILINE)
+        found.append((heading[-1] if heading else "", m.group(1), m.group(2).strip(),
+                      m.group(3)))
+    return found if with_sections else [b[1:] for b in found]
 
 
 def _bash(commands, cwd, env):
@@ -62,14 +70,15 @@ def test_every_documented_command_runs(tmp_path):
     (stubs.parent / "__init__.py").write_text("")
     (stubs / "__init__.py").write_text(TORCHVISION_STANDIN)
 
-    commands = []
-    for lang, info, body in blocks():
+    by_section: dict[str, list[str]] = {}
+    for heading, lang, info, body in blocks(with_sections=True):
         name = re.search(r"file=(\S+)", info)
         if name:
             (work / name.group(1)).write_text(body)
         elif lang == "bash":
-            commands.append(body)
-    assert len(commands) >= 8, "the page lost its runnable examples"
+            by_section.setdefault(heading, []).append(body)
+    commands = [c for section in by_section.values() for c in section]
+    assert len(commands) >= 8 and len(by_section) >= 5, "the page lost its runnable examples"
 
     env = cli_env({  # `sparkvision` on PATH is this one
         "PYTHONPATH": os.pathsep.join([os.path.join(ROOT, "tests"), str(tmp_path / "stubs")]),
@@ -79,9 +88,13 @@ def test_every_documented_command_runs(tmp_path):
     })
     # transformers takes the torchvision stand-in for the real package: the Hugging Face
     # section runs without it, as on a machine that has no torchvision at all.
-    hf = [c for c in commands if "make_hf.py" in c]
-    run = _bash([c for c in commands if c not in hf], work, env)
-    _bash(hf, work, {**env, "PYTHONPATH": os.path.join(ROOT, "tests")})
+    def section_env(section):
+        hf = any("make_hf.py" in c for c in section)
+        return {**env, "PYTHONPATH": os.path.join(ROOT, "tests")} if hf else env
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda s: _bash(s, work, section_env(s)), by_section.values()))
+    out = "".join(r.stdout for r in runs)
 
     def table(name):
         frame = pd.read_parquet(work / name)
@@ -100,7 +113,6 @@ def test_every_documented_command_runs(tmp_path):
     p = np.array([s[0] for s in outdoor["scores"]])
     assert outdoor["label"].tolist() == ["outdoor" if v >= 0.7 else "indoor" for v in p]
 
-    out = run.stdout
     assert re.search(r"\| *\S+ *\| *(cat|dog) *\|", out), out[-2000:]  # keras_api.py's show()
     assert re.search(r"photos/\S+ 2048\n", out), out[-2000:]          # torch_api.py
     documented = next(body for lang, _, body in blocks() if lang == "text"
