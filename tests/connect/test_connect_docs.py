@@ -4,7 +4,8 @@ with a ``photos/`` directory (cat/ and dog/), and the outputs they name are chec
 
 The test session's Connect server stands in for ``make connect-up`` (a second server would
 cost another half minute): that line is skipped and ``sc://127.0.0.1:15002`` becomes the
-test server's URL. ``.venv`` in the folder links to this venv.
+test server's URL. ``.venv`` in the folder links to this venv. The sections stand alone:
+each runs its blocks in order, two sections at a time, as two users of one server.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -39,13 +41,14 @@ def section(text: str, heading: str) -> str:
     return text[start:end if end > 0 else len(text)]
 
 
-def examples() -> list[tuple[str, str, str]]:
+def examples() -> list[tuple[str, str, str, str]]:
+    """``(page and section, language, info, body)`` of every block of :data:`SECTIONS`."""
     found = []
     for page, headings in SECTIONS.items():
         with open(os.path.join(ROOT, page), encoding="utf-8") as fh:
             text = fh.read()
         for heading in headings:
-            found += [(m.group(1), m.group(2).strip(), m.group(3))
+            found += [(f"{page}: {heading}", m.group(1), m.group(2).strip(), m.group(3))
                       for m in BLOCK.finditer(section(text, heading))]
     return found
 
@@ -55,22 +58,31 @@ def test_connect_conf_and_progress_examples_run(connect_server: ConnectServer, t
     write_images(str(work / "photos"), [f"{c}/{c}.{i}.jpg" for c in ("cat", "dog")
                                         for i in range(5)])
     os.symlink(os.path.dirname(os.path.dirname(sys.executable)), work / ".venv")
-    commands = []
-    for lang, info, body in examples():
+    by_section: dict[str, list[str]] = {}
+    for where, lang, info, body in examples():
         name = re.search(r"file=(\S+)", info)
         if name:
             (work / name.group(1)).write_text(body.replace("sc://127.0.0.1:15002",
                                                            connect_server.url))
         elif lang == "bash":
             lines = [line.strip() for line in body.splitlines() if line.strip()]
-            commands += [line.replace("sc://127.0.0.1:15002", connect_server.url)
-                         for line in lines if not line.startswith("make connect-up")]
-    assert len(commands) >= 9, commands
+            by_section.setdefault(where, []).extend(
+                line.replace("sc://127.0.0.1:15002", connect_server.url)
+                for line in lines if not line.startswith("make connect-up"))
+    commands = [c for section in by_section.values() for c in section]
+    assert len(commands) >= 9 and len(by_section) == 4, commands
 
     env = cli_env()  # `sparkvision` on PATH is this one
-    run = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(commands)],
-                         cwd=work, env=env, capture_output=True, text=True, timeout=1800)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+
+    def bash(section: list[str]) -> subprocess.CompletedProcess:
+        run = subprocess.run(["bash", "-c", "set -euo pipefail\n" + "\n".join(section)],
+                             cwd=work, env=env, capture_output=True, text=True, timeout=1800)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+        return run
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(bash, by_section.values()))
+    stdout = "".join(r.stdout for r in runs)
 
     def table(name: str) -> pd.DataFrame:
         frame = pd.read_parquet(work / name)
@@ -88,6 +100,6 @@ def test_connect_conf_and_progress_examples_run(connect_server: ConnectServer, t
     assert set(table("mine.parquet")["label"]) <= {"circle", "square", "triangle"}
     parts = glob.glob(str(work / "preds-gzip.parquet" / "part-*"))
     assert parts and all(p.endswith(".gz.parquet") for p in parts)
-    assert re.search(r"\|path +\|label *\|score", run.stdout), run.stdout[-2000:]
+    assert re.search(r"\|path +\|label *\|score", stdout), stdout[-2000:]
     assert {len(v) for v in table("api-vectors.parquet")["embedding"]} == {1280}
-    assert "images: 10   ok: 10" in run.stdout
+    assert "images: 10   ok: 10" in stdout
