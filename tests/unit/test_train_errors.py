@@ -54,3 +54,18 @@ def test_untrainable_inputs_exit_2_before_spark(tmp_path, monkeypatch, case, exp
     assert result.rc == 2
     assert len(err.strip().splitlines()) == 1, err
     assert re.search(expected, err), err
+
+
+def test_where_the_head_is_fitted_is_checked_and_reaches_the_config():
+    from sparkvision.cli.main import build_parser
+    from sparkvision.errors import ConfigError
+    from sparkvision.train.training import TrainConfig
+
+    with pytest.raises(ConfigError, match="`fit_on` must be one of auto, driver, spark; "
+                                          "found 'gpu'"):
+        TrainConfig(out="m", fit_on="gpu")
+    args = build_parser().parse_args(["train", "photos", "--label-from", "folder", "--out",
+                                      "m", "--fit-on", "spark"])
+    assert args.fit_on == "spark"
+    assert build_parser().parse_args(["train", "p", "--label-from", "folder", "--out",
+                                      "m"]).fit_on == "auto"
