@@ -69,8 +69,8 @@ def _prepare(request: ModelRequest, spark: Any, *, execution: str, inputs: Seque
 
 def warm_batch_size(batch_size: int, inputs: int, cores: int) -> int:
     """The warm-up batch: the model pass's own ``batch_size``, but no more images than a
-    core gets in a run of ``inputs`` (0: not known before the job) on ``cores``: warming a
-    worker with 32 grey images for a run of 6 photos cost more than the run's model pass.
+    core gets in a run of ``inputs`` (0: not known before the job) on ``cores``: a run of
+    6 photos on 2 cores warms each worker with 3 grey images, not 32.
 
     >>> warm_batch_size(32, 6, 2), warm_batch_size(32, 2000, 2), warm_batch_size(32, 0, 2)
     (3, 32, 32)
